@@ -1,0 +1,14 @@
+//! zdm: declarative zero-downtime schema migrations for PostgreSQL.
+//!
+//! Data flows one way: `source` + `parse` read the desired files, `load` puts them into a
+//! shadow database (`shadow`), `catalog` reads any database into a `model`, `diff` compares two
+//! models, `plan` orders the changes into phased steps, `apply` executes them. Only `cli` prints.
+
+pub mod catalog;
+pub mod connect;
+pub mod load;
+pub mod model;
+pub mod parse;
+pub mod shadow;
+pub mod source;
+pub mod sql;

@@ -1,0 +1,233 @@
+//! The schema model: plain data, keyed by qualified identity.
+//!
+//! Both sides of a comparison (the live database and the shadow database loaded from the
+//! desired files) are read into this model by the same catalog code, so every text field here
+//! is PostgreSQL's own normalised rendering (`format_type`, `pg_get_expr`,
+//! `pg_get_constraintdef`, `pg_get_indexdef`), produced with an empty `search_path` so that
+//! every name in it is schema-qualified.
+
+mod name;
+
+pub use name::QualifiedName;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything zdm manages in one database, plus a list of what it saw but does not manage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub schemas: BTreeMap<String, Schema>,
+    pub extensions: BTreeMap<String, Extension>,
+    pub enums: BTreeMap<QualifiedName, EnumType>,
+    pub sequences: BTreeMap<QualifiedName, Sequence>,
+    pub tables: BTreeMap<QualifiedName, Table>,
+    /// Objects that exist but that zdm does not manage yet (views, functions, triggers, ...).
+    /// They are reported, never diffed.
+    pub unmanaged: Vec<UnmanagedObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    /// Schema the extension's objects live in.
+    pub schema: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumType {
+    pub name: QualifiedName,
+    /// Labels in sort order (`enumsortorder`).
+    pub labels: Vec<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub name: QualifiedName,
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// `ALTER SEQUENCE ... OWNED BY table.column` (what `serial` sets up).
+    pub owned_by: Option<ColumnRef>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    pub table: QualifiedName,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    Regular,
+    Partitioned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: QualifiedName,
+    pub kind: TableKind,
+    pub unlogged: bool,
+    /// `pg_get_partkeydef`, e.g. `RANGE (created_at)`, for partitioned tables.
+    pub partition_key: Option<String>,
+    /// Set when this table is a partition of another.
+    pub partition_of: Option<PartitionOf>,
+    /// Columns in `attnum` order (dropped columns excluded).
+    pub columns: Vec<Column>,
+    pub constraints: BTreeMap<String, Constraint>,
+    /// Indexes that do not back a constraint (those are part of the constraint) and are not
+    /// partitions of a parent table's index (those come with the parent index).
+    pub indexes: BTreeMap<String, Index>,
+    pub comment: Option<String>,
+    /// Live statistics, not part of the schema: never compared.
+    #[serde(skip)]
+    pub stats: TableStats,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Facts about a table's data that the planner needs (is it empty?), not part of its schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableStats {
+    /// `pg_class.reltuples`; -1 when the table was never analysed.
+    pub estimated_rows: f64,
+    /// Whether the table has at least one row (an `EXISTS` probe, exact).
+    pub has_rows: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOf {
+    pub parent: QualifiedName,
+    /// `pg_get_expr(relpartbound)`, e.g. `FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`.
+    pub bound: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(200)`, `public.mood`.
+    pub data_type: String,
+    pub not_null: bool,
+    /// `pg_get_expr(adbin)`; `None` for generated columns (see `generated`).
+    pub default: Option<String>,
+    pub identity: Option<Identity>,
+    /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
+    pub generated: Option<String>,
+    /// Explicit collation when it differs from the type's default, e.g. `"C"`.
+    pub collation: Option<String>,
+    pub comment: Option<String>,
+    /// Inherited from a parent (partitions): defined by the parent, not by this table.
+    pub inherited: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    Check,
+    ForeignKey,
+    Exclusion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// `pg_get_constraintdef` without a trailing ` NOT VALID` (see `validated`),
+    /// e.g. `CHECK ((amount > (0)::numeric))`, `FOREIGN KEY (org_id) REFERENCES public.orgs(id)`.
+    pub definition: String,
+    /// Constrained columns (`conkey`), in key order.
+    pub columns: Vec<String>,
+    pub validated: bool,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+    pub foreign_key: Option<ForeignKey>,
+    /// Name of the index that backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint.
+    pub index: Option<String>,
+    /// Inherited from a parent table (partitions): not defined here.
+    pub inherited: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub referenced_table: QualifiedName,
+    pub referenced_columns: Vec<String>,
+    pub on_update: FkAction,
+    pub on_delete: FkAction,
+    pub match_type: FkMatch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FkMatch {
+    Simple,
+    Full,
+    Partial,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    /// Access method: `btree`, `gin`, `gist`, `hash`, `brin`, ...
+    pub method: String,
+    /// Key columns or expressions, each with its opclass/collation/ordering as
+    /// `pg_get_indexdef(oid, n, true)` renders it.
+    pub key_expressions: Vec<String>,
+    /// `INCLUDE (...)` columns.
+    pub include: Vec<String>,
+    /// `WHERE` predicate of a partial index.
+    pub predicate: Option<String>,
+    pub nulls_not_distinct: bool,
+    /// `pg_get_indexdef(oid)`: the complete `CREATE [UNIQUE] INDEX name ON table USING ...`.
+    pub definition: String,
+    /// `indisvalid`: false after a failed `CREATE INDEX CONCURRENTLY`.
+    pub valid: bool,
+    pub comment: Option<String>,
+}
+
+/// An object that exists in the database but is outside what zdm manages yet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnmanagedObject {
+    /// `view`, `materialized view`, `function`, `procedure`, `trigger`, `policy`, `domain`, ...
+    pub kind: String,
+    /// Qualified display name, e.g. `public.active_users` or `public.users.trg_audit`.
+    pub name: String,
+}
