@@ -6,8 +6,10 @@
 
 pub mod catalog;
 pub mod connect;
+pub mod diff;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod parse;
 pub mod shadow;
 pub mod source;

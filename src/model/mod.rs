@@ -170,6 +170,8 @@ pub struct Constraint {
     pub foreign_key: Option<ForeignKey>,
     /// Name of the index that backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint.
     pub index: Option<String>,
+    /// `pg_get_indexdef` of that index, so the planner can build it concurrently first.
+    pub index_definition: Option<String>,
     /// Inherited from a parent table (partitions): not defined here.
     pub inherited: bool,
     pub comment: Option<String>,

@@ -1,6 +1,7 @@
 //! SQL text helpers: identifier and literal quoting. Every name that goes into generated SQL
 //! passes through [`quote_ident`]; nothing concatenates raw names.
 
+pub mod ddl;
 mod keywords;
 
 pub use keywords::is_keyword_requiring_quotes;

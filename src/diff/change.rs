@@ -1,0 +1,337 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::model::{
+    Column, Constraint, EnumType, Extension, Index, QualifiedName, Schema, Sequence, Table,
+};
+use crate::sql::quote_ident;
+
+/// One difference between two models, phrased as what must happen to the first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    CreateSchema {
+        schema: Schema,
+    },
+    DropSchema {
+        schema: Schema,
+    },
+    CreateExtension {
+        extension: Extension,
+    },
+    DropExtension {
+        extension: Extension,
+    },
+    SetExtensionSchema {
+        extension: Extension,
+        from_schema: String,
+    },
+    CreateEnum {
+        enum_type: EnumType,
+    },
+    DropEnum {
+        enum_type: EnumType,
+    },
+    AddEnumValue {
+        name: QualifiedName,
+        value: String,
+        position: EnumValuePosition,
+    },
+    /// Values removed or reordered: PostgreSQL cannot do that in place.
+    ReplaceEnum {
+        from: EnumType,
+        to: EnumType,
+    },
+    CreateSequence {
+        sequence: Sequence,
+    },
+    DropSequence {
+        sequence: Sequence,
+    },
+    AlterSequence {
+        from: Sequence,
+        to: Sequence,
+    },
+    CreateTable {
+        table: Table,
+    },
+    DropTable {
+        table: Table,
+    },
+    /// Something a table cannot change in place (regular <-> partitioned, partition key,
+    /// parent): it has to be rebuilt.
+    RecreateTable {
+        from: Table,
+        to: Table,
+    },
+    SetUnlogged {
+        table: QualifiedName,
+        unlogged: bool,
+    },
+    AddColumn {
+        table: QualifiedName,
+        column: Column,
+    },
+    DropColumn {
+        table: QualifiedName,
+        column: Column,
+    },
+    AlterColumn {
+        table: QualifiedName,
+        from: Column,
+        to: Column,
+    },
+    AddConstraint {
+        table: QualifiedName,
+        constraint: Constraint,
+    },
+    DropConstraint {
+        table: QualifiedName,
+        constraint: Constraint,
+    },
+    /// Same definition, but the live one is `NOT VALID` and the desired one is validated.
+    ValidateConstraint {
+        table: QualifiedName,
+        constraint: Constraint,
+    },
+    AddIndex {
+        table: QualifiedName,
+        index: Index,
+    },
+    DropIndex {
+        table: QualifiedName,
+        index: Index,
+    },
+    /// Same name, different definition (or the live one is INVALID).
+    ReplaceIndex {
+        table: QualifiedName,
+        from: Index,
+        to: Index,
+    },
+    SetComment {
+        target: CommentTarget,
+        comment: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnumValuePosition {
+    Before(String),
+    After(String),
+    End,
+}
+
+/// What a `COMMENT ON` applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "object", rename_all = "snake_case")]
+pub enum CommentTarget {
+    Schema { name: String },
+    Type { name: QualifiedName },
+    Sequence { name: QualifiedName },
+    Table { name: QualifiedName },
+    Column { table: QualifiedName, column: String },
+    Constraint { table: QualifiedName, constraint: String },
+    Index { table: QualifiedName, index: String },
+}
+
+impl CommentTarget {
+    /// The object clause of `COMMENT ON <clause> IS ...`.
+    pub fn sql(&self) -> String {
+        match self {
+            CommentTarget::Schema { name } => format!("SCHEMA {}", quote_ident(name)),
+            CommentTarget::Type { name } => format!("TYPE {name}"),
+            CommentTarget::Sequence { name } => format!("SEQUENCE {name}"),
+            CommentTarget::Table { name } => format!("TABLE {name}"),
+            CommentTarget::Column { table, column } => {
+                format!("COLUMN {table}.{}", quote_ident(column))
+            }
+            CommentTarget::Constraint { table, constraint } => {
+                format!("CONSTRAINT {} ON {table}", quote_ident(constraint))
+            }
+            CommentTarget::Index { table, index } => format!(
+                "INDEX {}",
+                QualifiedName::new(table.schema.clone(), index.clone())
+            ),
+        }
+    }
+
+    fn object(&self) -> ObjectKey {
+        match self {
+            CommentTarget::Schema { name } => ObjectKey::new(ObjectKind::Schema, quote_ident(name)),
+            CommentTarget::Type { name } => ObjectKey::new(ObjectKind::Type, name.to_string()),
+            CommentTarget::Sequence { name } => {
+                ObjectKey::new(ObjectKind::Sequence, name.to_string())
+            }
+            CommentTarget::Table { name } => ObjectKey::table(name),
+            CommentTarget::Column { table, .. }
+            | CommentTarget::Constraint { table, .. }
+            | CommentTarget::Index { table, .. } => ObjectKey::table(table),
+        }
+    }
+}
+
+/// The top-level object a change belongs to: what `zdm diff` groups by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectKey {
+    pub kind: ObjectKind,
+    /// Quoted SQL name (`public.users`).
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: ObjectKind, name: String) -> Self {
+        Self { kind, name }
+    }
+
+    pub fn table(name: &QualifiedName) -> Self {
+        Self::new(ObjectKind::Table, name.to_string())
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Schema,
+    Extension,
+    Type,
+    Sequence,
+    Table,
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ObjectKind::Schema => "schema",
+            ObjectKind::Extension => "extension",
+            ObjectKind::Type => "type",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Table => "table",
+        })
+    }
+}
+
+impl Change {
+    /// The top-level object this change belongs to.
+    pub fn object(&self) -> ObjectKey {
+        use Change::*;
+        match self {
+            CreateSchema { schema } | DropSchema { schema } => {
+                ObjectKey::new(ObjectKind::Schema, quote_ident(&schema.name))
+            }
+            CreateExtension { extension }
+            | DropExtension { extension }
+            | SetExtensionSchema { extension, .. } => {
+                ObjectKey::new(ObjectKind::Extension, quote_ident(&extension.name))
+            }
+            CreateEnum { enum_type } | DropEnum { enum_type } => {
+                ObjectKey::new(ObjectKind::Type, enum_type.name.to_string())
+            }
+            AddEnumValue { name, .. } => ObjectKey::new(ObjectKind::Type, name.to_string()),
+            ReplaceEnum { to, .. } => ObjectKey::new(ObjectKind::Type, to.name.to_string()),
+            CreateSequence { sequence } | DropSequence { sequence } => {
+                ObjectKey::new(ObjectKind::Sequence, sequence.name.to_string())
+            }
+            AlterSequence { to, .. } => ObjectKey::new(ObjectKind::Sequence, to.name.to_string()),
+            CreateTable { table } | DropTable { table } => ObjectKey::table(&table.name),
+            RecreateTable { to, .. } => ObjectKey::table(&to.name),
+            SetUnlogged { table, .. }
+            | AddColumn { table, .. }
+            | DropColumn { table, .. }
+            | AlterColumn { table, .. }
+            | AddConstraint { table, .. }
+            | DropConstraint { table, .. }
+            | ValidateConstraint { table, .. }
+            | AddIndex { table, .. }
+            | DropIndex { table, .. }
+            | ReplaceIndex { table, .. } => ObjectKey::table(table),
+            SetComment { target, .. } => target.object(),
+        }
+    }
+
+    /// A one-line description, e.g. `add column display_name`.
+    pub fn summary(&self) -> String {
+        use Change::*;
+        match self {
+            CreateSchema { .. } => "create schema".into(),
+            DropSchema { .. } => "drop schema".into(),
+            CreateExtension { .. } => "create extension".into(),
+            DropExtension { .. } => "drop extension".into(),
+            SetExtensionSchema { extension, .. } => {
+                format!("move extension to schema {}", quote_ident(&extension.schema))
+            }
+            CreateEnum { .. } => "create enum type".into(),
+            DropEnum { .. } => "drop enum type".into(),
+            AddEnumValue { value, .. } => format!("add enum value '{value}'"),
+            ReplaceEnum { .. } => "remove or reorder enum values".into(),
+            CreateSequence { .. } => "create sequence".into(),
+            DropSequence { .. } => "drop sequence".into(),
+            AlterSequence { .. } => "alter sequence".into(),
+            CreateTable { .. } => "create table".into(),
+            DropTable { .. } => "drop table".into(),
+            RecreateTable { .. } => "recreate table (partitioning changed)".into(),
+            SetUnlogged { unlogged, .. } => {
+                if *unlogged {
+                    "set unlogged".into()
+                } else {
+                    "set logged".into()
+                }
+            }
+            AddColumn { column, .. } => format!("add column {}", quote_ident(&column.name)),
+            DropColumn { column, .. } => format!("drop column {}", quote_ident(&column.name)),
+            AlterColumn { from, to, .. } => {
+                format!(
+                    "alter column {} ({})",
+                    quote_ident(&to.name),
+                    column_differences(from, to).join(", ")
+                )
+            }
+            AddConstraint { constraint, .. } => {
+                format!("add constraint {}", quote_ident(&constraint.name))
+            }
+            DropConstraint { constraint, .. } => {
+                format!("drop constraint {}", quote_ident(&constraint.name))
+            }
+            ValidateConstraint { constraint, .. } => {
+                format!("validate constraint {}", quote_ident(&constraint.name))
+            }
+            AddIndex { index, .. } => format!("create index {}", quote_ident(&index.name)),
+            DropIndex { index, .. } => format!("drop index {}", quote_ident(&index.name)),
+            ReplaceIndex { to, .. } => format!("rebuild index {}", quote_ident(&to.name)),
+            SetComment { target, comment } => match comment {
+                Some(_) => format!("set comment on {}", target.sql().to_lowercase()),
+                None => format!("remove comment on {}", target.sql().to_lowercase()),
+            },
+        }
+    }
+}
+
+/// The attributes that differ between two versions of a column, e.g. `["type", "not null"]`.
+pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if from.data_type != to.data_type {
+        out.push("type");
+    }
+    if from.collation != to.collation {
+        out.push("collation");
+    }
+    if from.not_null != to.not_null {
+        out.push(if to.not_null { "set not null" } else { "drop not null" });
+    }
+    if from.default != to.default {
+        out.push("default");
+    }
+    if from.identity != to.identity {
+        out.push("identity");
+    }
+    if from.generated != to.generated {
+        out.push("generated");
+    }
+    out
+}

@@ -1,0 +1,232 @@
+//! Differences between the tables of two models, down to columns, constraints and indexes.
+
+use super::{paired, Change, CommentTarget};
+use crate::model::{Column, Model, Table};
+use std::collections::BTreeMap;
+
+pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
+    for (name, old, new) in paired(&from.tables, &to.tables) {
+        match (old, new) {
+            (None, Some(new)) => {
+                changes.push(Change::CreateTable { table: new.clone() });
+                push_new_table_extras(new, changes);
+            }
+            (Some(old), None) => changes.push(Change::DropTable { table: old.clone() }),
+            (Some(old), Some(new)) => {
+                if needs_recreate(old, new) {
+                    changes.push(Change::RecreateTable {
+                        from: old.clone(),
+                        to: new.clone(),
+                    });
+                    push_new_table_extras(new, changes);
+                } else {
+                    diff_table(old, new, changes);
+                }
+            }
+            (None, None) => {}
+        }
+        let _ = name;
+    }
+}
+
+/// Partitioning is fixed at creation: a different kind, key or parent means a new table.
+fn needs_recreate(old: &Table, new: &Table) -> bool {
+    old.kind != new.kind
+        || old.partition_key != new.partition_key
+        || old.partition_of != new.partition_of
+}
+
+/// Indexes and comments of a table that is created whole (its columns and constraints are
+/// part of `CREATE TABLE`).
+fn push_new_table_extras(table: &Table, changes: &mut Vec<Change>) {
+    for index in table.indexes.values() {
+        changes.push(Change::AddIndex {
+            table: table.name.clone(),
+            index: index.clone(),
+        });
+    }
+    push_comment_changes(&Table::empty_like(table), table, changes);
+}
+
+fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
+    let table = &new.name;
+    if old.unlogged != new.unlogged {
+        changes.push(Change::SetUnlogged {
+            table: table.clone(),
+            unlogged: new.unlogged,
+        });
+    }
+    let old_columns = local_columns(old);
+    let new_columns = local_columns(new);
+    for (_, before, after) in paired(&old_columns, &new_columns) {
+        match (before, after) {
+            (None, Some(column)) => changes.push(Change::AddColumn {
+                table: table.clone(),
+                column: (*column).clone(),
+            }),
+            (Some(column), None) => changes.push(Change::DropColumn {
+                table: table.clone(),
+                column: (*column).clone(),
+            }),
+            (Some(before), Some(after)) => {
+                if !super::change::column_differences(before, after).is_empty() {
+                    changes.push(Change::AlterColumn {
+                        table: table.clone(),
+                        from: (*before).clone(),
+                        to: (*after).clone(),
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    let local = |t: &Table| -> BTreeMap<String, crate::model::Constraint> {
+        t.constraints
+            .iter()
+            .filter(|(_, c)| !c.inherited)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect()
+    };
+    for (_, before, after) in paired(&local(old), &local(new)) {
+        match (before, after) {
+            (None, Some(c)) => changes.push(Change::AddConstraint {
+                table: table.clone(),
+                constraint: c.clone(),
+            }),
+            (Some(c), None) => changes.push(Change::DropConstraint {
+                table: table.clone(),
+                constraint: c.clone(),
+            }),
+            (Some(before), Some(after)) => {
+                let same_shape = before.definition == after.definition
+                    && before.deferrable == after.deferrable
+                    && before.initially_deferred == after.initially_deferred;
+                if !same_shape {
+                    changes.push(Change::DropConstraint {
+                        table: table.clone(),
+                        constraint: before.clone(),
+                    });
+                    changes.push(Change::AddConstraint {
+                        table: table.clone(),
+                        constraint: after.clone(),
+                    });
+                } else if !before.validated && after.validated {
+                    changes.push(Change::ValidateConstraint {
+                        table: table.clone(),
+                        constraint: after.clone(),
+                    });
+                }
+                // A validated live constraint satisfies a desired NOT VALID one: nothing to do.
+            }
+            (None, None) => {}
+        }
+    }
+
+    for (_, before, after) in paired(&old.indexes, &new.indexes) {
+        match (before, after) {
+            (None, Some(index)) => changes.push(Change::AddIndex {
+                table: table.clone(),
+                index: index.clone(),
+            }),
+            (Some(index), None) => changes.push(Change::DropIndex {
+                table: table.clone(),
+                index: index.clone(),
+            }),
+            (Some(before), Some(after)) => {
+                if before.definition != after.definition || !before.valid {
+                    changes.push(Change::ReplaceIndex {
+                        table: table.clone(),
+                        from: before.clone(),
+                        to: after.clone(),
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    push_comment_changes(old, new, changes);
+}
+
+fn local_columns(table: &Table) -> BTreeMap<String, &Column> {
+    table
+        .columns
+        .iter()
+        .filter(|c| !c.inherited)
+        .map(|c| (c.name.clone(), c))
+        .collect()
+}
+
+/// Comment changes on the table and on everything in it that exists on the new side.
+fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
+    let table = &new.name;
+    let mut set = |target: CommentTarget, before: Option<&String>, after: Option<&String>| {
+        if before != after {
+            changes.push(Change::SetComment {
+                target,
+                comment: after.cloned(),
+            });
+        }
+    };
+    set(
+        CommentTarget::Table {
+            name: table.clone(),
+        },
+        old.comment.as_ref(),
+        new.comment.as_ref(),
+    );
+    for column in &new.columns {
+        let before = old.column(&column.name).and_then(|c| c.comment.as_ref());
+        set(
+            CommentTarget::Column {
+                table: table.clone(),
+                column: column.name.clone(),
+            },
+            before,
+            column.comment.as_ref(),
+        );
+    }
+    for constraint in new.constraints.values().filter(|c| !c.inherited) {
+        let before = old
+            .constraints
+            .get(&constraint.name)
+            .and_then(|c| c.comment.as_ref());
+        set(
+            CommentTarget::Constraint {
+                table: table.clone(),
+                constraint: constraint.name.clone(),
+            },
+            before,
+            constraint.comment.as_ref(),
+        );
+    }
+    for index in new.indexes.values() {
+        let before = old.indexes.get(&index.name).and_then(|i| i.comment.as_ref());
+        set(
+            CommentTarget::Index {
+                table: table.clone(),
+                index: index.name.clone(),
+            },
+            before,
+            index.comment.as_ref(),
+        );
+    }
+}
+
+impl Table {
+    /// The same table with nothing in it: the "before" of a table that is being created.
+    fn empty_like(table: &Table) -> Table {
+        Table {
+            name: table.name.clone(),
+            kind: table.kind,
+            unlogged: table.unlogged,
+            partition_key: None,
+            partition_of: None,
+            columns: Vec::new(),
+            constraints: BTreeMap::new(),
+            indexes: BTreeMap::new(),
+            comment: None,
+            stats: Default::default(),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! From changes to an ordered, phased plan of safe steps.
+//!
+//! Each [`Change`] expands into steps by the recipe table in DESIGN.md (`recipes/`); the
+//! steps form a dependency graph (`graph`) whose topological order, phase by phase, is the
+//! plan. The planner reads the live model too: a recipe that was interrupted half-way (a
+//! concurrently built index waiting to become a constraint, a NOT NULL check added but not yet
+//! validated) is picked up where it stopped instead of being started again.
+
+mod graph;
+mod recipes;
+pub mod resource;
+mod step;
+
+pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::diff::{diff, Change};
+use crate::model::{Model, QualifiedName, Table};
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("the changes depend on each other in a cycle: {}", steps.join(" -> "))]
+    Cycle { steps: Vec<String> },
+    #[error("cannot plan {what}: {reason}")]
+    Unsupported { what: String, reason: String },
+}
+
+/// Settings that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Annotations from the desired schema files (renames, backfills, type conversions).
+    pub transforms: Vec<Transform>,
+}
+
+/// A transformation the desired schema asked for explicitly (from `-- zdm:` annotations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transform {
+    /// Fill `column` from `expression` over the row's other columns, and keep it in sync while
+    /// the old application writes the old columns.
+    Backfill {
+        table: QualifiedName,
+        column: String,
+        expression: String,
+    },
+    /// `column` is the old `from` column under a new name.
+    RenameColumn {
+        table: QualifiedName,
+        column: String,
+        from: String,
+    },
+    /// `table` is the old table `from` under a new name.
+    RenameTable {
+        table: QualifiedName,
+        from: QualifiedName,
+    },
+    /// Convert `column` to its new type with `expression` (over the old value).
+    UsingType {
+        table: QualifiedName,
+        column: String,
+        expression: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Fingerprint of the schema the plan was made against; applying refuses when the
+    /// database no longer matches it.
+    pub source_fingerprint: String,
+    /// Fingerprint of the desired schema.
+    pub target_fingerprint: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn steps_in(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.phase == phase)
+    }
+
+    pub fn hazards(&self) -> impl Iterator<Item = (&Step, &Hazard)> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.hazards.iter().map(move |h| (s, h)))
+    }
+}
+
+/// A stable digest of a model's schema (statistics excluded), for "has it moved?" checks.
+pub fn fingerprint(model: &Model) -> String {
+    let json = serde_json::to_vec(model).expect("the model always serialises");
+    let digest = Sha256::digest(json);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Plan the migration of `from` (the live database) to `to` (the desired schema).
+pub fn plan(from: &Model, to: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let changes = diff(from, to);
+    plan_changes(from, to, &changes, options)
+}
+
+pub fn plan_changes(
+    from: &Model,
+    to: &Model,
+    changes: &[Change],
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let context = Context { from, to, options };
+    let mut steps = Vec::new();
+    for change in recipes::claim_interrupted(&context, changes) {
+        steps.extend(recipes::steps_for(&context, change)?);
+    }
+    Ok(Plan {
+        source_fingerprint: fingerprint(from),
+        target_fingerprint: fingerprint(to),
+        steps: graph::order(steps)?,
+    })
+}
+
+/// What recipes may consult besides the change itself.
+pub(crate) struct Context<'a> {
+    pub from: &'a Model,
+    pub to: &'a Model,
+    pub options: &'a PlanOptions,
+}
+
+impl Context<'_> {
+    /// The table as it is in the live database, if it exists there.
+    pub fn live_table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.from.tables.get(name)
+    }
+
+    pub fn desired_table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.to.tables.get(name)
+    }
+
+    /// Whether the live table holds rows. A table that doesn't exist yet holds none, so
+    /// anything may be done to it in one step.
+    pub fn has_rows(&self, name: &QualifiedName) -> bool {
+        self.live_table(name).is_some_and(|t| t.stats.has_rows)
+    }
+
+    pub fn backfill_for(&self, table: &QualifiedName, column: &str) -> Option<&str> {
+        self.options.transforms.iter().find_map(|t| match t {
+            Transform::Backfill {
+                table: t,
+                column: c,
+                expression,
+            } if t == table && c == column => Some(expression.as_str()),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,543 @@
+//! Adding, dropping and altering columns.
+
+use crate::diff::Change;
+use crate::model::{Column, Constraint, ConstraintKind, Identity, QualifiedName};
+use crate::plan::resource::{column_uses, type_uses, Resource};
+use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
+use crate::sql::{ddl, quote_ident};
+
+use super::{helper_name, is_not_null_helper};
+
+/// Functions whose value differs per row: a default calling one rewrites the table when the
+/// column is added. User-defined functions (schema-qualified calls) count as volatile too,
+/// since their volatility is not known here.
+const VOLATILE_FUNCTIONS: &[&str] = &[
+    "nextval(",
+    "random(",
+    "random_normal(",
+    "gen_random_uuid(",
+    "uuid_generate_v1(",
+    "uuid_generate_v1mc(",
+    "uuid_generate_v4(",
+    "clock_timestamp(",
+    "timeofday(",
+    "txid_current(",
+    "pg_current_xact_id(",
+];
+
+pub fn is_volatile_default(default: &str) -> bool {
+    VOLATILE_FUNCTIONS.iter().any(|f| default.contains(f)) || calls_user_function(default)
+}
+
+/// A schema-qualified call such as `public.make_id()` (catalog renderings qualify user
+/// functions and leave `pg_catalog` ones bare).
+fn calls_user_function(expression: &str) -> bool {
+    let bytes = expression.as_bytes();
+    let mut in_string = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\'' => in_string = !in_string,
+            b'(' if !in_string && i > 0 => {
+                let before = &expression[..i];
+                let word_start = before
+                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"'))
+                    .map_or(0, |p| p + 1);
+                let word = &before[word_start..];
+                if word.contains('.') && !word.starts_with("pg_catalog.") {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
+    format!(
+        "ALTER TABLE {table} ADD COLUMN {};",
+        ddl::column_definition(column)
+    )
+}
+
+fn column_resources(table: &QualifiedName, column: &Column) -> Vec<Resource> {
+    let mut out = vec![Resource::Column(table.clone(), column.name.clone())];
+    if column.not_null {
+        out.push(Resource::NotNull(table.clone(), column.name.clone()));
+    }
+    out
+}
+
+pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
+    let col = quote_ident(&column.name);
+    let description = format!("add column {col} to {table}");
+    let base = Step::new(Phase::Expand, description.clone(), add_column_sql(table, column))
+        .lock(LockMode::AccessExclusive, table)
+        .uses(column_uses(ctx.to, table, column));
+
+    if !ctx.has_rows(table) {
+        return vec![base.creates(column_resources(table, column))];
+    }
+    if column.generated.is_some() || column.identity.is_some() {
+        let what = if column.generated.is_some() {
+            "a generated column"
+        } else {
+            "an identity column"
+        };
+        return vec![base
+            .creates(column_resources(table, column))
+            .work(TableWork::Rewrite)
+            .hazard(
+                HazardKind::TableRewrite,
+                format!("adding {what} to {table} computes it for every row under ACCESS EXCLUSIVE"),
+            )];
+    }
+
+    let backfill_expression = ctx
+        .backfill_for(table, &column.name)
+        .map(str::to_string)
+        .or_else(|| {
+            column
+                .default
+                .as_ref()
+                .filter(|d| is_volatile_default(d))
+                .cloned()
+        });
+    let constant_default = column.default.is_some() && backfill_expression.is_none();
+    if !column.not_null || constant_default {
+        // Nullable, or NOT NULL with a constant default: metadata only since PostgreSQL 11.
+        if backfill_expression.is_none() {
+            return vec![base.creates(column_resources(table, column))];
+        }
+    }
+
+    // Add it nullable and without a default; the default applies to new rows once set.
+    let mut bare = column.clone();
+    bare.not_null = false;
+    bare.default = None;
+    let mut steps = vec![Step::new(
+        Phase::Expand,
+        format!("add column {col} to {table} (nullable for now)"),
+        add_column_sql(table, &bare),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses(column_uses(ctx.to, table, &bare))
+    .creates([Resource::Column(table.clone(), column.name.clone())])];
+    if let Some(default) = &column.default {
+        steps.push(
+            Step::new(
+                Phase::Expand,
+                format!("set default of {table}.{col} for new rows"),
+                format!("ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses(column_uses(ctx.to, table, column)),
+        );
+    }
+    match &backfill_expression {
+        Some(expression) => steps.push(backfill_step(ctx, table, &column.name, expression)),
+        None => {}
+    }
+    if column.not_null {
+        let has_value = backfill_expression.is_some();
+        steps.extend(not_null_recipe(ctx, table, &column.name, has_value, true));
+    }
+    steps
+}
+
+/// `UPDATE ... SET column = expression` for existing rows, in keyset batches on the primary
+/// key; rows that already hold a value (written by the new application) are left alone.
+pub fn backfill_step(
+    ctx: &Context,
+    table: &QualifiedName,
+    column: &str,
+    expression: &str,
+) -> Step {
+    let key = ctx
+        .live_table(table)
+        .and_then(|t| {
+            t.constraints
+                .values()
+                .find(|c| c.kind == ConstraintKind::PrimaryKey)
+        })
+        .map(|pk| pk.columns.clone())
+        .unwrap_or_default();
+    let col = quote_ident(column);
+    let key_list = crate::sql::quote_ident_list(&key);
+    let sql = format!(
+        "UPDATE {table} SET {col} = {expression} WHERE ({key_list}) IN (SELECT {key_list} FROM {table} WHERE {col} IS NULL AND ({key_list}) > ($1) ORDER BY {key_list} LIMIT $2);"
+    );
+    let mut step = Step::new(
+        Phase::Backfill,
+        format!("fill {table}.{col} from {expression}"),
+        sql,
+    )
+    .lock(LockMode::RowExclusive, table)
+    .uses([Resource::Column(table.clone(), column.to_string())]);
+    step.backfill = Some(Backfill {
+        table: table.clone(),
+        column: column.to_string(),
+        expression: expression.to_string(),
+        key: key.clone(),
+    });
+    if key.is_empty() {
+        step = step.hazard(
+            HazardKind::NotOnline,
+            format!("{table} has no primary key to fill it in batches"),
+        );
+    }
+    step
+}
+
+/// NOT NULL without a long scan under ACCESS EXCLUSIVE: a `CHECK (c IS NOT NULL) NOT VALID`,
+/// validated under SHARE UPDATE EXCLUSIVE, lets `SET NOT NULL` skip its scan (PostgreSQL 12+);
+/// then the helper check goes. Picks up a helper check left by an interrupted run.
+pub fn not_null_recipe(
+    ctx: &Context,
+    table: &QualifiedName,
+    column: &str,
+    has_value_for_existing_rows: bool,
+    column_is_new: bool,
+) -> Vec<Step> {
+    let helper = helper_name("nn", column);
+    let col = quote_ident(column);
+    let check = quote_ident(&helper);
+    let existing = ctx
+        .live_table(table)
+        .and_then(|t| t.constraints.get(&helper));
+    let mut steps = Vec::new();
+    if existing.is_none() {
+        steps.push(
+            Step::new(
+                Phase::Validate,
+                format!("add helper check {check} ({col} IS NOT NULL) without validating"),
+                format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;"
+                ),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses([Resource::Column(table.clone(), column.to_string())])
+            .creates([Resource::Constraint(table.clone(), helper.clone())]),
+        );
+    }
+    if !existing.is_some_and(|c| c.validated) {
+        let mut validate = Step::new(
+            Phase::Validate,
+            format!("validate helper check {check}"),
+            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {check};"),
+        )
+        .lock(LockMode::ShareUpdateExclusive, table)
+        .work(TableWork::Scan)
+        .uses([Resource::Constraint(table.clone(), helper.clone())]);
+        if column_is_new && !has_value_for_existing_rows {
+            validate = validate.hazard(
+                HazardKind::NotOnline,
+                format!(
+                    "existing rows of {table} get no value for the new NOT NULL column {col}: validation fails unless it is filled; annotate the column with `-- zdm:backfill <expression>` or give it a default"
+                ),
+            );
+        } else if !has_value_for_existing_rows {
+            validate = validate.hazard(
+                HazardKind::MayFail,
+                format!("fails if {table}.{col} holds NULLs"),
+            );
+        }
+        steps.push(validate);
+    }
+    steps.push(
+        Step::new(
+            Phase::Validate,
+            format!("set {table}.{col} NOT NULL (proven by the check, no scan)"),
+            format!("ALTER TABLE {table} ALTER COLUMN {col} SET NOT NULL;"),
+        )
+        .lock(LockMode::AccessExclusive, table)
+        .uses([Resource::Constraint(table.clone(), helper.clone())])
+        .creates([Resource::NotNull(table.clone(), column.to_string())]),
+    );
+    steps.push(
+        Step::new(
+            Phase::Validate,
+            format!("drop helper check {check}"),
+            format!("ALTER TABLE {table} DROP CONSTRAINT {check};"),
+        )
+        .lock(LockMode::AccessExclusive, table)
+        .drops([Resource::Constraint(table.clone(), helper)]),
+    );
+    steps
+}
+
+/// A helper check of an interrupted NOT NULL recipe, which the column's recipe will finish.
+pub fn check_awaits_not_null(
+    changes: &[Change],
+    table: &QualifiedName,
+    constraint: &Constraint,
+) -> bool {
+    is_not_null_helper(constraint)
+        && changes.iter().any(|c| match c {
+            Change::AlterColumn {
+                table: t, from, to, ..
+            } => {
+                t == table
+                    && to.not_null
+                    && !from.not_null
+                    && helper_name("nn", &to.name) == constraint.name
+            }
+            _ => false,
+        })
+}
+
+pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
+    let col = quote_ident(&column.name);
+    let rows = if ctx.has_rows(table) {
+        "its values are deleted"
+    } else {
+        "the table is empty now"
+    };
+    vec![Step::new(
+        Phase::Contract,
+        format!("drop column {col} from {table}"),
+        format!("ALTER TABLE {table} DROP COLUMN {col};"),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses(column_uses(ctx.from, table, column))
+    .drops([
+        Resource::Column(table.clone(), column.name.clone()),
+        Resource::NotNull(table.clone(), column.name.clone()),
+    ])
+    .hazard(
+        HazardKind::DataLoss,
+        format!("column {table}.{col} is dropped: {rows}"),
+    )]
+}
+
+/// Type changes PostgreSQL makes without touching the rows (binary-coercible, no rewrite).
+pub fn is_binary_coercible(from: &str, to: &str) -> bool {
+    if from == to {
+        return true;
+    }
+    let parse = |t: &str| -> (String, Vec<i64>) {
+        match t.split_once('(') {
+            Some((base, rest)) => (
+                base.trim().to_string(),
+                rest.trim_end_matches(')')
+                    .split(',')
+                    .filter_map(|n| n.trim().parse().ok())
+                    .collect(),
+            ),
+            None => (t.trim().to_string(), Vec::new()),
+        }
+    };
+    let (from_base, from_mods) = parse(from);
+    let (to_base, to_mods) = parse(to);
+    match (from_base.as_str(), to_base.as_str()) {
+        ("character varying", "text") | ("text", "character varying") => to_mods.is_empty(),
+        ("character varying", "character varying") => match (from_mods.first(), to_mods.first())
+        {
+            (_, None) => true,
+            (Some(a), Some(b)) => b >= a,
+            (None, Some(_)) => false,
+        },
+        ("numeric", "numeric") => match (from_mods.as_slice(), to_mods.as_slice()) {
+            (_, []) => true,
+            ([p1, s1], [p2, s2]) => s1 == s2 && p2 >= p1,
+            ([p1], [p2]) => p2 >= p1,
+            _ => false,
+        },
+        ("bit varying", "bit varying") => match (from_mods.first(), to_mods.first()) {
+            (_, None) => true,
+            (Some(a), Some(b)) => b >= a,
+            (None, Some(_)) => false,
+        },
+        ("cidr", "inet") => true,
+        _ => false,
+    }
+}
+
+pub fn alter(
+    ctx: &Context,
+    table: &QualifiedName,
+    from: &Column,
+    to: &Column,
+) -> Result<Vec<Step>, PlanError> {
+    let col = quote_ident(&to.name);
+    let mut steps = Vec::new();
+    let has_rows = ctx.has_rows(table);
+
+    // Generated expressions cannot change in place before PostgreSQL 17: drop and re-add.
+    if from.generated != to.generated {
+        if from.generated.is_some() && to.generated.is_none() {
+            steps.push(
+                Step::new(
+                    Phase::Expand,
+                    format!("stop generating {table}.{col} (values kept)"),
+                    format!("ALTER TABLE {table} ALTER COLUMN {col} DROP EXPRESSION;"),
+                )
+                .lock(LockMode::AccessExclusive, table)
+                .uses([Resource::Column(table.clone(), to.name.clone())]),
+            );
+        } else {
+            let mut step = Step::new(
+                Phase::Expand,
+                format!("recreate generated column {col} of {table}"),
+                format!(
+                    "ALTER TABLE {table} DROP COLUMN {col}, ADD COLUMN {};",
+                    ddl::column_definition(to)
+                ),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses(column_uses(ctx.to, table, to));
+            if has_rows {
+                step = step.work(TableWork::Rewrite).hazard(
+                    HazardKind::TableRewrite,
+                    format!("{table} is rewritten to compute {col} under ACCESS EXCLUSIVE"),
+                );
+            }
+            if from.generated.is_none() {
+                step = step.hazard(
+                    HazardKind::DataLoss,
+                    format!("the stored values of {table}.{col} are replaced by computed ones"),
+                );
+            }
+            steps.push(step);
+            return Ok(steps);
+        }
+    }
+
+    // Attribute changes that only touch the catalog, in one ALTER TABLE (one short lock).
+    let mut clauses = Vec::new();
+    let mut rewrite = false;
+    let type_changes = from.data_type != to.data_type || from.collation != to.collation;
+    if from.default.is_some() && (from.default != to.default || type_changes) {
+        clauses.push(format!("ALTER COLUMN {col} DROP DEFAULT"));
+    }
+    if from.identity.is_some() && to.identity.is_none() {
+        clauses.push(format!("ALTER COLUMN {col} DROP IDENTITY"));
+    }
+    if from.not_null && !to.not_null {
+        clauses.push(format!("ALTER COLUMN {col} DROP NOT NULL"));
+    }
+    if type_changes {
+        let collate = to
+            .collation
+            .as_ref()
+            .map(|c| format!(" COLLATE {c}"))
+            .unwrap_or_default();
+        if is_binary_coercible(&from.data_type, &to.data_type) && from.collation == to.collation
+        {
+            clauses.push(format!("ALTER COLUMN {col} TYPE {}", to.data_type));
+        } else {
+            let using = ctx
+                .options
+                .transforms
+                .iter()
+                .find_map(|t| match t {
+                    crate::plan::Transform::UsingType {
+                        table: t,
+                        column,
+                        expression,
+                    } if t == table && column == &to.name => Some(expression.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| format!("{col}::{}", to.data_type));
+            clauses.push(format!(
+                "ALTER COLUMN {col} TYPE {}{collate} USING {using}",
+                to.data_type
+            ));
+            rewrite = from.data_type != to.data_type;
+        }
+    }
+    if let Some(default) = &to.default {
+        if from.default.as_ref() != Some(default) || type_changes {
+            clauses.push(format!("ALTER COLUMN {col} SET DEFAULT {default}"));
+        }
+    }
+    match (from.identity, to.identity) {
+        (None, Some(kind)) => clauses.push(format!(
+            "ALTER COLUMN {col} ADD GENERATED {} AS IDENTITY",
+            identity_kind(kind)
+        )),
+        (Some(a), Some(b)) if a != b => clauses.push(format!(
+            "ALTER COLUMN {col} SET GENERATED {}",
+            identity_kind(b)
+        )),
+        _ => {}
+    }
+    if !clauses.is_empty() {
+        let mut step = Step::new(
+            Phase::Expand,
+            format!(
+                "alter column {col} of {table} ({})",
+                crate::diff::column_differences(from, to)
+                    .into_iter()
+                    .filter(|d| *d != "set not null")
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("ALTER TABLE {table} {};", clauses.join(", ")),
+        )
+        .lock(LockMode::AccessExclusive, table)
+        .uses(column_uses(ctx.to, table, to))
+        .uses(type_uses(ctx.to, &to.data_type));
+        if from.not_null && !to.not_null {
+            // A column in a primary key cannot become nullable while the key exists.
+            step = step.after_drop_of(primary_keys_on(ctx, table, &to.name));
+        }
+        if rewrite && has_rows {
+            step = step.work(TableWork::Rewrite).hazard(
+                HazardKind::TableRewrite,
+                format!(
+                    "changing {table}.{col} from {} to {} rewrites the table under ACCESS EXCLUSIVE; annotate `-- zdm:using <expr>` for an online conversion",
+                    from.data_type, to.data_type
+                ),
+            );
+        }
+        steps.push(step);
+    }
+
+    if to.not_null && !from.not_null {
+        let has_value = ctx.backfill_for(table, &to.name).is_some();
+        steps.extend(not_null_recipe(ctx, table, &to.name, has_value, false));
+    }
+    Ok(steps)
+}
+
+fn identity_kind(identity: Identity) -> &'static str {
+    match identity {
+        Identity::Always => "ALWAYS",
+        Identity::ByDefault => "BY DEFAULT",
+    }
+}
+
+fn primary_keys_on(ctx: &Context, table: &QualifiedName, column: &str) -> Vec<Resource> {
+    ctx.live_table(table)
+        .into_iter()
+        .flat_map(|t| t.constraints.values())
+        .filter(|c| c.kind == ConstraintKind::PrimaryKey && c.columns.iter().any(|c| c == column))
+        .map(|c| Resource::Constraint(table.clone(), c.name.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_coercible_type_changes() {
+        assert!(is_binary_coercible("character varying(10)", "character varying(20)"));
+        assert!(!is_binary_coercible("character varying(20)", "character varying(10)"));
+        assert!(is_binary_coercible("character varying(20)", "text"));
+        assert!(is_binary_coercible("numeric(10,2)", "numeric(12,2)"));
+        assert!(!is_binary_coercible("numeric(10,2)", "numeric(12,3)"));
+        assert!(!is_binary_coercible("integer", "bigint"));
+    }
+
+    #[test]
+    fn volatile_defaults() {
+        assert!(is_volatile_default("nextval('public.s'::regclass)"));
+        assert!(is_volatile_default("gen_random_uuid()"));
+        assert!(is_volatile_default("public.make_id()"));
+        assert!(!is_volatile_default("now()"));
+        assert!(!is_volatile_default("'a.b(c)'::text"));
+        assert!(!is_volatile_default("(0)::numeric"));
+    }
+}

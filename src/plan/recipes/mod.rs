@@ -1,0 +1,88 @@
+//! One recipe per kind of change (DESIGN.md, "Recipes"): how a change becomes safe steps.
+
+mod columns;
+mod constraints;
+mod indexes;
+mod objects;
+mod tables;
+
+use super::{Context, PlanError, Step};
+use crate::diff::Change;
+use crate::model::Constraint;
+
+/// Prefix of every name zdm invents for its intermediate objects.
+pub const ZDM_PREFIX: &str = "zdm_";
+
+/// A name for one of zdm's intermediate objects, within PostgreSQL's 63-byte limit.
+pub fn helper_name(kind: &str, base: &str) -> String {
+    let mut name = format!("{ZDM_PREFIX}{kind}_{base}");
+    while name.len() > 63 {
+        name.pop();
+    }
+    name
+}
+
+pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError> {
+    use Change::*;
+    Ok(match change {
+        CreateSchema { .. }
+        | DropSchema { .. }
+        | CreateExtension { .. }
+        | DropExtension { .. }
+        | SetExtensionSchema { .. }
+        | CreateEnum { .. }
+        | DropEnum { .. }
+        | AddEnumValue { .. }
+        | ReplaceEnum { .. }
+        | CreateSequence { .. }
+        | DropSequence { .. }
+        | AlterSequence { .. }
+        | SetComment { .. } => objects::steps(ctx, change),
+        CreateTable { table } => tables::create(ctx, table),
+        DropTable { table } => tables::drop(ctx, table),
+        RecreateTable { from, to } => {
+            let mut steps = tables::drop(ctx, from);
+            steps.extend(tables::create(ctx, to));
+            steps
+        }
+        SetUnlogged { table, unlogged } => tables::set_unlogged(table, *unlogged),
+        AddColumn { table, column } => columns::add(ctx, table, column),
+        DropColumn { table, column } => columns::drop(ctx, table, column),
+        AlterColumn { table, from, to } => columns::alter(ctx, table, from, to)?,
+        AddConstraint { table, constraint } => constraints::add(ctx, table, constraint),
+        DropConstraint { table, constraint } => constraints::drop(ctx, table, constraint),
+        ValidateConstraint { table, constraint } => constraints::validate(table, constraint),
+        AddIndex { table, index } => indexes::add(ctx, table, index),
+        DropIndex { table, index } => indexes::drop(ctx, table, index),
+        ReplaceIndex { table, from, to } => indexes::replace(ctx, table, from, to),
+    })
+}
+
+/// Leave out the changes that belong to a recipe interrupted half-way: the recipe itself
+/// finds its intermediate objects in the live model and carries on from there.
+///
+/// - an index built concurrently for a UNIQUE/PRIMARY KEY constraint that was not attached
+///   yet shows up as an extra live index: its `DropIndex` is dropped here;
+/// - the temporary index of an index rebuild: likewise;
+/// - a NOT NULL helper check whose column still has to become NOT NULL: the column's recipe
+///   validates and drops it.
+pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Change> {
+    changes
+        .iter()
+        .filter(|change| match change {
+            Change::DropIndex { table, index } => {
+                !constraints::index_awaits_constraint(ctx, table, &index.name)
+                    && !indexes::is_pending_rebuild(changes, table, &index.name)
+            }
+            Change::DropConstraint { table, constraint } => {
+                !columns::check_awaits_not_null(changes, table, constraint)
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// Whether a live constraint is one of zdm's NOT NULL helper checks.
+pub fn is_not_null_helper(constraint: &Constraint) -> bool {
+    constraint.name.starts_with(&format!("{ZDM_PREFIX}nn_"))
+}

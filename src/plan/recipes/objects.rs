@@ -1,0 +1,251 @@
+//! Schemas, extensions, enum types, sequences and comments.
+
+use crate::diff::{Change, CommentTarget, EnumValuePosition};
+use crate::model::{QualifiedName, Sequence};
+use crate::plan::resource::{columns_of, Resource};
+use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::sql::ddl;
+use crate::sql::{quote_ident, quote_literal};
+
+pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
+    use Change::*;
+    match change {
+        CreateSchema { schema } => vec![Step::new(
+            Phase::Expand,
+            format!("create schema {}", quote_ident(&schema.name)),
+            ddl::create_schema(schema),
+        )
+        .creates([Resource::Schema(schema.name.clone())])],
+        DropSchema { schema } => vec![Step::new(
+            Phase::Contract,
+            format!("drop schema {}", quote_ident(&schema.name)),
+            format!("DROP SCHEMA {};", quote_ident(&schema.name)),
+        )
+        .drops([Resource::Schema(schema.name.clone())])],
+        CreateExtension { extension } => vec![Step::new(
+            Phase::Expand,
+            format!("create extension {}", quote_ident(&extension.name)),
+            ddl::create_extension(extension),
+        )
+        .uses([Resource::Schema(extension.schema.clone())])
+        .creates([Resource::Extension(extension.name.clone())])],
+        DropExtension { extension } => vec![Step::new(
+            Phase::Contract,
+            format!("drop extension {}", quote_ident(&extension.name)),
+            format!("DROP EXTENSION {};", quote_ident(&extension.name)),
+        )
+        .drops([Resource::Extension(extension.name.clone())])
+        .hazard(
+            HazardKind::DataLoss,
+            "dropping an extension drops the types and functions it provides",
+        )],
+        SetExtensionSchema { extension, .. } => vec![Step::new(
+            Phase::Expand,
+            format!("move extension {}", quote_ident(&extension.name)),
+            format!(
+                "ALTER EXTENSION {} SET SCHEMA {};",
+                quote_ident(&extension.name),
+                quote_ident(&extension.schema)
+            ),
+        )
+        .uses([
+            Resource::Extension(extension.name.clone()),
+            Resource::Schema(extension.schema.clone()),
+        ])],
+        CreateEnum { enum_type } => vec![Step::new(
+            Phase::Expand,
+            format!("create type {}", enum_type.name),
+            ddl::create_enum(enum_type),
+        )
+        .uses([Resource::Schema(enum_type.name.schema.clone())])
+        .creates([Resource::Type(enum_type.name.clone())])],
+        DropEnum { enum_type } => vec![Step::new(
+            Phase::Contract,
+            format!("drop type {}", enum_type.name),
+            format!("DROP TYPE {};", enum_type.name),
+        )
+        .drops([Resource::Type(enum_type.name.clone())])],
+        AddEnumValue {
+            name,
+            value,
+            position,
+        } => {
+            let place = match position {
+                EnumValuePosition::Before(l) => format!(" BEFORE {}", quote_literal(l)),
+                EnumValuePosition::After(l) => format!(" AFTER {}", quote_literal(l)),
+                EnumValuePosition::End => String::new(),
+            };
+            vec![Step::new(
+                Phase::Expand,
+                format!("add value {} to type {name}", quote_literal(value)),
+                format!(
+                    "ALTER TYPE {name} ADD VALUE IF NOT EXISTS {}{place};",
+                    quote_literal(value)
+                ),
+            )
+            .uses([Resource::Type(name.clone())])]
+        }
+        ReplaceEnum { from, to } => replace_enum(ctx, &from.name, to),
+        CreateSequence { sequence } => create_sequence(sequence),
+        DropSequence { sequence } => vec![Step::new(
+            Phase::Contract,
+            format!("drop sequence {}", sequence.name),
+            // A sequence owned by a column that this plan drops goes with it.
+            format!("DROP SEQUENCE IF EXISTS {};", sequence.name),
+        )
+        .drops([Resource::Relation(sequence.name.clone())])],
+        AlterSequence { from, to } => alter_sequence(from, to),
+        SetComment { target, comment } => vec![Step::new(
+            Phase::Expand,
+            format!(
+                "{} comment on {}",
+                if comment.is_some() { "set" } else { "remove" },
+                target.sql().to_lowercase()
+            ),
+            ddl::comment_on(&target.sql(), comment.as_deref()),
+        )
+        .uses(comment_uses(target))],
+        _ => unreachable!("not an object-level change: {change:?}"),
+    }
+}
+
+fn comment_uses(target: &CommentTarget) -> Vec<Resource> {
+    match target {
+        CommentTarget::Schema { name } => vec![Resource::Schema(name.clone())],
+        CommentTarget::Type { name } => vec![Resource::Type(name.clone())],
+        CommentTarget::Sequence { name } | CommentTarget::Table { name } => {
+            vec![Resource::Relation(name.clone())]
+        }
+        CommentTarget::Column { table, column } => {
+            vec![Resource::Column(table.clone(), column.clone())]
+        }
+        CommentTarget::Constraint { table, constraint } => {
+            vec![Resource::Constraint(table.clone(), constraint.clone())]
+        }
+        CommentTarget::Index { table, index } => vec![Resource::Relation(QualifiedName::new(
+            table.schema.clone(),
+            index.clone(),
+        ))],
+    }
+}
+
+fn create_sequence(sequence: &Sequence) -> Vec<Step> {
+    let mut steps = vec![Step::new(
+        Phase::Expand,
+        format!("create sequence {}", sequence.name),
+        ddl::create_sequence(sequence),
+    )
+    .uses([Resource::Schema(sequence.name.schema.clone())])
+    .creates([Resource::Relation(sequence.name.clone())])];
+    if let Some(owner) = &sequence.owned_by {
+        steps.push(
+            Step::new(
+                Phase::Expand,
+                format!("make {} owned by its column", sequence.name),
+                ddl::sequence_owned_by(sequence),
+            )
+            .uses([
+                Resource::Relation(sequence.name.clone()),
+                Resource::Column(owner.table.clone(), owner.column.clone()),
+            ]),
+        );
+    }
+    steps
+}
+
+fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut options_from = from.clone();
+    options_from.owned_by = to.owned_by.clone();
+    options_from.comment = to.comment.clone();
+    if &options_from != to {
+        steps.push(
+            Step::new(
+                Phase::Expand,
+                format!("alter sequence {}", to.name),
+                format!(
+                    "ALTER SEQUENCE {} {};",
+                    to.name,
+                    ddl::sequence_options(to)
+                ),
+            )
+            .uses([Resource::Relation(to.name.clone())]),
+        );
+    }
+    if from.owned_by != to.owned_by {
+        let mut uses = vec![Resource::Relation(to.name.clone())];
+        if let Some(owner) = &to.owned_by {
+            uses.push(Resource::Column(owner.table.clone(), owner.column.clone()));
+        }
+        steps.push(
+            Step::new(
+                Phase::Expand,
+                format!("change owner column of sequence {}", to.name),
+                ddl::sequence_owned_by(to),
+            )
+            .uses(uses),
+        );
+    }
+    steps
+}
+
+/// Values removed or reordered: build a new type and convert every column to it. This
+/// rewrites each table that uses the type, so it is marked as such.
+fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType) -> Vec<Step> {
+    let old = QualifiedName::new(name.schema.clone(), super::helper_name("old", &name.name));
+    let mut sql = vec![
+        format!("ALTER TYPE {name} RENAME TO {};", quote_ident(&old.name)),
+        ddl::create_enum(to),
+    ];
+    let mut uses = Vec::new();
+    let mut tables = Vec::new();
+    for table in ctx.to.tables.values() {
+        for column in &table.columns {
+            let base = column.data_type.trim_end_matches("[]");
+            if base != name.to_string() || column.inherited {
+                continue;
+            }
+            let col = quote_ident(&column.name);
+            if column.default.is_some() {
+                sql.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT;",
+                    table.name
+                ));
+            }
+            sql.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {col} TYPE {} USING {col}::text::{};",
+                table.name, column.data_type, column.data_type
+            ));
+            if let Some(default) = &column.default {
+                sql.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {col} SET DEFAULT {default};",
+                    table.name
+                ));
+            }
+            uses.extend(columns_of(&table.name, std::slice::from_ref(&column.name)));
+            tables.push(table.name.to_string());
+        }
+    }
+    sql.push(format!("DROP TYPE {old};"));
+    let mut step = Step::new(
+        Phase::Expand,
+        format!("recreate type {name} (values removed or reordered)"),
+        sql.join("\n"),
+    )
+    .uses(uses)
+    .uses([Resource::Type(name.clone())])
+    .hazard(
+        HazardKind::NotOnline,
+        "PostgreSQL cannot remove or reorder enum values; the type is rebuilt and every column using it converted",
+    );
+    if !tables.is_empty() {
+        step = step
+            .lock(LockMode::AccessExclusive, tables.join(", "))
+            .work(TableWork::Rewrite)
+            .hazard(
+                HazardKind::TableRewrite,
+                format!("rewrites {} under ACCESS EXCLUSIVE", tables.join(", ")),
+            );
+    }
+    vec![step]
+}

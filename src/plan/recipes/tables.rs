@@ -1,0 +1,94 @@
+//! Creating, dropping and rebuilding whole tables.
+
+use crate::model::{ConstraintKind, QualifiedName, Table};
+use crate::plan::resource::{table_uses, Resource};
+use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::sql::ddl;
+
+use super::constraints;
+
+/// A new table is empty: it is created whole, with every constraint but its foreign keys
+/// inline (those come as separate steps so that tables referencing each other can be created
+/// in any order).
+pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
+    let mut creates = vec![Resource::Relation(table.name.clone())];
+    for column in &table.columns {
+        creates.push(Resource::Column(table.name.clone(), column.name.clone()));
+        if column.not_null {
+            creates.push(Resource::NotNull(table.name.clone(), column.name.clone()));
+        }
+    }
+    for constraint in table.constraints.values().filter(|c| c.foreign_key.is_none()) {
+        creates.push(Resource::Constraint(
+            table.name.clone(),
+            constraint.name.clone(),
+        ));
+        if let Some(index) = &constraint.index {
+            creates.push(Resource::Relation(QualifiedName::new(
+                table.name.schema.clone(),
+                index.clone(),
+            )));
+        }
+    }
+    let mut steps = vec![Step::new(
+        Phase::Expand,
+        format!("create table {}", table.name),
+        ddl::create_table(table, false),
+    )
+    .uses(table_uses(ctx.to, table))
+    .creates(creates)];
+    for constraint in table
+        .constraints
+        .values()
+        .filter(|c| c.kind == ConstraintKind::ForeignKey && !c.inherited)
+    {
+        steps.push(constraints::add_to_new_table(ctx, &table.name, constraint));
+    }
+    steps
+}
+
+pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
+    let mut drops = vec![Resource::Relation(table.name.clone())];
+    for column in &table.columns {
+        drops.push(Resource::Column(table.name.clone(), column.name.clone()));
+    }
+    for constraint in table.constraints.values() {
+        drops.push(Resource::Constraint(
+            table.name.clone(),
+            constraint.name.clone(),
+        ));
+    }
+    let rows = if table.stats.has_rows {
+        "its rows are deleted"
+    } else {
+        "it is empty now, but anything written before contract runs is lost"
+    };
+    vec![Step::new(
+        Phase::Contract,
+        format!("drop table {}", table.name),
+        format!("DROP TABLE {};", table.name),
+    )
+    .lock(LockMode::AccessExclusive, &table.name)
+    .uses(table_uses(ctx.from, table))
+    .drops(drops)
+    .hazard(
+        HazardKind::DataLoss,
+        format!("table {} is dropped: {rows}", table.name),
+    )]
+}
+
+pub fn set_unlogged(table: &QualifiedName, unlogged: bool) -> Vec<Step> {
+    let mode = if unlogged { "UNLOGGED" } else { "LOGGED" };
+    vec![Step::new(
+        Phase::Expand,
+        format!("set {table} {}", mode.to_lowercase()),
+        format!("ALTER TABLE {table} SET {mode};"),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .work(TableWork::Rewrite)
+    .uses([Resource::Relation(table.clone())])
+    .hazard(
+        HazardKind::TableRewrite,
+        format!("SET {mode} rewrites {table} under ACCESS EXCLUSIVE"),
+    )]
+}

@@ -1,0 +1,104 @@
+//! The objects steps create, use and drop: the vertices that order steps in the graph.
+
+use crate::model::{Column, Model, QualifiedName, Table};
+use std::fmt;
+
+/// Something in the database a step can depend on.
+///
+/// Tables, sequences and indexes share one namespace per schema in PostgreSQL (`pg_class`), so
+/// they are all `Relation`s: a new index cannot take a name until the old table of that name is
+/// gone, and the graph sees that.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    Schema(String),
+    Extension(String),
+    Type(QualifiedName),
+    Relation(QualifiedName),
+    Column(QualifiedName, String),
+    Constraint(QualifiedName, String),
+    /// A column's NOT NULL flag (a primary key needs it before it can use an index).
+    NotNull(QualifiedName, String),
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sql::quote_ident;
+        match self {
+            Resource::Schema(s) => write!(f, "schema {}", quote_ident(s)),
+            Resource::Extension(e) => write!(f, "extension {}", quote_ident(e)),
+            Resource::Type(t) => write!(f, "type {t}"),
+            Resource::Relation(r) => write!(f, "{r}"),
+            Resource::Column(t, c) => write!(f, "{t}.{}", quote_ident(c)),
+            Resource::Constraint(t, c) => write!(f, "constraint {} on {t}", quote_ident(c)),
+            Resource::NotNull(t, c) => write!(f, "not null on {t}.{}", quote_ident(c)),
+        }
+    }
+}
+
+/// What a column needs: its table, the types and sequences its type and default name.
+pub fn column_uses(model: &Model, table: &QualifiedName, column: &Column) -> Vec<Resource> {
+    let mut out = vec![Resource::Relation(table.clone())];
+    out.extend(type_uses(model, &column.data_type));
+    if let Some(default) = &column.default {
+        out.extend(expression_uses(model, default));
+    }
+    if let Some(generated) = &column.generated {
+        out.extend(expression_uses(model, generated));
+    }
+    out
+}
+
+/// User-defined types named by a `format_type` rendering (`public.mood`, `public.mood[]`).
+pub fn type_uses(model: &Model, data_type: &str) -> Vec<Resource> {
+    let base = data_type.trim_end_matches("[]");
+    model
+        .enums
+        .keys()
+        .filter(|name| name.to_string() == base)
+        .map(|name| Resource::Type(name.clone()))
+        .collect()
+}
+
+/// Sequences and enum types named in an expression (`nextval('public.s'::regclass)`).
+///
+/// Catalog renderings qualify every name, so a textual search for the qualified name is
+/// reliable enough to order steps; a missed edge only loses an ordering hint, and the
+/// graph's other edges (table before column) still hold.
+pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for name in model.sequences.keys() {
+        if expression.contains(&format!("'{name}'")) {
+            out.push(Resource::Relation(name.clone()));
+        }
+    }
+    for name in model.enums.keys() {
+        if expression.contains(&name.to_string()) {
+            out.push(Resource::Type(name.clone()));
+        }
+    }
+    out
+}
+
+/// Columns of `table` whose names appear in `columns`.
+pub fn columns_of(table: &QualifiedName, columns: &[String]) -> Vec<Resource> {
+    columns
+        .iter()
+        .map(|c| Resource::Column(table.clone(), c.clone()))
+        .collect()
+}
+
+/// Everything a table needs before it can be created.
+pub fn table_uses(model: &Model, table: &Table) -> Vec<Resource> {
+    let mut out = vec![Resource::Schema(table.name.schema.clone())];
+    if let Some(parent) = &table.partition_of {
+        out.push(Resource::Relation(parent.parent.clone()));
+    }
+    for column in &table.columns {
+        out.extend(
+            column_uses(model, &table.name, column)
+                .into_iter()
+                .filter(|r| r != &Resource::Relation(table.name.clone())),
+        );
+    }
+    out
+}
