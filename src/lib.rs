@@ -4,13 +4,16 @@
 //! shadow database (`shadow`), `catalog` reads any database into a `model`, `diff` compares two
 //! models, `plan` orders the changes into phased steps, `apply` executes them. Only `cli` prints.
 
+pub mod apply;
 pub mod catalog;
+pub mod cli;
 pub mod connect;
 pub mod diff;
 pub mod load;
 pub mod model;
-pub mod plan;
 pub mod parse;
+pub mod plan;
 pub mod shadow;
 pub mod source;
 pub mod sql;
+pub mod workspace;

@@ -126,13 +126,30 @@ pub enum EnumValuePosition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "object", rename_all = "snake_case")]
 pub enum CommentTarget {
-    Schema { name: String },
-    Type { name: QualifiedName },
-    Sequence { name: QualifiedName },
-    Table { name: QualifiedName },
-    Column { table: QualifiedName, column: String },
-    Constraint { table: QualifiedName, constraint: String },
-    Index { table: QualifiedName, index: String },
+    Schema {
+        name: String,
+    },
+    Type {
+        name: QualifiedName,
+    },
+    Sequence {
+        name: QualifiedName,
+    },
+    Table {
+        name: QualifiedName,
+    },
+    Column {
+        table: QualifiedName,
+        column: String,
+    },
+    Constraint {
+        table: QualifiedName,
+        constraint: String,
+    },
+    Index {
+        table: QualifiedName,
+        index: String,
+    },
 }
 
 impl CommentTarget {
@@ -264,7 +281,10 @@ impl Change {
             CreateExtension { .. } => "create extension".into(),
             DropExtension { .. } => "drop extension".into(),
             SetExtensionSchema { extension, .. } => {
-                format!("move extension to schema {}", quote_ident(&extension.schema))
+                format!(
+                    "move extension to schema {}",
+                    quote_ident(&extension.schema)
+                )
             }
             CreateEnum { .. } => "create enum type".into(),
             DropEnum { .. } => "drop enum type".into(),
@@ -322,7 +342,11 @@ pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
         out.push("collation");
     }
     if from.not_null != to.not_null {
-        out.push(if to.not_null { "set not null" } else { "drop not null" });
+        out.push(if to.not_null {
+            "set not null"
+        } else {
+            "drop not null"
+        });
     }
     if from.default != to.default {
         out.push("default");

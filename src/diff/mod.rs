@@ -7,7 +7,9 @@
 mod change;
 mod tables;
 
-pub use change::{column_differences, Change, CommentTarget, EnumValuePosition, ObjectKey, ObjectKind};
+pub use change::{
+    column_differences, Change, CommentTarget, EnumValuePosition, ObjectKey, ObjectKind,
+};
 
 use crate::model::Model;
 use std::collections::BTreeMap;
@@ -41,7 +43,9 @@ fn diff_schemas(from: &Model, to: &Model, changes: &mut Vec<Change>) {
     for (name, old, new) in paired(&from.schemas, &to.schemas) {
         match (old, new) {
             (None, Some(new)) => {
-                changes.push(Change::CreateSchema { schema: new.clone() });
+                changes.push(Change::CreateSchema {
+                    schema: new.clone(),
+                });
                 if new.comment.is_some() {
                     changes.push(Change::SetComment {
                         target: CommentTarget::Schema { name },
@@ -49,7 +53,9 @@ fn diff_schemas(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                     });
                 }
             }
-            (Some(old), None) => changes.push(Change::DropSchema { schema: old.clone() }),
+            (Some(old), None) => changes.push(Change::DropSchema {
+                schema: old.clone(),
+            }),
             (Some(old), Some(new)) if old.comment != new.comment => {
                 changes.push(Change::SetComment {
                     target: CommentTarget::Schema { name },

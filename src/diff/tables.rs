@@ -201,7 +201,10 @@ fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
         );
     }
     for index in new.indexes.values() {
-        let before = old.indexes.get(&index.name).and_then(|i| i.comment.as_ref());
+        let before = old
+            .indexes
+            .get(&index.name)
+            .and_then(|i| i.comment.as_ref());
         set(
             CommentTarget::Index {
                 table: table.clone(),

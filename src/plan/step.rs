@@ -147,8 +147,9 @@ pub struct Backfill {
     pub column: String,
     /// SQL expression over the row's other columns.
     pub expression: String,
-    /// Primary-key columns used for keyset pagination.
+    /// Primary-key columns used for keyset pagination, and their types.
     pub key: Vec<String>,
+    pub key_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

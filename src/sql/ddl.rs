@@ -97,10 +97,7 @@ pub fn constraint_clause(constraint: &Constraint) -> String {
 }
 
 pub fn add_constraint(table: &QualifiedName, constraint: &Constraint) -> String {
-    format!(
-        "ALTER TABLE {table} ADD {};",
-        constraint_clause(constraint)
-    )
+    format!("ALTER TABLE {table} ADD {};", constraint_clause(constraint))
 }
 
 pub fn create_index(index: &Index) -> String {
@@ -204,7 +201,10 @@ pub fn schema_definition(schema: &Schema) -> String {
 pub fn enum_definition(enum_type: &EnumType) -> String {
     let mut out = vec![create_enum(enum_type)];
     if let Some(comment) = &enum_type.comment {
-        out.push(comment_on(&format!("TYPE {}", enum_type.name), Some(comment)));
+        out.push(comment_on(
+            &format!("TYPE {}", enum_type.name),
+            Some(comment),
+        ));
     }
     out.join("\n")
 }

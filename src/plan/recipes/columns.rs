@@ -71,9 +71,13 @@ fn column_resources(table: &QualifiedName, column: &Column) -> Vec<Resource> {
 pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let col = quote_ident(&column.name);
     let description = format!("add column {col} to {table}");
-    let base = Step::new(Phase::Expand, description.clone(), add_column_sql(table, column))
-        .lock(LockMode::AccessExclusive, table)
-        .uses(column_uses(ctx.to, table, column));
+    let base = Step::new(
+        Phase::Expand,
+        description.clone(),
+        add_column_sql(table, column),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses(column_uses(ctx.to, table, column));
 
     if !ctx.has_rows(table) {
         return vec![base.creates(column_resources(table, column))];
@@ -89,7 +93,9 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
             .work(TableWork::Rewrite)
             .hazard(
                 HazardKind::TableRewrite,
-                format!("adding {what} to {table} computes it for every row under ACCESS EXCLUSIVE"),
+                format!(
+                    "adding {what} to {table} computes it for every row under ACCESS EXCLUSIVE"
+                ),
             )];
     }
 
@@ -147,14 +153,9 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
 
 /// `UPDATE ... SET column = expression` for existing rows, in keyset batches on the primary
 /// key; rows that already hold a value (written by the new application) are left alone.
-pub fn backfill_step(
-    ctx: &Context,
-    table: &QualifiedName,
-    column: &str,
-    expression: &str,
-) -> Step {
-    let key = ctx
-        .live_table(table)
+pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, expression: &str) -> Step {
+    let live = ctx.live_table(table);
+    let key = live
         .and_then(|t| {
             t.constraints
                 .values()
@@ -162,10 +163,17 @@ pub fn backfill_step(
         })
         .map(|pk| pk.columns.clone())
         .unwrap_or_default();
+    let key_types: Vec<String> = key
+        .iter()
+        .map(|k| {
+            live.and_then(|t| t.column(k))
+                .map_or_else(|| "text".to_string(), |c| c.data_type.clone())
+        })
+        .collect();
     let col = quote_ident(column);
     let key_list = crate::sql::quote_ident_list(&key);
     let sql = format!(
-        "UPDATE {table} SET {col} = {expression} WHERE ({key_list}) IN (SELECT {key_list} FROM {table} WHERE {col} IS NULL AND ({key_list}) > ($1) ORDER BY {key_list} LIMIT $2);"
+        "UPDATE {table} SET {col} = {expression} WHERE {col} IS NULL AND ({key_list}) IN (<next batch of {key_list}>);"
     );
     let mut step = Step::new(
         Phase::Backfill,
@@ -179,6 +187,7 @@ pub fn backfill_step(
         column: column.to_string(),
         expression: expression.to_string(),
         key: key.clone(),
+        key_types,
     });
     if key.is_empty() {
         step = step.hazard(
@@ -331,8 +340,7 @@ pub fn is_binary_coercible(from: &str, to: &str) -> bool {
     let (to_base, to_mods) = parse(to);
     match (from_base.as_str(), to_base.as_str()) {
         ("character varying", "text") | ("text", "character varying") => to_mods.is_empty(),
-        ("character varying", "character varying") => match (from_mods.first(), to_mods.first())
-        {
+        ("character varying", "character varying") => match (from_mods.first(), to_mods.first()) {
             (_, None) => true,
             (Some(a), Some(b)) => b >= a,
             (None, Some(_)) => false,
@@ -422,8 +430,7 @@ pub fn alter(
             .as_ref()
             .map(|c| format!(" COLLATE {c}"))
             .unwrap_or_default();
-        if is_binary_coercible(&from.data_type, &to.data_type) && from.collation == to.collation
-        {
+        if is_binary_coercible(&from.data_type, &to.data_type) && from.collation == to.collation {
             clauses.push(format!("ALTER COLUMN {col} TYPE {}", to.data_type));
         } else {
             let using = ctx
@@ -523,8 +530,14 @@ mod tests {
 
     #[test]
     fn binary_coercible_type_changes() {
-        assert!(is_binary_coercible("character varying(10)", "character varying(20)"));
-        assert!(!is_binary_coercible("character varying(20)", "character varying(10)"));
+        assert!(is_binary_coercible(
+            "character varying(10)",
+            "character varying(20)"
+        ));
+        assert!(!is_binary_coercible(
+            "character varying(20)",
+            "character varying(10)"
+        ));
         assert!(is_binary_coercible("character varying(20)", "text"));
         assert!(is_binary_coercible("numeric(10,2)", "numeric(12,2)"));
         assert!(!is_binary_coercible("numeric(10,2)", "numeric(12,3)"));

@@ -24,9 +24,11 @@ fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
     if let Some(target) = model.tables.get(&fk.referenced_table) {
         let mut wanted = fk.referenced_columns.clone();
         wanted.sort();
-        for unique in target.constraints.values().filter(|c| {
-            matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
-        }) {
+        for unique in target
+            .constraints
+            .values()
+            .filter(|c| matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
+        {
             let mut have = unique.columns.clone();
             have.sort();
             if have == wanted {
@@ -174,10 +176,8 @@ fn add_unique_via_index(
         .index
         .clone()
         .unwrap_or_else(|| constraint.name.clone());
-    let index_relation = Resource::Relation(QualifiedName::new(
-        table.schema.clone(),
-        index_name.clone(),
-    ));
+    let index_relation =
+        Resource::Relation(QualifiedName::new(table.schema.clone(), index_name.clone()));
     let mut steps = Vec::new();
     let already_built = ctx
         .live_table(table)
@@ -219,7 +219,10 @@ fn add_unique_via_index(
     steps.push(
         Step::new(
             Phase::Validate,
-            format!("make index {} the {kind} constraint {name}", quote_ident(&index_name)),
+            format!(
+                "make index {} the {kind} constraint {name}",
+                quote_ident(&index_name)
+            ),
             format!(
                 "ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {}{deferral};",
                 quote_ident(&index_name)

@@ -113,7 +113,10 @@ pub fn add(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
         // A table created by this plan is empty: a plain build locks nothing anyone uses.
         return vec![Step::new(
             Phase::Expand,
-            format!("create index {} on new table {table}", quote_ident(&index.name)),
+            format!(
+                "create index {} on new table {table}",
+                quote_ident(&index.name)
+            ),
             index_sql(&index.definition, &index.name, false),
         )
         .lock(LockMode::Share, table)
@@ -123,7 +126,10 @@ pub fn add(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
     if is_partitioned(live) {
         let mut step = Step::new(
             Phase::Expand,
-            format!("create index {} on partitioned table {table}", quote_ident(&index.name)),
+            format!(
+                "create index {} on partitioned table {table}",
+                quote_ident(&index.name)
+            ),
             index_sql(&index.definition, &index.name, false),
         )
         .lock(LockMode::Share, table)
@@ -144,7 +150,10 @@ pub fn add(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
     if index.unique && ctx.has_rows(table) {
         step = step.hazard(
             HazardKind::MayFail,
-            format!("fails if {table} holds duplicate keys for {}", quote_ident(&index.name)),
+            format!(
+                "fails if {table} holds duplicate keys for {}",
+                quote_ident(&index.name)
+            ),
         );
     }
     vec![step]
@@ -202,11 +211,17 @@ pub fn replace(ctx: &Context, table: &QualifiedName, from: &Index, to: &Index) -
                 .creates([relation(table, &temporary)]),
         );
     }
-    steps.push(drop_concurrently(table, &from.name, Phase::Contract).uses([relation(table, &temporary)]));
+    steps.push(
+        drop_concurrently(table, &from.name, Phase::Contract).uses([relation(table, &temporary)]),
+    );
     steps.push(
         Step::new(
             Phase::Contract,
-            format!("rename index {} to {}", quote_ident(&temporary), quote_ident(&to.name)),
+            format!(
+                "rename index {} to {}",
+                quote_ident(&temporary),
+                quote_ident(&to.name)
+            ),
             format!(
                 "ALTER INDEX {} RENAME TO {};",
                 QualifiedName::new(table.schema.clone(), temporary.clone()),

@@ -163,11 +163,7 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
             Step::new(
                 Phase::Expand,
                 format!("alter sequence {}", to.name),
-                format!(
-                    "ALTER SEQUENCE {} {};",
-                    to.name,
-                    ddl::sequence_options(to)
-                ),
+                format!("ALTER SEQUENCE {} {};", to.name, ddl::sequence_options(to)),
             )
             .uses([Resource::Relation(to.name.clone())]),
         );

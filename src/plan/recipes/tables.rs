@@ -18,7 +18,11 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
             creates.push(Resource::NotNull(table.name.clone(), column.name.clone()));
         }
     }
-    for constraint in table.constraints.values().filter(|c| c.foreign_key.is_none()) {
+    for constraint in table
+        .constraints
+        .values()
+        .filter(|c| c.foreign_key.is_none())
+    {
         creates.push(Resource::Constraint(
             table.name.clone(),
             constraint.name.clone(),

@@ -1,0 +1,3 @@
+CREATE TABLE orgs (
+    id uuid PRIMARY KEY
+);

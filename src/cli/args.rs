@@ -1,0 +1,106 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zdm",
+    version,
+    about = "Declarative zero-downtime schema migrations for PostgreSQL"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show how the live database differs from the desired schema.
+    Diff(SourceArgs),
+    /// Turn the differences into an ordered, phased plan of safe steps.
+    Plan(PlanArgs),
+    /// Carry out one phase of the plan (or all of them).
+    Apply(ApplyArgs),
+}
+
+/// Where the two sides come from.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Live database: URL or key=value connection string (default: DATABASE_URL, PG* variables).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Desired schema: .sql files or directories (repeatable; default from zdm.toml, else ./schema).
+    #[arg(long = "schema", value_name = "PATH")]
+    pub schema: Vec<PathBuf>,
+    /// Compare two sources offline instead: each a schema directory or a database URL.
+    #[arg(long, requires = "to", conflicts_with_all = ["db"])]
+    pub from: Option<String>,
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Load the desired schema into this server instead of an embedded throwaway cluster.
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    /// Configuration file.
+    #[arg(long, default_value = "zdm.toml")]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Sql,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Save the plan (with a fingerprint of the schema it was made against) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Lock timeout written into `--format sql` scripts, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    Expand,
+    Backfill,
+    Validate,
+    Contract,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Which phase to run.
+    #[arg(long, value_enum)]
+    pub phase: PhaseArg,
+    /// Apply a plan saved by `zdm plan --out` (refused if the database has moved since).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Allow steps with these hazards: data-loss, table-rewrite, long-lock, not-online,
+    /// may-fail, or `all`.
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    pub allow_hazards: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Run contract without waiting for the rollback window.
+    #[arg(long)]
+    pub skip_rollback_window: bool,
+    /// How long a step may wait for its lock before it is retried, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub lock_timeout: u64,
+    /// How many times a step that could not get its lock is retried.
+    #[arg(long, default_value_t = 30)]
+    pub lock_retries: u32,
+    /// Print what would run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}

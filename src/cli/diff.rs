@@ -1,0 +1,21 @@
+use super::args::{Format, SourceArgs};
+use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
+
+pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
+    let sides = sides::read(&args).await?;
+    let changes = crate::diff::diff(&sides.from.model, &sides.to.model);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
+        Format::Human | Format::Sql => {
+            print!(
+                "{}",
+                render::diff_human(&sides.from.model, &sides.to.model, &changes)
+            )
+        }
+    }
+    Ok(if changes.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_DIFFERENCES
+    })
+}

@@ -1,0 +1,49 @@
+//! The command line: argument parsing, configuration, output and exit codes. The only
+//! module that prints.
+
+mod apply;
+mod args;
+mod config;
+mod diff;
+mod plan;
+mod render;
+mod sides;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+pub use args::Cli;
+
+/// Exit codes, like `git diff --exit-code`.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_DIFFERENCES: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            args::Command::Diff(a) => diff::run(a).await,
+            args::Command::Plan(a) => plan::run(a).await,
+            args::Command::Apply(a) => apply::run(a).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{}", render::error(&e));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

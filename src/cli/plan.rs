@@ -1,0 +1,36 @@
+use anyhow::Context as _;
+
+use super::args::{Format, PlanArgs};
+use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
+use crate::plan::{plan, PlanOptions};
+
+pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
+    let sides = sides::read(&args.source).await?;
+    let options = plan_options(&sides.to);
+    let plan = plan(&sides.from.model, &sides.to.model, &options)?;
+    match args.source.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Sql => print!("{}", render::plan_sql(&plan, args.lock_timeout)),
+        Format::Human => print!("{}", render::plan_human(&plan)),
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&plan)?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(if plan.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_DIFFERENCES
+    })
+}
+
+/// The transformations the desired schema's annotations ask for.
+pub fn plan_options(desired: &crate::workspace::Side) -> PlanOptions {
+    PlanOptions {
+        transforms: desired
+            .desired
+            .as_ref()
+            .map(crate::workspace::transforms)
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,304 @@
+//! Everything zdm prints: diffs, plans, progress, notes and errors.
+
+use owo_colors::{OwoColorize, Stream};
+use similar::TextDiff;
+use std::collections::BTreeMap;
+
+use crate::apply::ApplyEvent;
+use crate::diff::{Change, ObjectKey, ObjectKind};
+use crate::model::Model;
+use crate::plan::{Phase, Plan, Step, TableWork};
+use crate::sql::{ddl, quote_ident};
+
+pub fn note(text: &str) {
+    eprintln!(
+        "{} {text}",
+        "note:".if_supports_color(Stream::Stderr, |t| t.cyan())
+    );
+}
+
+pub fn error(error: &anyhow::Error) -> String {
+    // One line of cause per level, outermost first, without repeating a message that is
+    // already contained in its context.
+    let mut lines: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !lines.iter().any(|l| l.contains(&text)) {
+            lines.push(text);
+        }
+    }
+    format!(
+        "{} {}",
+        "error:".if_supports_color(Stream::Stderr, |t| t.red()),
+        lines.join(": ")
+    )
+}
+
+/// "not managed yet" summary of objects zdm saw but does not compare.
+pub fn unmanaged_note(from: &Model, to: &Model) {
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for object in from.unmanaged.iter().chain(&to.unmanaged) {
+        let names = by_kind.entry(object.kind.as_str()).or_default();
+        if !names.contains(&object.name.as_str()) {
+            names.push(&object.name);
+        }
+    }
+    if by_kind.is_empty() {
+        return;
+    }
+    let parts: Vec<String> = by_kind
+        .iter()
+        .map(|(kind, names)| {
+            let shown: Vec<&str> = names.iter().take(5).copied().collect();
+            let more = if names.len() > 5 {
+                format!(", and {} more", names.len() - 5)
+            } else {
+                String::new()
+            };
+            format!("{} {kind} ({}{more})", names.len(), shown.join(", "))
+        })
+        .collect();
+    note(&format!(
+        "not managed by zdm yet, so not compared: {}",
+        parts.join("; ")
+    ));
+}
+
+/// The definition of one top-level object in a model, as DDL text ("" when absent).
+fn definition(model: &Model, key: &ObjectKey) -> String {
+    match key.kind {
+        ObjectKind::Schema => model
+            .schemas
+            .values()
+            .find(|s| quote_ident(&s.name) == key.name)
+            .map(ddl::schema_definition),
+        ObjectKind::Extension => model
+            .extensions
+            .values()
+            .find(|e| quote_ident(&e.name) == key.name)
+            .map(ddl::create_extension),
+        ObjectKind::Type => model
+            .enums
+            .values()
+            .find(|e| e.name.to_string() == key.name)
+            .map(ddl::enum_definition),
+        ObjectKind::Sequence => model
+            .sequences
+            .values()
+            .find(|s| s.name.to_string() == key.name)
+            .map(ddl::sequence_definition),
+        ObjectKind::Table => model
+            .tables
+            .values()
+            .find(|t| t.name.to_string() == key.name)
+            .map(ddl::table_definition),
+    }
+    .map(|text| format!("{text}\n"))
+    .unwrap_or_default()
+}
+
+pub fn diff_human(from: &Model, to: &Model, changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "no differences\n".to_string();
+    }
+    let mut groups: BTreeMap<ObjectKey, Vec<&Change>> = BTreeMap::new();
+    for change in changes {
+        groups.entry(change.object()).or_default().push(change);
+    }
+    let mut out = String::new();
+    let (mut created, mut dropped, mut altered) = (0, 0, 0);
+    for (key, changes) in &groups {
+        let old = definition(from, key);
+        let new = definition(to, key);
+        let (sign, verb) = match (old.is_empty(), new.is_empty()) {
+            (true, false) => {
+                created += 1;
+                ("+", "create")
+            }
+            (false, true) => {
+                dropped += 1;
+                ("-", "drop")
+            }
+            _ => {
+                altered += 1;
+                ("~", "alter")
+            }
+        };
+        let header = format!("{sign} {verb} {key}");
+        out.push_str(&format!(
+            "{}\n",
+            header.if_supports_color(Stream::Stdout, |t| t.bold())
+        ));
+        for change in changes {
+            out.push_str(&format!("    {}\n", change.summary()));
+        }
+        let diff = TextDiff::from_lines(&old, &new);
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header("live", "desired")
+            .to_string()
+            .lines()
+        {
+            let coloured = if line.starts_with('+') && !line.starts_with("+++") {
+                line.if_supports_color(Stream::Stdout, |t| t.green())
+                    .to_string()
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                line.if_supports_color(Stream::Stdout, |t| t.red())
+                    .to_string()
+            } else if line.starts_with("@@") {
+                line.if_supports_color(Stream::Stdout, |t| t.cyan())
+                    .to_string()
+            } else {
+                line.to_string()
+            };
+            out.push_str(&format!("    {coloured}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} object(s) differ: {created} to create, {altered} to alter, {dropped} to drop\n",
+        groups.len()
+    ));
+    out
+}
+
+fn step_facts(step: &Step) -> String {
+    let mut facts = vec![match &step.lock_target {
+        Some(target) => format!("{} on {target}", step.lock),
+        None => step.lock.to_string(),
+    }];
+    match step.table_work {
+        TableWork::None => {}
+        TableWork::Scan => facts.push("scans the table".into()),
+        TableWork::Rewrite => facts.push("rewrites the table".into()),
+    }
+    if !step.transactional {
+        facts.push("outside a transaction".into());
+    }
+    if step.backfill.is_some() {
+        facts.push("in batches".into());
+    }
+    facts.join(", ")
+}
+
+pub fn steps_human(steps: &[Step]) -> String {
+    let mut out = String::new();
+    let mut phase = None;
+    for (i, step) in steps.iter().enumerate() {
+        if phase != Some(step.phase) {
+            phase = Some(step.phase);
+            out.push_str(&format!(
+                "{}\n",
+                format!("== {} ==", step.phase).if_supports_color(Stream::Stdout, |t| t.bold())
+            ));
+        }
+        out.push_str(&format!(
+            "{:>3}. {}  [{}]\n",
+            i + 1,
+            step.description,
+            step_facts(step).if_supports_color(Stream::Stdout, |t| t.dimmed())
+        ));
+        for line in step.sql.lines() {
+            out.push_str(&format!("       {line}\n"));
+        }
+        for hazard in &step.hazards {
+            out.push_str(&format!(
+                "       {} {}\n",
+                format!("hazard {}:", hazard.kind)
+                    .if_supports_color(Stream::Stdout, |t| t.yellow()),
+                hazard.message
+            ));
+        }
+    }
+    out
+}
+
+pub fn plan_human(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "nothing to do: the database matches the desired schema\n".to_string();
+    }
+    let mut out = steps_human(&plan.steps);
+    let counts: Vec<String> = Phase::ALL
+        .iter()
+        .map(|p| format!("{} {p}", plan.steps_in(*p).count()))
+        .collect();
+    let hazards = plan.hazards().count();
+    out.push_str(&format!(
+        "\n{} step(s): {}; {hazards} hazard(s)\n",
+        plan.steps.len(),
+        counts.join(", ")
+    ));
+    out
+}
+
+/// A script a person could run by hand with psql.
+pub fn plan_sql(plan: &Plan, lock_timeout_ms: u64) -> String {
+    let mut out = String::from("-- zdm plan\n");
+    out.push_str(&format!(
+        "-- made against schema {}\n\\set ON_ERROR_STOP on\nSET application_name = 'zdm';\n",
+        &plan.source_fingerprint[..16]
+    ));
+    let mut phase = None;
+    for step in &plan.steps {
+        if phase != Some(step.phase) {
+            phase = Some(step.phase);
+            out.push_str(&format!("\n-- ===== phase: {} =====\n", step.phase));
+        }
+        out.push_str(&format!(
+            "\n-- {} [{}]\n",
+            step.description,
+            step_facts(step)
+        ));
+        for hazard in &step.hazards {
+            out.push_str(&format!("-- HAZARD {}: {}\n", hazard.kind, hazard.message));
+        }
+        if let Some(backfill) = &step.backfill {
+            out.push_str(&format!(
+                "-- run in batches of ~1000 rows on ({}) until no row changes, e.g.:\n",
+                backfill.key.join(", ")
+            ));
+            out.push_str(&format!(
+                "{}\n",
+                crate::apply::backfill::batch_sql(backfill, None, 1000)
+            ));
+        } else if step.transactional {
+            out.push_str(&format!(
+                "BEGIN;\nSET LOCAL lock_timeout = '{lock_timeout_ms}ms';\n{}\nCOMMIT;\n",
+                step.sql
+            ));
+        } else {
+            out.push_str(&format!("SET lock_timeout = 0;\n{}\n", step.sql));
+        }
+    }
+    out
+}
+
+pub fn phase_list(phases: &[Phase]) -> String {
+    phases
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn apply_event(event: &ApplyEvent) {
+    match event {
+        ApplyEvent::StepStarted { index, step } => {
+            eprintln!("[{}] {index}. {}", step.phase, step.description)
+        }
+        ApplyEvent::LockRetry {
+            step,
+            attempt,
+            wait,
+        } => eprintln!(
+            "      lock not available for {} (attempt {attempt}); retrying in {wait:.0?}",
+            step.lock_target.as_deref().unwrap_or("the step")
+        ),
+        ApplyEvent::Backfill { progress, .. } => eprintln!(
+            "      {} rows filled, {} scanned, batch of {}",
+            progress.rows_updated, progress.rows_scanned, progress.batch_size
+        ),
+        ApplyEvent::StepFinished { elapsed, .. } => eprintln!("      done in {elapsed:.1?}"),
+    }
+}

@@ -1,0 +1,73 @@
+//! Reading both sides of a comparison from the command line's arguments.
+
+use std::path::PathBuf;
+
+use super::args::SourceArgs;
+use super::config::Config;
+use super::render;
+use crate::connect::ConnectionTarget;
+use crate::shadow::ShadowSource;
+use crate::workspace::{self, SchemaSource, Side};
+
+/// The live (or "from") side and the desired (or "to") side.
+pub struct Sides {
+    pub from: Side,
+    pub to: Side,
+    /// The live database, when the "from" side is one (apply needs it).
+    pub target: Option<ConnectionTarget>,
+}
+
+pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
+    let config = Config::load(&args.config)?;
+    let dev_url = args.dev_url.clone().or(config.dev_url);
+    let (from, to) = match (&args.from, &args.to) {
+        (Some(from), Some(to)) => (SchemaSource::parse(from)?, SchemaSource::parse(to)?),
+        _ => {
+            let target = ConnectionTarget::parse(args.db.as_deref())?;
+            let schema = if !args.schema.is_empty() {
+                args.schema.clone()
+            } else {
+                config
+                    .schema
+                    .unwrap_or_else(|| vec![PathBuf::from("schema")])
+            };
+            (SchemaSource::Database(target), SchemaSource::Files(schema))
+        }
+    };
+    let target = match &from {
+        SchemaSource::Database(t) => Some(t.clone()),
+        SchemaSource::Files(_) => None,
+    };
+    // Read the live side first: its server version picks the shadow's.
+    let from_side = workspace::read(
+        &from,
+        &ShadowSource::Embedded {
+            preferred_major: None,
+        },
+    )
+    .await?;
+    let preferred_major = match &target {
+        Some(t) => crate::connect::server_version_num(&t.connect().await?)
+            .await
+            .ok()
+            .map(|v| v / 10_000),
+        None => None,
+    };
+    let shadow = match dev_url {
+        Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
+        None => ShadowSource::Embedded { preferred_major },
+    };
+    let to_side = match &to {
+        SchemaSource::Files(_) => workspace::read(&to, &shadow).await?,
+        SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
+    };
+    for note in from_side.notes.iter().chain(&to_side.notes) {
+        render::note(note);
+    }
+    render::unmanaged_note(&from_side.model, &to_side.model);
+    Ok(Sides {
+        from: from_side,
+        to: to_side,
+        target,
+    })
+}

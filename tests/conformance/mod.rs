@@ -1,0 +1,231 @@
+//! The conformance corpus (`../shared/conformance`): schema pairs from peers' test suites,
+//! run through the real `zdm` binary against the harness cluster.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub struct Case {
+    /// `pgschema/create_table__add_column` style name.
+    pub name: String,
+    pub dir: PathBuf,
+    /// Why the case cannot run on this server, when it can't.
+    pub skip: Option<String>,
+}
+
+impl Case {
+    pub fn setup(&self) -> Option<PathBuf> {
+        let p = self.dir.join("setup.sql");
+        p.exists().then_some(p)
+    }
+
+    /// `--schema` arguments for the desired side: setup.sql (if any) and to.sql.
+    pub fn desired_schema_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(setup) = self.setup() {
+            args.push("--schema".to_string());
+            args.push(setup.display().to_string());
+        }
+        args.push("--schema".to_string());
+        args.push(self.dir.join("to.sql").display().to_string());
+        args
+    }
+
+    pub fn sql(&self, which: &str) -> String {
+        let mut text = String::new();
+        if let Some(setup) = self.setup() {
+            text.push_str(&std::fs::read_to_string(setup).unwrap());
+            text.push('\n');
+        }
+        text.push_str(&std::fs::read_to_string(self.dir.join(which)).unwrap());
+        text
+    }
+}
+
+pub fn corpus_dir() -> PathBuf {
+    std::env::var_os("ZDM_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"))
+}
+
+/// Every case, with the corpus' own note on whether it loads on PostgreSQL 15.
+pub fn cases() -> Vec<Case> {
+    let dir = corpus_dir();
+    let index = std::fs::read_to_string(dir.join("cases.tsv")).unwrap_or_else(|e| {
+        panic!(
+            "the conformance corpus is missing at {} ({e}); set ZDM_CONFORMANCE_DIR",
+            dir.display()
+        )
+    });
+    let mut out = Vec::new();
+    for line in index.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (name, status) = (fields[0], fields.get(1).copied().unwrap_or("ok"));
+        let note = fields.get(2).copied().unwrap_or("");
+        out.push(Case {
+            name: name.to_string(),
+            dir: dir.join(name),
+            skip: (status != "ok").then(|| format!("{status}: {note}")),
+        });
+    }
+    out
+}
+
+/// `case<TAB>reason` lines; `#` comments.
+pub fn known_failures(file: &str) -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (case, reason) = l.split_once('\t').unwrap_or((l, ""));
+            (case.trim().to_string(), reason.trim().to_string())
+        })
+        .collect()
+}
+
+pub struct Outcome {
+    pub name: String,
+    pub result: Result<(), String>,
+}
+
+/// Compare outcomes with the known-failures list, print the summary line, and panic on
+/// anything that failed without being listed.
+pub fn report(outcomes: &[Outcome], skipped: &[(String, String)], known: &BTreeMap<String, String>) {
+    let mut unexpected = Vec::new();
+    let mut fixed = Vec::new();
+    let mut failed = 0;
+    for o in outcomes {
+        match (&o.result, known.get(&o.name)) {
+            (Ok(()), Some(_)) => fixed.push(o.name.clone()),
+            (Ok(()), None) => {}
+            (Err(_), Some(_)) => failed += 1,
+            (Err(e), None) => {
+                failed += 1;
+                unexpected.push(format!("{}: {e}", o.name));
+            }
+        }
+    }
+    for (name, why) in skipped {
+        eprintln!("skipped {name}: {why}");
+    }
+    for name in &fixed {
+        eprintln!("now passing (remove from the known failures): {name}");
+    }
+    let passed = outcomes.len() - failed;
+    println!(
+        "conformance: {passed} passed, {failed} failed, {} skipped",
+        skipped.len()
+    );
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected failure(s):\n{}",
+        unexpected.len(),
+        unexpected.join("\n\n")
+    );
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub async fn zdm(args: &[String]) -> Run {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zdm"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("zdm runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `pg_dump --schema-only`, normalised: comments and blank lines out, statements sorted, the
+/// column lines of each CREATE TABLE sorted (added columns go to the end), zdm's schema out.
+pub async fn normalized_dump(conninfo: &str) -> String {
+    let output = tokio::process::Command::new(pg_dump())
+        .args(["--schema-only", "--exclude-schema=zdm", "-d", conninfo])
+        .output()
+        .await
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    normalize_dump(&String::from_utf8_lossy(&output.stdout))
+}
+
+fn pg_dump() -> PathBuf {
+    for dir in ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"] {
+        let p = Path::new(dir).join("pg_dump");
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("pg_dump")
+}
+
+pub fn normalize_dump(dump: &str) -> String {
+    let mut statements: Vec<String> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for line in dump.lines() {
+        if line.starts_with("--") || line.trim().is_empty() {
+            continue;
+        }
+        current.push(line.to_string());
+        if line.trim_end().ends_with(';') {
+            statements.push(normalize_statement(&current));
+            current.clear();
+        }
+    }
+    if !current.is_empty() {
+        statements.push(normalize_statement(&current));
+    }
+    statements.sort();
+    statements.dedup();
+    statements.join("\n")
+}
+
+fn normalize_statement(lines: &[String]) -> String {
+    if lines.first().is_some_and(|l| l.starts_with("CREATE TABLE") && l.ends_with('(')) && lines.len() > 2 {
+        let mut body: Vec<String> = lines[1..lines.len() - 1]
+            .iter()
+            .map(|l| l.trim().trim_end_matches(',').to_string())
+            .collect();
+        body.sort();
+        let mut out = vec![lines[0].clone()];
+        out.extend(body);
+        out.push(lines[lines.len() - 1].clone());
+        return out.join("\n");
+    }
+    lines.join("\n")
+}
+
+/// Drop a test database (the corpus creates hundreds; keep the disk tidy).
+pub async fn drop_database(name: &str) {
+    let conninfo = crate::common::server_conninfo("postgres");
+    if let Ok((client, connection)) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await {
+        tokio::spawn(connection);
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+/// `--dev-url` pointing the shadow at the harness cluster: a case costs a CREATE DATABASE,
+/// not an initdb.
+pub fn dev_url_args() -> Vec<String> {
+    vec!["--dev-url".to_string(), crate::common::server_conninfo("postgres")]
+}
+
+/// The last lines of a command's output, for failure messages.
+pub fn tail(run: &Run) -> String {
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
