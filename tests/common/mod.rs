@@ -22,9 +22,6 @@ static CLUSTER: LazyLock<EmbeddedCluster> = LazyLock::new(|| {
 
 const TEMPLATE: &str = "zdm_test_template";
 static TEMPLATE_READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-/// CREATE DATABASE ... TEMPLATE fails while another session uses the template; copies are
-/// serialized (and `create_database` retries on 55006 as well).
-static CREATE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The harness cluster (started on first use).
@@ -48,7 +45,9 @@ async fn admin() -> tokio_postgres::Client {
 }
 
 /// The prepared template: created once per cluster from template0, then closed to
-/// connections so that copying it never conflicts with a session.
+/// connections (ALLOW_CONNECTIONS false). CREATE DATABASE ... TEMPLATE only fails while a
+/// session is connected to the template, so concurrent copies are safe without a lock (and
+/// `zdm::shadow::create_database` retries on SQLSTATE 55006 anyway).
 async fn ensure_template() {
     TEMPLATE_READY
         .get_or_init(|| async {
@@ -95,7 +94,6 @@ pub async fn test_db() -> TestDb {
     let name = fresh_name();
     {
         let admin = admin().await;
-        let _guard = CREATE_LOCK.lock().await;
         zdm::shadow::create_database(&admin, &name, Some(TEMPLATE))
             .await
             .unwrap_or_else(|e| {
