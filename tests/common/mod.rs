@@ -1,0 +1,144 @@
+//! Shared test harness: one throwaway PostgreSQL cluster per test binary (started lazily,
+//! removed by its watchdog when the test process exits), one fresh database per test.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+
+use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub name: String,
+    /// key=value conninfo, usable as `--db`.
+    pub conninfo: String,
+    pub client: tokio_postgres::Client,
+}
+
+static CLUSTER: LazyLock<EmbeddedCluster> = LazyLock::new(|| {
+    EmbeddedCluster::start(ClusterOptions::default())
+        .unwrap_or_else(|e| panic!("test harness: cannot start PostgreSQL: {e}"))
+});
+
+const TEMPLATE: &str = "zdm_test_template";
+static TEMPLATE_READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The harness cluster (started on first use).
+pub fn cluster() -> &'static EmbeddedCluster {
+    &CLUSTER
+}
+
+/// key=value conninfo for any database on the harness cluster.
+pub fn server_conninfo(dbname: &str) -> String {
+    cluster().target(dbname).to_conninfo()
+}
+
+async fn admin() -> tokio_postgres::Client {
+    // The first touch starts the cluster; that blocks this test's thread for about a second
+    // (each test has its own runtime, so nothing else is held up).
+    cluster()
+        .target("postgres")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("test harness: {e}"))
+}
+
+/// The prepared template: created once per cluster from template0, then closed to
+/// connections (ALLOW_CONNECTIONS false). CREATE DATABASE ... TEMPLATE only fails while a
+/// session is connected to the template, so concurrent copies are safe without a lock (and
+/// `zdm::shadow::create_database` retries on SQLSTATE 55006 anyway).
+async fn ensure_template() {
+    TEMPLATE_READY
+        .get_or_init(|| async {
+            let admin = admin().await;
+            zdm::shadow::create_database(&admin, TEMPLATE, Some("template0"))
+                .await
+                .unwrap_or_else(|e| panic!("test harness: creating the template: {e}"));
+            admin
+                .batch_execute(&format!(
+                    "ALTER DATABASE {TEMPLATE} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("test harness: {}", zdm::shadow::db_message(&e)));
+        })
+        .await;
+}
+
+/// A database name derived from the test's thread name (handy in server logs), made unique.
+fn fresh_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let thread = std::thread::current();
+    let hint: String = thread
+        .name()
+        .unwrap_or("test")
+        .rsplit("::")
+        .next()
+        .unwrap_or("test")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    format!("t{n}_{hint}")
+}
+
+/// A fresh, empty database (a copy of the prepared template) and a client connected to it.
+pub async fn test_db() -> TestDb {
+    ensure_template().await;
+    let name = fresh_name();
+    {
+        let admin = admin().await;
+        zdm::shadow::create_database(&admin, &name, Some(TEMPLATE))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "test harness: CREATE DATABASE {name}: {}",
+                    zdm::shadow::db_message(&e)
+                )
+            });
+    }
+    let target = cluster().target(&name);
+    let client = target
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("test harness: {e}"));
+    TestDb {
+        conninfo: target.to_conninfo(),
+        name,
+        client,
+    }
+}
+
+impl TestDb {
+    /// Run a batch of statements; panics with the server's message (and position) on error.
+    pub async fn exec(&self, sql: &str) {
+        if let Err(e) = self.client.batch_execute(sql).await {
+            let mut msg = zdm::shadow::db_message(&e);
+            if let Some(db) = e.as_db_error() {
+                if let Some(detail) = db.detail() {
+                    msg.push_str(&format!("\nDETAIL: {detail}"));
+                }
+                if let Some(hint) = db.hint() {
+                    msg.push_str(&format!("\nHINT: {hint}"));
+                }
+                if let Some(tokio_postgres::error::ErrorPosition::Original(pos)) = db.position() {
+                    let pos = (*pos as usize).saturating_sub(1);
+                    let line = sql
+                        .char_indices()
+                        .take_while(|(i, _)| *i < pos)
+                        .filter(|(_, c)| *c == '\n')
+                        .count()
+                        + 1;
+                    msg.push_str(&format!("\nat line {line} of the SQL"));
+                }
+            }
+            panic!("SQL failed in {}: {msg}\n--- SQL ---\n{sql}", self.name);
+        }
+    }
+}
