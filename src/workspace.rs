@@ -81,7 +81,7 @@ pub async fn read_files(paths: &[PathBuf], shadow: &ShadowSource) -> Result<Side
     }
     .await;
     let mut notes: Vec<String> = database.warnings().to_vec();
-    database.close().await;
+    let _ = database.close().await;
     let (report, model) = loaded?;
     notes.extend(desired.notes.iter().cloned());
     notes.extend(report.notes.iter().cloned());

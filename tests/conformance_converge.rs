@@ -5,7 +5,7 @@
 mod common;
 mod conformance;
 
-use conformance::{drop_database, dev_url_args, normalized_dump, tail, zdm, Outcome};
+use conformance::{dev_url_args, drop_database, normalized_dump, tail, zdm, Outcome};
 use futures_util::stream::{self, StreamExt};
 
 fn command(verb: &[&str], db: &str, case: &conformance::Case) -> Vec<String> {
@@ -29,22 +29,46 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
             .await
             .map_err(|e| format!("to.sql does not load: {e}"))?;
         let apply = zdm(&command(
-            &["apply", "--phase", "all", "--skip-rollback-window", "--allow-hazards", "all", "--yes"],
+            &[
+                "apply",
+                "--phase",
+                "all",
+                "--skip-rollback-window",
+                "--allow-hazards",
+                "all",
+                "--yes",
+            ],
             &a.conninfo,
             case,
-        )).await;
+        ))
+        .await;
         if apply.code != 0 {
-            return Err(format!("apply failed (exit {}):\n{}", apply.code, tail(&apply)));
+            return Err(format!(
+                "apply failed (exit {}):\n{}",
+                apply.code,
+                tail(&apply)
+            ));
         }
         let diff = zdm(&command(&["diff"], &a.conninfo, case)).await;
         if diff.code != 0 {
-            return Err(format!("not converged, diff exit {}:\n{}", diff.code, tail(&diff)));
+            return Err(format!(
+                "not converged, diff exit {}:\n{}",
+                diff.code,
+                tail(&diff)
+            ));
         }
         let plan = zdm(&command(&["plan"], &a.conninfo, case)).await;
         if plan.code != 0 {
-            return Err(format!("second plan not empty (exit {}):\n{}", plan.code, tail(&plan)));
+            return Err(format!(
+                "second plan not empty (exit {}):\n{}",
+                plan.code,
+                tail(&plan)
+            ));
         }
-        let (dump_a, dump_b) = (normalized_dump(&a.conninfo).await, normalized_dump(&b.conninfo).await);
+        let (dump_a, dump_b) = (
+            normalized_dump(&a.conninfo).await,
+            normalized_dump(&b.conninfo).await,
+        );
         if dump_a != dump_b {
             let diff = similar::TextDiff::from_lines(&dump_a, &dump_b)
                 .unified_diff()

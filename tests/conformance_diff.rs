@@ -5,7 +5,7 @@
 mod common;
 mod conformance;
 
-use conformance::{drop_database, dev_url_args, tail, zdm, Outcome};
+use conformance::{dev_url_args, drop_database, tail, zdm, Outcome};
 use futures_util::stream::{self, StreamExt};
 
 async fn check(case: &conformance::Case) -> Result<(), String> {
@@ -15,13 +15,21 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
         .batch_execute(&case.sql("to.sql"))
         .await
         .map_err(|e| format!("to.sql does not load: {e}"))?;
-    let mut args = vec!["diff".to_string(), "--db".to_string(), to_db.conninfo.clone()];
+    let mut args = vec![
+        "diff".to_string(),
+        "--db".to_string(),
+        to_db.conninfo.clone(),
+    ];
     args.extend(case.desired_schema_args());
     args.extend(dev_url_args());
     let run = zdm(&args).await;
     if run.code != 0 {
         drop_database(&to_db.name).await;
-        return Err(format!("spurious differences (exit {}):\n{}", run.code, tail(&run)));
+        return Err(format!(
+            "spurious differences (exit {}):\n{}",
+            run.code,
+            tail(&run)
+        ));
     }
 
     let from_db = common::test_db().await;
@@ -32,10 +40,22 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
         .map_err(|e| format!("from.sql does not load: {e}"))?;
     // Whether the two sides differ in managed objects, read straight from both databases
     // (no shadow database, no files).
-    let from_model = zdm::catalog::introspect(&from_db.client).await.map_err(|e| e.to_string())?;
-    let to_model = zdm::catalog::introspect(&to_db.client).await.map_err(|e| e.to_string())?;
-    let expected = if zdm::diff::diff(&from_model, &to_model).is_empty() { 0 } else { 1 };
-    let mut args = vec!["diff".to_string(), "--db".to_string(), from_db.conninfo.clone()];
+    let from_model = zdm::catalog::introspect(&from_db.client)
+        .await
+        .map_err(|e| e.to_string())?;
+    let to_model = zdm::catalog::introspect(&to_db.client)
+        .await
+        .map_err(|e| e.to_string())?;
+    let expected = if zdm::diff::diff(&from_model, &to_model).is_empty() {
+        0
+    } else {
+        1
+    };
+    let mut args = vec![
+        "diff".to_string(),
+        "--db".to_string(),
+        from_db.conninfo.clone(),
+    ];
     args.extend(case.desired_schema_args());
     args.extend(dev_url_args());
     let run = zdm(&args).await;

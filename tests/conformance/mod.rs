@@ -72,7 +72,9 @@ pub fn cases() -> Vec<Case> {
 
 /// `case<TAB>reason` lines; `#` comments.
 pub fn known_failures(file: &str) -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -90,7 +92,11 @@ pub struct Outcome {
 
 /// Compare outcomes with the known-failures list, print the summary line, and panic on
 /// anything that failed without being listed.
-pub fn report(outcomes: &[Outcome], skipped: &[(String, String)], known: &BTreeMap<String, String>) {
+pub fn report(
+    outcomes: &[Outcome],
+    skipped: &[(String, String)],
+    known: &BTreeMap<String, String>,
+) {
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();
     let mut failed = 0;
@@ -161,7 +167,11 @@ pub async fn normalized_dump(conninfo: &str) -> String {
 }
 
 fn pg_dump() -> PathBuf {
-    for dir in ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"] {
+    for dir in [
+        "/usr/lib/postgresql/17/bin",
+        "/usr/lib/postgresql/16/bin",
+        "/usr/lib/postgresql/15/bin",
+    ] {
         let p = Path::new(dir).join("pg_dump");
         if p.exists() {
             return p;
@@ -192,7 +202,11 @@ pub fn normalize_dump(dump: &str) -> String {
 }
 
 fn normalize_statement(lines: &[String]) -> String {
-    if lines.first().is_some_and(|l| l.starts_with("CREATE TABLE") && l.ends_with('(')) && lines.len() > 2 {
+    if lines
+        .first()
+        .is_some_and(|l| l.starts_with("CREATE TABLE") && l.ends_with('('))
+        && lines.len() > 2
+    {
         let mut body: Vec<String> = lines[1..lines.len() - 1]
             .iter()
             .map(|l| l.trim().trim_end_matches(',').to_string())
@@ -209,7 +223,9 @@ fn normalize_statement(lines: &[String]) -> String {
 /// Drop a test database (the corpus creates hundreds; keep the disk tidy).
 pub async fn drop_database(name: &str) {
     let conninfo = crate::common::server_conninfo("postgres");
-    if let Ok((client, connection)) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await {
+    if let Ok((client, connection)) =
+        tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await
+    {
         tokio::spawn(connection);
         let _ = client
             .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -220,7 +236,10 @@ pub async fn drop_database(name: &str) {
 /// `--dev-url` pointing the shadow at the harness cluster: a case costs a CREATE DATABASE,
 /// not an initdb.
 pub fn dev_url_args() -> Vec<String> {
-    vec!["--dev-url".to_string(), crate::common::server_conninfo("postgres")]
+    vec![
+        "--dev-url".to_string(),
+        crate::common::server_conninfo("postgres"),
+    ]
 }
 
 /// The last lines of a command's output, for failure messages.
