@@ -419,7 +419,7 @@ fn bad_annotations_are_errors() {
         ),
         (
             "CREATE TABLE t (\n  a int -- zdm:renamed-from s.b\n);\n",
-            "x.sql:2:28: `zdm:renamed-from` expects one (optionally quoted) name, got `s.b`",
+            "x.sql:2:29: `zdm:renamed-from` expects one (optionally quoted) name, got `s.b`",
         ),
     ];
     for (text, expected) in cases {
