@@ -38,7 +38,11 @@ fn statements_keep_spans_without_leading_comments() {
     let texts: Vec<&str> = schema.statements.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(
         texts,
-        ["CREATE TABLE a (x int)", "CREATE TABLE b (y int)", "CREATE TABLE c (z int)"]
+        [
+            "CREATE TABLE a (x int)",
+            "CREATE TABLE b (y int)",
+            "CREATE TABLE c (z int)"
+        ]
     );
     let b = &schema.statements[1];
     assert_eq!(&text[b.span.start..b.span.end], "CREATE TABLE b (y int)");
@@ -71,7 +75,10 @@ fn syntax_error_location_after_multibyte_text() {
 
 #[test]
 fn syntax_errors_render_with_caret() {
-    let e = errors(&[("x.sql", "CREATE TABLE ok (a int);\nCREATE TABEL t (a int);\n")]);
+    let e = errors(&[(
+        "x.sql",
+        "CREATE TABLE ok (a int);\nCREATE TABEL t (a int);\n",
+    )]);
     assert_eq!(
         e.render(),
         "error: syntax error at or near \"TABEL\"\n --> x.sql:2:8\n  |\n2 | CREATE TABEL t (a int);\n  |        ^"
@@ -86,9 +93,21 @@ fn every_file_reports_its_errors() {
     ]);
     let lines: Vec<String> = e.0.iter().map(|e| e.to_string()).collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[0].starts_with("a.sql:1:1: data manipulation (INSERT)"), "{}", lines[0]);
-    assert!(lines[1].starts_with("a.sql:2:1: DROP TABLE does not belong"), "{}", lines[1]);
-    assert!(lines[2].starts_with("b.sql:1:22: syntax error"), "{}", lines[2]);
+    assert!(
+        lines[0].starts_with("a.sql:1:1: data manipulation (INSERT)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("a.sql:2:1: DROP TABLE does not belong"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("b.sql:1:22: syntax error"),
+        "{}",
+        lines[2]
+    );
 }
 
 #[test]
@@ -97,7 +116,10 @@ fn rejects_what_is_not_schema_definition() {
         ("INSERT INTO t VALUES (1)", "data manipulation (INSERT)"),
         ("UPDATE t SET a = 1", "data manipulation (UPDATE)"),
         ("DELETE FROM t", "data manipulation (DELETE)"),
-        ("MERGE INTO t USING u ON t.a = u.a WHEN MATCHED THEN DELETE", "data manipulation (MERGE)"),
+        (
+            "MERGE INTO t USING u ON t.a = u.a WHEN MATCHED THEN DELETE",
+            "data manipulation (MERGE)",
+        ),
         ("COPY t FROM stdin", "data manipulation (COPY)"),
         ("TRUNCATE t", "data manipulation (TRUNCATE)"),
         ("BEGIN", "transaction control (BEGIN)"),
@@ -108,10 +130,16 @@ fn rejects_what_is_not_schema_definition() {
         ("DROP INDEX CONCURRENTLY i", "DROP INDEX does not belong"),
         ("DROP ROLE r", "DROP ROLE does not belong"),
         ("SELECT 1", "query (SELECT)"),
-        ("SELECT pg_catalog.set_config('search_path', '', false) FROM t", "query (SELECT)"),
+        (
+            "SELECT pg_catalog.set_config('search_path', '', false) FROM t",
+            "query (SELECT)",
+        ),
         ("VACUUM t", "VACUUM is not a schema definition"),
         ("LISTEN chan", "LISTEN is not a schema definition"),
-        ("CREATE DATABASE d", "CREATE DATABASE is not part of a database's schema"),
+        (
+            "CREATE DATABASE d",
+            "CREATE DATABASE is not part of a database's schema",
+        ),
     ];
     for (sql, expected) in cases {
         let text = format!("CREATE TABLE t (a int);\n  {sql};\n");
@@ -124,7 +152,11 @@ fn rejects_what_is_not_schema_definition() {
     }
     // The offending line is shown.
     let e = errors(&[("r.sql", "CREATE TABLE t (a int);\nDELETE FROM t;\n")]);
-    assert!(e.render().contains("2 | DELETE FROM t;\n  | ^"), "{}", e.render());
+    assert!(
+        e.render().contains("2 | DELETE FROM t;\n  | ^"),
+        "{}",
+        e.render()
+    );
 }
 
 #[test]
@@ -170,7 +202,10 @@ REVOKE ALL ON items FROM CURRENT_USER;
         .find(|s| s.kind == StatementKind::DoBlock)
         .unwrap();
     assert!(do_block.shadow_only);
-    assert!(schema.notes.iter().any(|n| n.starts_with("s.sql:4:1: DO block")));
+    assert!(schema
+        .notes
+        .iter()
+        .any(|n| n.starts_with("s.sql:4:1: DO block")));
     assert!(schema
         .statements
         .iter()
@@ -178,7 +213,14 @@ REVOKE ALL ON items FROM CURRENT_USER;
     let roles: Vec<&str> = schema.roles.iter().map(String::as_str).collect();
     assert_eq!(
         roles,
-        ["Admin", "owner_role", "policy_role", "reader", "reporting", "writer"]
+        [
+            "Admin",
+            "owner_role",
+            "policy_role",
+            "reader",
+            "reporting",
+            "writer"
+        ]
     );
     // The search path applies to unqualified names that follow.
     let items = schema
@@ -186,7 +228,9 @@ REVOKE ALL ON items FROM CURRENT_USER;
         .iter()
         .find(|s| s.text.starts_with("CREATE TABLE items"))
         .unwrap();
-    assert!(items.provides.contains(&ObjectName::Relation(q("app.items"))));
+    assert!(items
+        .provides
+        .contains(&ObjectName::Relation(q("app.items"))));
     assert!(items.requires.contains(&ObjectName::Schema("app".into())));
     assert_eq!(items.settings.len(), 3);
     assert_eq!(items.settings[2], "SET search_path = app, public");
@@ -222,22 +266,37 @@ GRANT USAGE ON SCHEMA shop TO app;
     let v = find("CREATE VIEW v");
     assert_eq!(
         v.provides,
-        [ObjectName::Type(q("public.v")), ObjectName::Relation(q("public.v"))]
+        [
+            ObjectName::Type(q("public.v")),
+            ObjectName::Relation(q("public.v"))
+        ]
     );
-    assert!(v.requires.contains(&ObjectName::Relation(q("public.orders"))));
-    assert!(v.requires.contains(&ObjectName::Relation(q("shop.customers"))));
+    assert!(v
+        .requires
+        .contains(&ObjectName::Relation(q("public.orders"))));
+    assert!(v
+        .requires
+        .contains(&ObjectName::Relation(q("shop.customers"))));
     assert!(v.requires.contains(&ObjectName::Schema("shop".into())));
 
     let orders = find("CREATE TABLE orders (");
-    assert!(orders.provides.contains(&ObjectName::Relation(q("public.orders"))));
-    assert!(orders.provides.contains(&ObjectName::Relation(q("public.orders_id_seq"))));
+    assert!(orders
+        .provides
+        .contains(&ObjectName::Relation(q("public.orders"))));
+    assert!(orders
+        .provides
+        .contains(&ObjectName::Relation(q("public.orders_id_seq"))));
     for r in [
         ObjectName::Relation(q("shop.customers")),
         ObjectName::Type(q("public.mood")),
         ObjectName::Function(q("public.positive")),
         ObjectName::Schema("shop".into()),
     ] {
-        assert!(orders.requires.contains(&r), "{r} not in {:?}", orders.requires);
+        assert!(
+            orders.requires.contains(&r),
+            "{r} not in {:?}",
+            orders.requires
+        );
     }
     // Built-in types are not requirements.
     assert!(!orders
@@ -246,8 +305,13 @@ GRANT USAGE ON SCHEMA shop TO app;
         .any(|r| matches!(r, ObjectName::Type(t) if t.name == "timestamptz" || t.name == "int4")));
 
     let idx = find("CREATE INDEX");
-    assert_eq!(idx.provides, [ObjectName::Relation(q("public.orders_lower"))]);
-    assert!(idx.requires.contains(&ObjectName::Function(q("public.lower_status"))));
+    assert_eq!(
+        idx.provides,
+        [ObjectName::Relation(q("public.orders_lower"))]
+    );
+    assert!(idx
+        .requires
+        .contains(&ObjectName::Function(q("public.lower_status"))));
     assert!(find("COMMENT ON COLUMN")
         .requires
         .contains(&ObjectName::Relation(q("public.orders"))));
@@ -302,14 +366,15 @@ fn dependency_cycles_fall_back_to_file_order() {
         "CREATE TABLE z (x int);\nCREATE TABLE a (id int PRIMARY KEY, b_id int REFERENCES b);\nCREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);\nCREATE VIEW w AS SELECT * FROM a, b;",
     )])
     .unwrap();
-    let order: Vec<&str> = schema
-        .statements
-        .iter()
-        .map(|s| &s.text[..14])
-        .collect();
+    let order: Vec<&str> = schema.statements.iter().map(|s| &s.text[..14]).collect();
     assert_eq!(
         order,
-        ["CREATE TABLE z", "CREATE TABLE a", "CREATE TABLE b", "CREATE VIEW w "]
+        [
+            "CREATE TABLE z",
+            "CREATE TABLE a",
+            "CREATE TABLE b",
+            "CREATE VIEW w "
+        ]
     );
 }
 

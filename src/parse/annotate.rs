@@ -92,7 +92,8 @@ pub(crate) fn targets(node: &NodeEnum, ctx: &Ctx, stmt_start: usize) -> Vec<Targ
                     if c.subtype != AlterTableType::AtAddColumn as i32 {
                         continue;
                     }
-                    if let Some(NodeEnum::ColumnDef(col)) = c.def.as_ref().and_then(|d| d.node.as_ref())
+                    if let Some(NodeEnum::ColumnDef(col)) =
+                        c.def.as_ref().and_then(|d| d.node.as_ref())
                     {
                         out.push(Target {
                             kind: TargetKind::Column(col.colname.clone()),
@@ -158,7 +159,10 @@ pub(crate) fn annotations(
         .collect();
 
     let mut out = Vec::new();
-    for tok in tokens.iter().filter(|t| t.token == Token::SqlComment as i32) {
+    for tok in tokens
+        .iter()
+        .filter(|t| t.token == Token::SqlComment as i32)
+    {
         let (start, end) = (tok.start as usize, tok.end as usize);
         let text = &input[start..end];
         let body = text[2..].trim_start();
@@ -190,7 +194,11 @@ pub(crate) fn annotations(
             continue;
         }
         if arg.is_empty() {
-            let what = if kind_word == "renamed-from" { "a name" } else { "an expression" };
+            let what = if kind_word == "renamed-from" {
+                "a name"
+            } else {
+                "an expression"
+            };
             errors.push(
                 ParseErrorKind::Annotation,
                 Span::new(file, kind_offset, kind_offset + kind_word.len()),
@@ -246,7 +254,9 @@ pub(crate) fn annotations(
                     .iter()
                     .find(|p| p.target.kind == TargetKind::Table && p.start_line == line)
                     .map(|p| p.target)
-                    .ok_or("annotation is not attached to a column definition or a CREATE TABLE line"),
+                    .ok_or(
+                        "annotation is not attached to a column definition or a CREATE TABLE line",
+                    ),
             }
         };
         let target = match target {

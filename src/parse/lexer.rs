@@ -32,9 +32,8 @@ pub fn meta_command_lines(text: &str) -> Vec<(usize, usize)> {
             }
             b'/' if b.get(i + 1) == Some(&b'*') => i = skip_block_comment(b, i),
             b'\'' => {
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && (i < 2 || !is_ident_byte(b[i - 2]));
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident_byte(b[i - 2]));
                 i = skip_quoted(b, i, b'\'', escapes);
             }
             b'"' => i = skip_quoted(b, i, b'"', false),

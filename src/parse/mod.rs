@@ -208,9 +208,10 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
             Ok(p) => p,
             Err(e) => {
                 let (message, offset) = match ffi::syntax_error(&input) {
-                    Some(raw) if raw.cursor_chars > 0 => {
-                        (raw.message, char_to_byte_offset(&input, raw.cursor_chars - 1))
-                    }
+                    Some(raw) if raw.cursor_chars > 0 => (
+                        raw.message,
+                        char_to_byte_offset(&input, raw.cursor_chars - 1),
+                    ),
                     Some(raw) => (raw.message, 0),
                     None => (e.to_string(), 0),
                 };
@@ -266,6 +267,13 @@ fn parse_input(sources: &SourceSet, file: FileId, errors: &mut Errors) -> Option
     }
     for (start, end) in lexer::meta_command_lines(text) {
         let command = text[start..end].split_whitespace().next().unwrap_or("\\");
+        // pg_dump (since the August 2025 minor releases) brackets its output with
+        // `\restrict KEY` / `\unrestrict KEY`, which only guard psql against injected
+        // meta-commands: harmless here, so pg_dump output stays a valid desired schema.
+        if command == "\\restrict" || command == "\\unrestrict" {
+            bytes[start..end].fill(b' ');
+            continue;
+        }
         errors.push(
             ParseErrorKind::MetaCommand,
             Span::new(file, start, end),
@@ -516,8 +524,7 @@ fn is_set_config(s: &pg_query::protobuf::SelectStmt) -> bool {
         || matches!(name.as_slice(), [s, n] if s == "pg_catalog" && n == "set_config");
     named
         && f.args.len() == 3
-        && f
-            .args
+        && f.args
             .iter()
             .all(|a| matches!(a.node.as_ref(), Some(NodeEnum::AConst(_))))
 }

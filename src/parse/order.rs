@@ -21,7 +21,11 @@ pub(crate) fn load_order(statements: Vec<Statement>) -> Vec<Statement> {
     let extensions: Vec<usize> = statements
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.provides.iter().any(|p| matches!(p, ObjectName::Extension(_))))
+        .filter(|(_, s)| {
+            s.provides
+                .iter()
+                .any(|p| matches!(p, ObjectName::Extension(_)))
+        })
         .map(|(i, _)| i)
         .collect();
 

@@ -297,20 +297,20 @@ impl Walker<'_> {
                 } else if map.contains_key("names") && map.contains_key("typemod") {
                     let pct = map.get("pct_type").and_then(Value::as_bool) == Some(true);
                     let names = json_names(&map["names"]);
-                    if !pct && !(names.len() == 1 && is_builtin_type(&names[0])) {
+                    let builtin = names.len() == 1 && is_builtin_type(&names[0]);
+                    if !pct && !builtin {
                         self.reference(&names, ObjectName::Type);
                     }
                 } else if map.contains_key("funcname") && map.contains_key("agg_star") {
                     self.reference(&json_names(&map["funcname"]), ObjectName::Function);
                 } else if map.contains_key("objname") && map.contains_key("objargs") {
                     self.reference(&json_names(&map["objname"]), ObjectName::Function);
-                } else if map.contains_key("roletype") && map.contains_key("rolename") {
-                    if map.get("roletype").and_then(Value::as_i64)
+                } else if map.contains_key("rolename")
+                    && map.get("roletype").and_then(Value::as_i64)
                         == Some(protobuf::RoleSpecType::RolespecCstring as i64)
-                    {
-                        if let Some(name) = map.get("rolename").and_then(Value::as_str) {
-                            add_role(self.roles, name);
-                        }
+                {
+                    if let Some(name) = map.get("rolename").and_then(Value::as_str) {
+                        add_role(self.roles, name);
                     }
                 }
                 map.values().for_each(|v| self.walk(v));
@@ -353,7 +353,9 @@ impl Walker<'_> {
                 for opt in &s.options {
                     if let Some(NodeEnum::DefElem(d)) = opt.node.as_ref() {
                         if d.defname == "schemas" {
-                            if let Some(NodeEnum::List(l)) = d.arg.as_ref().and_then(|a| a.node.as_ref()) {
+                            if let Some(NodeEnum::List(l)) =
+                                d.arg.as_ref().and_then(|a| a.node.as_ref())
+                            {
                                 for schema in string_list(&l.items) {
                                     self.out.push(ObjectName::Schema(schema));
                                 }
@@ -442,10 +444,10 @@ impl Walker<'_> {
             | O::ObjectTabconstraint
             | O::ObjectTrigger
             | O::ObjectPolicy
-            | O::ObjectRule => {
-                if parts.len() >= 2 {
-                    self.reference(&parts[..parts.len() - 1], ObjectName::Relation);
-                }
+            | O::ObjectRule
+                if parts.len() >= 2 =>
+            {
+                self.reference(&parts[..parts.len() - 1], ObjectName::Relation)
             }
             O::ObjectType | O::ObjectDomain => self.reference(&parts, ObjectName::Type),
             O::ObjectSchema => self.out.push(ObjectName::Schema(parts[0].clone())),
@@ -494,7 +496,10 @@ impl Walker<'_> {
         let mut body = None;
         for opt in &s.options {
             if let Some(NodeEnum::DefElem(d)) = opt.node.as_ref() {
-                match (d.defname.as_str(), d.arg.as_ref().and_then(|a| a.node.as_ref())) {
+                match (
+                    d.defname.as_str(),
+                    d.arg.as_ref().and_then(|a| a.node.as_ref()),
+                ) {
                     ("language", Some(NodeEnum::String(l))) => language = Some(l.sval.clone()),
                     ("as", Some(NodeEnum::List(l))) if l.items.len() == 1 => {
                         body = sval(&l.items[0]).map(str::to_string)
@@ -530,22 +535,116 @@ fn add_role(roles: &mut BTreeSet<String>, name: &str) {
 /// Types that an unqualified name finds in `pg_catalog` (which is searched first).
 fn is_builtin_type(name: &str) -> bool {
     const BUILTIN: &[&str] = &[
-        "bool", "boolean", "bytea", "char", "name", "int2", "int4", "int8", "int", "integer",
-        "smallint", "bigint", "text", "oid", "json", "jsonb", "jsonpath", "xml", "float4",
-        "float8", "real", "money", "macaddr", "macaddr8", "inet", "cidr", "bpchar", "varchar",
-        "date", "time", "timetz", "timestamp", "timestamptz", "interval", "bit", "varbit",
-        "numeric", "decimal", "uuid", "tsvector", "tsquery", "regclass", "regtype", "regproc",
-        "regprocedure", "regoper", "regoperator", "regconfig", "regdictionary", "regnamespace",
-        "regrole", "regcollation", "point", "line", "lseg", "box", "path", "polygon", "circle",
-        "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
-        "int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange",
-        "datemultirange", "record", "void", "trigger", "event_trigger", "anyelement", "anyarray",
-        "anynonarray", "anyenum", "anyrange", "anymultirange", "anycompatible",
-        "anycompatiblearray", "anycompatiblenonarray", "anycompatiblerange",
-        "anycompatiblemultirange", "cstring", "internal", "language_handler", "fdw_handler",
-        "index_am_handler", "tsm_handler", "table_am_handler", "pg_lsn", "txid_snapshot",
-        "pg_snapshot", "xid", "xid8", "cid", "tid", "serial", "serial2", "serial4", "serial8",
-        "smallserial", "bigserial", "refcursor", "aclitem", "gtsvector", "unknown",
+        "bool",
+        "boolean",
+        "bytea",
+        "char",
+        "name",
+        "int2",
+        "int4",
+        "int8",
+        "int",
+        "integer",
+        "smallint",
+        "bigint",
+        "text",
+        "oid",
+        "json",
+        "jsonb",
+        "jsonpath",
+        "xml",
+        "float4",
+        "float8",
+        "real",
+        "money",
+        "macaddr",
+        "macaddr8",
+        "inet",
+        "cidr",
+        "bpchar",
+        "varchar",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "bit",
+        "varbit",
+        "numeric",
+        "decimal",
+        "uuid",
+        "tsvector",
+        "tsquery",
+        "regclass",
+        "regtype",
+        "regproc",
+        "regprocedure",
+        "regoper",
+        "regoperator",
+        "regconfig",
+        "regdictionary",
+        "regnamespace",
+        "regrole",
+        "regcollation",
+        "point",
+        "line",
+        "lseg",
+        "box",
+        "path",
+        "polygon",
+        "circle",
+        "int4range",
+        "int8range",
+        "numrange",
+        "tsrange",
+        "tstzrange",
+        "daterange",
+        "int4multirange",
+        "int8multirange",
+        "nummultirange",
+        "tsmultirange",
+        "tstzmultirange",
+        "datemultirange",
+        "record",
+        "void",
+        "trigger",
+        "event_trigger",
+        "anyelement",
+        "anyarray",
+        "anynonarray",
+        "anyenum",
+        "anyrange",
+        "anymultirange",
+        "anycompatible",
+        "anycompatiblearray",
+        "anycompatiblenonarray",
+        "anycompatiblerange",
+        "anycompatiblemultirange",
+        "cstring",
+        "internal",
+        "language_handler",
+        "fdw_handler",
+        "index_am_handler",
+        "tsm_handler",
+        "table_am_handler",
+        "pg_lsn",
+        "txid_snapshot",
+        "pg_snapshot",
+        "xid",
+        "xid8",
+        "cid",
+        "tid",
+        "serial",
+        "serial2",
+        "serial4",
+        "serial8",
+        "smallserial",
+        "bigserial",
+        "refcursor",
+        "aclitem",
+        "gtsvector",
+        "unknown",
     ];
     BUILTIN.contains(&name)
 }
