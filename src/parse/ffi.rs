@@ -68,7 +68,6 @@ mod tests {
     fn cursor_is_in_characters() {
         let ascii = syntax_error("select 'hello' from from;").unwrap();
         let multi = syntax_error("select 'héllo' from from;").unwrap();
-        eprintln!("{ascii:?} {multi:?}");
         assert_eq!(ascii.cursor_chars, multi.cursor_chars);
         assert!(syntax_error("select 1").is_none());
     }
