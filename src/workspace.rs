@@ -98,3 +98,40 @@ pub async fn read(source: &SchemaSource, shadow: &ShadowSource) -> Result<Side, 
         SchemaSource::Database(target) => read_database(target).await,
     }
 }
+
+/// The plan transformations the desired files' `-- zdm:` annotations ask for.
+pub fn transforms(desired: &DesiredSchema) -> Vec<crate::plan::Transform> {
+    use crate::model::QualifiedName;
+    use crate::parse::AnnotationKind;
+    use crate::plan::Transform;
+    desired
+        .annotations
+        .iter()
+        .map(|a| match (&a.kind, &a.column) {
+            (AnnotationKind::Backfill(expression), Some(column)) => Transform::Backfill {
+                table: a.table.clone(),
+                column: column.clone(),
+                expression: expression.clone(),
+            },
+            (AnnotationKind::RenamedFrom(from), Some(column)) => Transform::RenameColumn {
+                table: a.table.clone(),
+                column: column.clone(),
+                from: from.clone(),
+            },
+            (AnnotationKind::RenamedFrom(from), None) => Transform::RenameTable {
+                table: a.table.clone(),
+                from: QualifiedName::new(a.table.schema.clone(), from.clone()),
+            },
+            (AnnotationKind::Using(expression), column) => Transform::UsingType {
+                table: a.table.clone(),
+                column: column.clone().unwrap_or_default(),
+                expression: expression.clone(),
+            },
+            (AnnotationKind::Backfill(expression), None) => Transform::Backfill {
+                table: a.table.clone(),
+                column: String::new(),
+                expression: expression.clone(),
+            },
+        })
+        .collect()
+}

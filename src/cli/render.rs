@@ -18,6 +18,16 @@ pub fn note(text: &str) {
 }
 
 pub fn error(error: &anyhow::Error) -> String {
+    // Problems in the schema files: each with its file:line:col and the offending line.
+    if let Some(crate::workspace::WorkspaceError::Parse(errors)) =
+        error.downcast_ref::<crate::workspace::WorkspaceError>()
+    {
+        return format!(
+            "{} {}",
+            "error:".if_supports_color(Stream::Stderr, |t| t.red()),
+            errors.render()
+        );
+    }
     // One line of cause per level, outermost first, without repeating a message that is
     // already contained in its context.
     let mut lines: Vec<String> = Vec::new();

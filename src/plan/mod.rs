@@ -114,6 +114,8 @@ pub fn plan_changes(
     for change in recipes::claim_interrupted(&context, changes) {
         steps.extend(recipes::steps_for(&context, change)?);
     }
+    let leftovers = recipes::leftover_sync_triggers(&context, &steps);
+    steps.extend(leftovers);
     Ok(Plan {
         source_fingerprint: fingerprint(from),
         target_fingerprint: fingerprint(to),

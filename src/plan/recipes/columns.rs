@@ -6,7 +6,7 @@ use crate::plan::resource::{column_uses, type_uses, Resource};
 use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
 
-use super::{helper_name, is_not_null_helper};
+use super::{helper_name, is_not_null_helper, sync};
 
 /// Functions whose value differs per row: a default calling one rewrites the table when the
 /// column is added. User-defined functions (schema-qualified calls) count as volatile too,
@@ -140,9 +140,13 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
             .uses(column_uses(ctx.to, table, column)),
         );
     }
-    match &backfill_expression {
-        Some(expression) => steps.push(backfill_step(ctx, table, &column.name, expression)),
-        None => {}
+    if let Some(expression) = ctx.backfill_for(table, &column.name) {
+        let sources = sync::columns_read(ctx.live_table(table), expression, &column.name);
+        steps.push(sync::create_derived(table, &column.name, expression, &sources));
+        steps.push(sync::drop_derived(table, &column.name, &sources));
+    }
+    if let Some(expression) = &backfill_expression {
+        steps.push(backfill_step(ctx, table, &column.name, expression));
     }
     if column.not_null {
         let has_value = backfill_expression.is_some();
@@ -501,6 +505,12 @@ pub fn alter(
         steps.push(step);
     }
 
+    if let Some(expression) = ctx.backfill_for(table, &to.name) {
+        // An interrupted derived-column recipe: the column exists; finish filling it.
+        if to.not_null && !from.not_null {
+            steps.push(backfill_step(ctx, table, &to.name, expression));
+        }
+    }
     if to.not_null && !from.not_null {
         let has_value = ctx.backfill_for(table, &to.name).is_some();
         steps.extend(not_null_recipe(ctx, table, &to.name, has_value, false));

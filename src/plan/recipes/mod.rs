@@ -4,6 +4,7 @@ mod columns;
 mod constraints;
 mod indexes;
 mod objects;
+mod sync;
 mod tables;
 
 use super::{Context, PlanError, Step};
@@ -56,6 +57,26 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         DropIndex { table, index } => indexes::drop(ctx, table, index),
         ReplaceIndex { table, from, to } => indexes::replace(ctx, table, from, to),
     })
+}
+
+/// Contract steps for sync triggers left in the live database by an earlier expand (the
+/// change that created them is already done, so no recipe above produces their removal).
+pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
+    let mut out = Vec::new();
+    for transform in &ctx.options.transforms {
+        let super::Transform::Backfill { table, column, expression } = transform else {
+            continue;
+        };
+        let names = sync::derived_trigger_names(table, column);
+        let already = steps.iter().any(|s| {
+            s.phase == super::Phase::Contract && s.sql.contains(&names.function.to_string())
+        });
+        if !already && sync::trigger_exists(ctx.from, table, &names.trigger) {
+            let sources = sync::columns_read(ctx.live_table(table), expression, column);
+            out.push(sync::drop_derived(table, column, &sources));
+        }
+    }
+    out
 }
 
 /// Leave out the changes that belong to a recipe interrupted half-way: the recipe itself

@@ -1,0 +1,116 @@
+//! Triggers that keep a new column in step with writes by the old application, between
+//! expand and contract. Their functions live in zdm's own schema, which diff ignores.
+
+use crate::model::{Model, QualifiedName, Table};
+use crate::plan::resource::Resource;
+use crate::plan::{LockMode, Phase, Step};
+use crate::sql::quote_ident;
+
+use super::helper_name;
+use super::indexes::mentions;
+
+pub struct SyncTrigger {
+    pub function: QualifiedName,
+    pub trigger: String,
+}
+
+pub fn derived_trigger_names(table: &QualifiedName, column: &str) -> SyncTrigger {
+    SyncTrigger {
+        function: QualifiedName::new(
+            "zdm",
+            helper_name("sync", &format!("{}_{}_{column}", table.schema, table.name)),
+        ),
+        trigger: helper_name("sync", column),
+    }
+}
+
+/// Whether the live database has the sync trigger (it is listed among unmanaged objects).
+pub fn trigger_exists(live: &Model, table: &QualifiedName, trigger: &str) -> bool {
+    let suffix = quote_ident(trigger);
+    live.unmanaged.iter().any(|o| {
+        o.kind == "trigger" && o.name.starts_with(&table.to_string()) && o.name.ends_with(&suffix)
+    })
+}
+
+/// The live columns an expression reads.
+pub fn columns_read(live: Option<&Table>, expression: &str, except: &str) -> Vec<String> {
+    live.into_iter()
+        .flat_map(|t| &t.columns)
+        .filter(|c| c.name != except && mentions(expression, &c.name))
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Expand: a BEFORE INSERT OR UPDATE trigger computing `column` from `expression` for rows
+/// the old application writes. A value written into the column itself (by the new
+/// application) is kept: INSERTs fill it only when NULL, UPDATEs recompute it only when the
+/// old columns changed and the column did not.
+pub fn create_derived(
+    table: &QualifiedName,
+    column: &str,
+    expression: &str,
+    sources: &[String],
+) -> Step {
+    let names = derived_trigger_names(table, column);
+    let col = quote_ident(column);
+    let compute = format!("SELECT {expression} INTO NEW.{col} FROM (SELECT NEW.*) AS zdm_row;");
+    let update_branch = if sources.is_empty() {
+        String::new()
+    } else {
+        let new: Vec<String> = sources
+            .iter()
+            .map(|c| format!("NEW.{}", quote_ident(c)))
+            .collect();
+        let old: Vec<String> = sources
+            .iter()
+            .map(|c| format!("OLD.{}", quote_ident(c)))
+            .collect();
+        format!(
+            "  ELSIF NEW.{col} IS NOT DISTINCT FROM OLD.{col}\n        AND ROW({}) IS DISTINCT FROM ROW({}) THEN\n    {compute}\n",
+            new.join(", "),
+            old.join(", ")
+        )
+    };
+    let sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS zdm;\n\
+         CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
+         BEGIN\n  IF TG_OP = 'INSERT' THEN\n    IF NEW.{col} IS NULL THEN\n      {compute}\n    END IF;\n{update_branch}  END IF;\n  RETURN NEW;\nEND\n$zdm$;\n\
+         DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
+         CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
+        function = names.function,
+        trigger = quote_ident(&names.trigger),
+    );
+    let mut uses = vec![Resource::Column(table.clone(), column.to_string())];
+    uses.extend(
+        sources
+            .iter()
+            .map(|c| Resource::Column(table.clone(), c.clone())),
+    );
+    Step::new(
+        Phase::Expand,
+        format!("keep {table}.{col} filled from {expression} while the old application writes"),
+        sql,
+    )
+    .lock(LockMode::ShareRowExclusive, table)
+    .uses(uses)
+}
+
+/// Contract: the old application is gone, so is its trigger (before its columns go).
+pub fn drop_derived(table: &QualifiedName, column: &str, sources: &[String]) -> Step {
+    let names = derived_trigger_names(table, column);
+    Step::new(
+        Phase::Contract,
+        format!("drop the sync trigger of {table}.{}", quote_ident(column)),
+        format!(
+            "DROP TRIGGER IF EXISTS {} ON {table};\nDROP FUNCTION IF EXISTS {}();",
+            quote_ident(&names.trigger),
+            names.function
+        ),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses(
+        sources
+            .iter()
+            .map(|c| Resource::Column(table.clone(), c.clone())),
+    )
+}
