@@ -120,3 +120,13 @@ pub async fn run(
         }
     }
 }
+
+/// Whether any row still waits for its value (a backfill is finished when none does).
+pub async fn is_pending(client: &Client, backfill: &Backfill) -> Result<bool, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)",
+        backfill.table,
+        quote_ident(&backfill.column)
+    );
+    Ok(client.query_one(sql.as_str(), &[]).await?.get(0))
+}

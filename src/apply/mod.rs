@@ -81,6 +81,26 @@ pub enum ApplyError {
     Session(#[source] tokio_postgres::Error),
 }
 
+/// Leave out backfill steps whose work is already done (no row lacks its value): a plan
+/// made after the backfill phase ran has nothing left to fill.
+pub async fn prune_finished_backfills(
+    client: &Client,
+    plan: &mut crate::plan::Plan,
+) -> Result<(), tokio_postgres::Error> {
+    let mut keep = Vec::with_capacity(plan.steps.len());
+    for step in plan.steps.drain(..) {
+        let done = match &step.backfill {
+            Some(b) => !backfill::is_pending(client, b).await?,
+            None => false,
+        };
+        if !done {
+            keep.push(step);
+        }
+    }
+    plan.steps = keep;
+    Ok(())
+}
+
 /// The server's message for an error, with its detail and hint, on one line.
 pub fn server_message(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
@@ -185,11 +205,15 @@ async fn run_step(
         } else {
             // CONCURRENTLY waits for older transactions without blocking anyone: no lock
             // timeout, and no statement timeout (a large build takes as long as it takes).
-            let script = format!(
-                "SET lock_timeout = 0; SET statement_timeout = 0;\n{}",
-                step.sql
-            );
-            client.batch_execute(&script).await
+            // Sent on its own: several statements in one message form an implicit
+            // transaction, which CONCURRENTLY refuses.
+            match client
+                .batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
+                .await
+            {
+                Ok(()) => client.batch_execute(&step.sql).await,
+                Err(e) => Err(e),
+            }
         };
         match result {
             Ok(()) => return Ok(()),

@@ -33,11 +33,15 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
             }
             saved
         }
-        None => plan(
-            &sides.from.model,
-            &sides.to.model,
-            &super::plan::plan_options(&sides.to),
-        )?,
+        None => {
+            let mut fresh = plan(
+                &sides.from.model,
+                &sides.to.model,
+                &super::plan::plan_options(&sides.to),
+            )?;
+            crate::apply::prune_finished_backfills(&target.connect().await?, &mut fresh).await?;
+            fresh
+        }
     };
 
     let phases: Vec<Phase> = match args.phase {

@@ -7,7 +7,10 @@ use crate::plan::{plan, PlanOptions};
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let sides = sides::read(&args.source).await?;
     let options = plan_options(&sides.to);
-    let plan = plan(&sides.from.model, &sides.to.model, &options)?;
+    let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
+    if let Some(target) = &sides.target {
+        crate::apply::prune_finished_backfills(&target.connect().await?, &mut plan).await?;
+    }
     match args.source.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Sql => print!("{}", render::plan_sql(&plan, args.lock_timeout)),

@@ -39,13 +39,15 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Files(_) => None,
     };
     // Read the live side first: its server version picks the shadow's.
-    let from_side = workspace::read(
-        &from,
-        &ShadowSource::Embedded {
-            preferred_major: None,
-        },
-    )
-    .await?;
+    let mut from_side =
+        workspace::read(&from, &ShadowSource::Embedded { preferred_major: None }).await?;
+    if matches!(from, SchemaSource::Files(_)) {
+        // An offline plan is for some database built from these files: assume its tables hold
+        // rows, so every step is planned the safe way.
+        for table in from_side.model.tables.values_mut() {
+            table.stats.has_rows = true;
+        }
+    }
     let preferred_major = match &target {
         Some(t) => crate::connect::server_version_num(&t.connect().await?)
             .await
