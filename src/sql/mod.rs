@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn splits_and_unquotes() {
-        assert_eq!(split_qualified_name("public.users").unwrap(), ["public", "users"]);
+        assert_eq!(
+            split_qualified_name("public.users").unwrap(),
+            ["public", "users"]
+        );
         assert_eq!(
             split_qualified_name("\"My\"\"S\".\"a.b\"").unwrap(),
             ["My\"S", "a.b"]
