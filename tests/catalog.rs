@@ -589,6 +589,7 @@ async fn unmanaged_objects_are_listed() {
         CREATE INDEX mv_id ON public.mv (id);
         CREATE FUNCTION public.f(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT 1';
         CREATE PROCEDURE public.p() LANGUAGE sql AS 'SELECT 1';
+        COMMENT ON INDEX public.t_pkey IS 'lost otherwise';
         CREATE AGGREGATE public.agg(int) (SFUNC = int4pl, STYPE = int);
         CREATE FUNCTION public.trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
         CREATE TRIGGER t_trg BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.trg();
@@ -628,6 +629,7 @@ async fn unmanaged_objects_are_listed() {
             ("column options", "public.tuned.b"),
             ("column statistics", "public.tuned.a"),
             ("column storage", "public.tuned.b"),
+            ("comment", "public.t.t_pkey"),
             ("composite type", "public.pair"),
             ("default privileges", "postgres on tables in schema public"),
             ("domain", "public.posint"),

@@ -1,4 +1,5 @@
-//! `TableStats::has_rows`: an exact `EXISTS` probe per table, all in one round trip per batch.
+//! `TableStats::has_rows`: an exact `EXISTS` probe per table, all in one round trip per batch
+//! of tables.
 //!
 //! Only leaf tables are probed (`FROM ONLY`); a partitioned table has rows when any of its
 //! partitions has. A table the session may not read, or whose rows row-level security may hide
@@ -54,8 +55,14 @@ pub(crate) async fn stats(
 
     let mut answers: HashMap<QualifiedName, bool> = HashMap::new();
     if !probe.is_empty() {
+        // At most 2 s, or the session's own lock_timeout when that is shorter (transaction-local).
         client
-            .batch_execute("SET LOCAL lock_timeout = '2s'")
+            .batch_execute(
+                "SELECT pg_catalog.set_config('lock_timeout',
+                     CASE WHEN s.setting::int8 BETWEEN 1 AND 2000 THEN s.setting ELSE '2000' END,
+                     true)
+                 FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout'",
+            )
             .await
             .map_err(|e| CatalogError::query("row probe settings", e))?;
     }

@@ -137,7 +137,7 @@ fn branches() -> Vec<Branch> {
             format!(
                 "SELECT n.nspname::text, NULL::text, o.proname::text,
                         '(' || pg_catalog.oidvectortypes(o.proargtypes) || ')'
-                 FROM {} AND o.prokind = 'f'",
+                 FROM {} AND o.prokind IN ('f', 'w')",
                 in_schema("pg_proc", "pronamespace")
             ),
         ),
@@ -155,7 +155,7 @@ fn branches() -> Vec<Branch> {
             format!(
                 "SELECT n.nspname::text, NULL::text, o.proname::text,
                         '(' || pg_catalog.oidvectortypes(o.proargtypes) || ')'
-                 FROM {} AND o.prokind IN ('a', 'w')",
+                 FROM {} AND o.prokind = 'a'",
                 in_schema("pg_proc", "pronamespace")
             ),
         ),
@@ -481,6 +481,22 @@ fn branches() -> Vec<Branch> {
                  FROM pg_catalog.pg_index i
                  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
                  JOIN {} AND i.indisclustered",
+                attached(MANAGED_TABLES, "i.indrelid")
+            ),
+        ),
+        branch(
+            // The index behind a constraint is not in the model (the constraint is), so a
+            // comment on it has nowhere to go.
+            "comment",
+            format!(
+                "SELECT n.nspname::text, c.relname::text, ic.relname::text, NULL::text
+                 FROM pg_catalog.pg_index i
+                 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+                 JOIN {}
+                  AND pg_catalog.obj_description(i.indexrelid, 'pg_class') IS NOT NULL
+                  AND EXISTS (SELECT FROM pg_catalog.pg_constraint con
+                              WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                                AND con.contype IN ('p', 'u', 'x'))",
                 attached(MANAGED_TABLES, "i.indrelid")
             ),
         ),
