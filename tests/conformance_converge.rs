@@ -3,6 +3,7 @@
 //! `pg_dump --schema-only` equals that of a database built from `to.sql`.
 
 mod common;
+#[allow(dead_code)]
 mod conformance;
 
 use conformance::{dev_url_args, drop_database, normalized_dump, tail, zdm, Outcome};

@@ -3,6 +3,7 @@
 //! differ in what zdm manages.
 
 mod common;
+#[allow(dead_code)]
 mod conformance;
 
 use conformance::{dev_url_args, drop_database, tail, zdm, Outcome};

@@ -1,1 +1,134 @@
-//! placeholder
+//! Read a database into a [`Model`].
+//!
+//! Everything is read inside one `REPEATABLE READ READ ONLY` transaction (a consistent
+//! snapshot that can never write) with an empty `search_path`, so that PostgreSQL's own
+//! renderers (`format_type`, `pg_get_expr`, `pg_get_constraintdef`, `pg_get_indexdef`,
+//! `pg_get_partkeydef`) qualify every non-catalog name, identically for the live and the shadow
+//! database. Each object kind is read with a handful of set-based queries, never one query per
+//! object.
+//!
+//! Excluded everywhere: system schemas (`pg_*`, `information_schema`), zdm's own schema `zdm`,
+//! and objects that belong to an extension. What zdm does not manage yet is listed in
+//! [`Model::unmanaged`] rather than silently dropped.
+
+mod columns;
+mod constraints;
+mod error;
+mod filter;
+mod indexes;
+mod schemas;
+mod sequences;
+mod stats;
+mod tables;
+mod types;
+mod unmanaged;
+
+pub use error::CatalogError;
+
+use std::collections::HashMap;
+
+use tokio_postgres::{Client, Row};
+
+use crate::model::{Model, QualifiedName};
+
+/// Oldest supported server (`server_version_num`).
+pub const MIN_SERVER_VERSION: i32 = 130000;
+
+/// Read the whole database `client` is connected to into a [`Model`].
+///
+/// The client must not be inside a transaction: this runs its own read-only one and ends it
+/// (also on error), leaving the session as it found it.
+pub async fn introspect(client: &Client) -> Result<Model, CatalogError> {
+    client
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''",
+        )
+        .await
+        .map_err(|e| CatalogError::query("begin read-only transaction", e))?;
+    let result = read_all(client).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = client
+        .batch_execute(end)
+        .await
+        .map_err(|e| CatalogError::query("end read-only transaction", e));
+    let model = result?;
+    ended?;
+    Ok(model)
+}
+
+/// What every reader needs to know about the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Server {
+    /// `server_version_num`, e.g. `150004`.
+    pub version: i32,
+}
+
+/// Tables by `pg_class` oid, so that columns, constraints and indexes can find their table.
+pub(crate) type TableOids = HashMap<u32, QualifiedName>;
+
+async fn read_all(client: &Client) -> Result<Model, CatalogError> {
+    let server = server(client).await?;
+    let mut model = Model {
+        schemas: schemas::schemas(client).await?,
+        extensions: schemas::extensions(client).await?,
+        enums: types::enums(client).await?,
+        sequences: sequences::sequences(client).await?,
+        ..Model::default()
+    };
+    let (tables, oids) = tables::tables(client).await?;
+    model.tables = tables;
+    columns::columns(client, &oids, &mut model.tables).await?;
+    constraints::constraints(client, &oids, &mut model.tables).await?;
+    indexes::indexes(client, server, &oids, &mut model.tables).await?;
+    model.unmanaged = unmanaged::unmanaged(client, server).await?;
+    // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
+    stats::stats(client, &oids, &mut model.tables).await?;
+    Ok(model)
+}
+
+async fn server(client: &Client) -> Result<Server, CatalogError> {
+    const WHAT: &str = "server version";
+    let row = query_one(
+        client,
+        WHAT,
+        "SELECT current_setting('server_version_num')::int4",
+    )
+    .await?;
+    let version: i32 = get(&row, 0, WHAT)?;
+    if version < MIN_SERVER_VERSION {
+        return Err(CatalogError::UnsupportedServer { version });
+    }
+    Ok(Server { version })
+}
+
+/// Run one catalog query, naming it in the error.
+pub(crate) async fn query(
+    client: &Client,
+    what: &'static str,
+    sql: &str,
+) -> Result<Vec<Row>, CatalogError> {
+    client
+        .query(sql, &[])
+        .await
+        .map_err(|e| CatalogError::query(what, e))
+}
+
+pub(crate) async fn query_one(
+    client: &Client,
+    what: &'static str,
+    sql: &str,
+) -> Result<Row, CatalogError> {
+    client
+        .query_one(sql, &[])
+        .await
+        .map_err(|e| CatalogError::query(what, e))
+}
+
+/// Read one column of a catalog row, naming the query in the error.
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    idx: usize,
+    what: &'static str,
+) -> Result<T, CatalogError> {
+    row.try_get(idx).map_err(|e| CatalogError::query(what, e))
+}

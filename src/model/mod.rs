@@ -131,7 +131,10 @@ pub struct Column {
     pub identity: Option<Identity>,
     /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
     pub generated: Option<String>,
-    /// Explicit collation when it differs from the type's default, e.g. `"C"`.
+    /// Explicit collation when it differs from the type's default, rendered the way
+    /// `pg_get_indexdef` / `pg_get_constraintdef` render collations: bare (quoted as needed) for
+    /// collations in `pg_catalog` (`"C"`, `"en_US"`, `ucs_basic`), schema-qualified otherwise
+    /// (`app.mycoll`). Usable as is after `COLLATE`.
     pub collation: Option<String>,
     pub comment: Option<String>,
     /// Inherited from a parent (partitions): defined by the parent, not by this table.
@@ -210,8 +213,10 @@ pub struct Index {
     pub unique: bool,
     /// Access method: `btree`, `gin`, `gist`, `hash`, `brin`, ...
     pub method: String,
-    /// Key columns or expressions, each with its opclass/collation/ordering as
-    /// `pg_get_indexdef(oid, n, true)` renders it.
+    /// Key columns or expressions, each with its collation/opclass/ordering, exactly as they
+    /// appear in the key list of `pg_get_indexdef(oid)` (e.g. `lower(title) DESC NULLS LAST`,
+    /// `tag text_pattern_ops`, `title COLLATE "C"`). (`pg_get_indexdef(oid, n, true)` renders the
+    /// bare column or expression only; it is the fallback if the definition cannot be split.)
     pub key_expressions: Vec<String>,
     /// `INCLUDE (...)` columns.
     pub include: Vec<String>,

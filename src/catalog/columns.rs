@@ -1,0 +1,84 @@
+//! Columns, in `attnum` order.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+
+use super::filter::{not_extension_member, USER_SCHEMA};
+use super::{get, query, CatalogError, TableOids};
+use crate::model::{Column, Identity, QualifiedName, Table};
+
+pub(crate) async fn columns(
+    client: &Client,
+    oids: &TableOids,
+    tables: &mut BTreeMap<QualifiedName, Table>,
+) -> Result<(), CatalogError> {
+    const WHAT: &str = "columns";
+    // Collation only when it differs from the type's default; its schema is returned only when
+    // it is not pg_catalog, matching how pg_get_indexdef / pg_get_constraintdef render it.
+    let sql = format!(
+        "SELECT a.attrelid, a.attname::text,
+                pg_catalog.format_type(a.atttypid, a.atttypmod),
+                a.attnotnull,
+                pg_catalog.pg_get_expr(ad.adbin, ad.adrelid),
+                a.attgenerated::text, a.attidentity::text,
+                CASE WHEN a.attcollation <> t.typcollation AND co.oid IS NOT NULL
+                     THEN NULLIF(con.nspname::text, 'pg_catalog') END,
+                CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+                pg_catalog.col_description(a.attrelid, a.attnum),
+                NOT a.attislocal
+         FROM pg_catalog.pg_attribute a
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+         LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+         LEFT JOIN pg_catalog.pg_namespace con ON con.oid = co.collnamespace
+         WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+           AND {USER_SCHEMA} AND {}
+         ORDER BY a.attrelid, a.attnum",
+        not_extension_member("pg_class", "c.oid")
+    );
+    for row in query(client, WHAT, &sql).await? {
+        let relid: u32 = get(&row, 0, WHAT)?;
+        let Some(table) = oids.get(&relid).and_then(|name| tables.get_mut(name)) else {
+            continue;
+        };
+        let expr: Option<String> = get(&row, 4, WHAT)?;
+        let generated = get::<String>(&row, 5, WHAT)?;
+        let (default, generated) = match generated.as_str() {
+            "" => (expr, None),
+            // 's' (stored); PG18's virtual 'v' has the same shape.
+            _ => (None, expr),
+        };
+        let identity = match get::<String>(&row, 6, WHAT)?.as_str() {
+            "" => None,
+            "a" => Some(Identity::Always),
+            "d" => Some(Identity::ByDefault),
+            other => {
+                return Err(CatalogError::unexpected(
+                    WHAT,
+                    format!("attidentity {other:?}"),
+                ))
+            }
+        };
+        let collation_schema: Option<String> = get(&row, 7, WHAT)?;
+        let collation_name: Option<String> = get(&row, 8, WHAT)?;
+        let collation = collation_name.map(|name| match collation_schema {
+            Some(schema) => QualifiedName::new(schema, name).to_string(),
+            None => crate::sql::quote_ident(&name),
+        });
+        table.columns.push(Column {
+            name: get(&row, 1, WHAT)?,
+            data_type: get(&row, 2, WHAT)?,
+            not_null: get(&row, 3, WHAT)?,
+            default,
+            identity,
+            generated,
+            collation,
+            comment: get(&row, 9, WHAT)?,
+            inherited: get(&row, 10, WHAT)?,
+        });
+    }
+    Ok(())
+}

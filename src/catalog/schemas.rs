@@ -1,0 +1,48 @@
+//! Schemas and extensions.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+
+use super::filter::{not_extension_member, USER_SCHEMA};
+use super::{get, query, CatalogError};
+use crate::model::{Extension, Schema};
+
+pub(crate) async fn schemas(client: &Client) -> Result<BTreeMap<String, Schema>, CatalogError> {
+    const WHAT: &str = "schemas";
+    let sql = format!(
+        "SELECT n.nspname::text, pg_catalog.obj_description(n.oid, 'pg_namespace')
+         FROM pg_catalog.pg_namespace n
+         WHERE {USER_SCHEMA} AND {}",
+        not_extension_member("pg_namespace", "n.oid")
+    );
+    let mut schemas = BTreeMap::new();
+    for row in query(client, WHAT, &sql).await? {
+        let name: String = get(&row, 0, WHAT)?;
+        let comment = get(&row, 1, WHAT)?;
+        schemas.insert(name.clone(), Schema { name, comment });
+    }
+    Ok(schemas)
+}
+
+pub(crate) async fn extensions(
+    client: &Client,
+) -> Result<BTreeMap<String, Extension>, CatalogError> {
+    const WHAT: &str = "extensions";
+    let sql = "SELECT e.extname::text, n.nspname::text, e.extversion
+         FROM pg_catalog.pg_extension e
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace";
+    let mut extensions = BTreeMap::new();
+    for row in query(client, WHAT, sql).await? {
+        let name: String = get(&row, 0, WHAT)?;
+        extensions.insert(
+            name.clone(),
+            Extension {
+                name,
+                schema: get(&row, 1, WHAT)?,
+                version: get(&row, 2, WHAT)?,
+            },
+        );
+    }
+    Ok(extensions)
+}

@@ -1,0 +1,166 @@
+//! `TableStats::has_rows`: an exact `EXISTS` probe per table, all in one round trip per batch
+//! of tables.
+//!
+//! Only leaf tables are probed (`FROM ONLY`); a partitioned table has rows when any of its
+//! partitions has. A table the session may not read, or whose rows row-level security may hide
+//! from it, keeps the safe answer `has_rows = true`. The probes run with a short `lock_timeout`
+//! (a pending ACCESS EXCLUSIVE lock must not stall introspection); if one times out, the
+//! remaining tables keep `has_rows = true` too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Client;
+
+use super::{get, query, CatalogError, TableOids};
+use crate::model::{QualifiedName, Table, TableKind};
+use crate::sql::quote_ident;
+
+/// Tables per probe query.
+const BATCH: usize = 500;
+
+pub(crate) async fn stats(
+    client: &Client,
+    oids: &TableOids,
+    tables: &mut BTreeMap<QualifiedName, Table>,
+) -> Result<(), CatalogError> {
+    const WHAT: &str = "readable tables";
+    if oids.is_empty() {
+        return Ok(());
+    }
+    // Which regular tables the probe can answer for: SELECT privilege, and row-level security
+    // not hiding rows (off, or bypassed as superuser / BYPASSRLS / non-forced owner).
+    let oid_list = oids
+        .keys()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT c.oid
+         FROM pg_catalog.pg_class c, pg_catalog.pg_roles r
+         WHERE c.oid IN ({oid_list}) AND c.relkind = 'r' AND r.rolname = current_user
+           AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE')
+           AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+           AND (NOT c.relrowsecurity OR r.rolsuper OR r.rolbypassrls
+                OR (NOT c.relforcerowsecurity AND pg_catalog.pg_has_role(c.relowner, 'USAGE')))"
+    );
+    let mut probe: Vec<(u32, &QualifiedName)> = Vec::new();
+    for row in query(client, WHAT, &sql).await? {
+        let oid: u32 = get(&row, 0, WHAT)?;
+        if let Some(name) = oids.get(&oid) {
+            probe.push((oid, name));
+        }
+    }
+    probe.sort_by(|a, b| a.1.cmp(b.1));
+
+    let mut answers: HashMap<QualifiedName, bool> = HashMap::new();
+    if !probe.is_empty() {
+        // At most 2 s, or the session's own lock_timeout when that is shorter (transaction-local).
+        client
+            .batch_execute(
+                "SELECT pg_catalog.set_config('lock_timeout',
+                     CASE WHEN s.setting::int8 BETWEEN 1 AND 2000 THEN s.setting ELSE '2000' END,
+                     true)
+                 FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout'",
+            )
+            .await
+            .map_err(|e| CatalogError::query("row probe settings", e))?;
+    }
+    for batch in probe.chunks(BATCH) {
+        let sql = batch
+            .iter()
+            .map(|(oid, name)| {
+                format!(
+                    "SELECT {oid}::oid, EXISTS (SELECT FROM ONLY {}.{})",
+                    quote_ident(&name.schema),
+                    quote_ident(&name.name)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        match client.query(&sql, &[]).await {
+            Ok(rows) => {
+                for row in rows {
+                    let oid: u32 = get(&row, 0, "row probe")?;
+                    let exists: bool = get(&row, 1, "row probe")?;
+                    if let Some(name) = oids.get(&oid) {
+                        answers.insert(name.clone(), exists);
+                    }
+                }
+            }
+            // Lock timeout, a privilege we failed to foresee, a statement timeout: the
+            // transaction is aborted, but everything else is already read; the remaining tables
+            // keep the safe `has_rows = true`.
+            Err(e) if e.code().is_some_and(gives_up) => break,
+            Err(e) => return Err(CatalogError::query("row probe", e)),
+        }
+    }
+
+    // Leaves first, then partitioned tables from their partitions (any depth).
+    for (name, table) in tables.iter_mut() {
+        if table.kind == TableKind::Regular {
+            if let Some(&exists) = answers.get(name) {
+                table.stats.has_rows = exists;
+            }
+        }
+    }
+    let mut children: HashMap<QualifiedName, Vec<QualifiedName>> = HashMap::new();
+    for table in tables.values() {
+        if let Some(of) = &table.partition_of {
+            children
+                .entry(of.parent.clone())
+                .or_default()
+                .push(table.name.clone());
+        }
+    }
+    let partitioned: Vec<QualifiedName> = tables
+        .values()
+        .filter(|t| t.kind == TableKind::Partitioned)
+        .map(|t| t.name.clone())
+        .collect();
+    for name in partitioned {
+        let (has_rows, estimated) = aggregate(&name, tables, &children);
+        if let Some(table) = tables.get_mut(&name) {
+            table.stats.has_rows = has_rows;
+            table.stats.estimated_rows = estimated;
+        }
+    }
+    Ok(())
+}
+
+fn gives_up(code: &SqlState) -> bool {
+    [
+        SqlState::LOCK_NOT_AVAILABLE,
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        SqlState::QUERY_CANCELED,
+    ]
+    .contains(code)
+}
+
+/// `(has_rows, estimated_rows)` of a partitioned table from its leaf partitions.
+fn aggregate(
+    name: &QualifiedName,
+    tables: &BTreeMap<QualifiedName, Table>,
+    children: &HashMap<QualifiedName, Vec<QualifiedName>>,
+) -> (bool, f64) {
+    let mut has_rows = false;
+    let mut estimated = -1.0f64;
+    let mut stack = vec![name.clone()];
+    while let Some(current) = stack.pop() {
+        for child in children.get(&current).into_iter().flatten() {
+            let Some(table) = tables.get(child) else {
+                continue;
+            };
+            match table.kind {
+                TableKind::Partitioned => stack.push(child.clone()),
+                TableKind::Regular => {
+                    has_rows |= table.stats.has_rows;
+                    if table.stats.estimated_rows >= 0.0 {
+                        estimated = estimated.max(0.0) + table.stats.estimated_rows;
+                    }
+                }
+            }
+        }
+    }
+    (has_rows, estimated)
+}
