@@ -24,11 +24,11 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
         a.client
             .batch_execute(&case.sql("from.sql"))
             .await
-            .map_err(|e| format!("from.sql does not load: {e}"))?;
+            .map_err(|e| format!("from.sql does not load: {}", zdm::apply::server_message(&e)))?;
         b.client
             .batch_execute(&case.sql("to.sql"))
             .await
-            .map_err(|e| format!("to.sql does not load: {e}"))?;
+            .map_err(|e| format!("to.sql does not load: {}", zdm::apply::server_message(&e)))?;
         let apply = zdm(&command(
             &[
                 "apply",
@@ -89,6 +89,7 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_converges() {
+    conformance::create_shared_roles().await;
     let cases = conformance::cases();
     let skipped: Vec<(String, String)> = cases
         .iter()
@@ -106,6 +107,7 @@ async fn conformance_converges() {
         .collect()
         .await;
     conformance::report(
+        "conformance-converge",
         &outcomes,
         &skipped,
         &conformance::known_failures("known_failures_converge.tsv"),

@@ -15,7 +15,7 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
         .client
         .batch_execute(&case.sql("to.sql"))
         .await
-        .map_err(|e| format!("to.sql does not load: {e}"))?;
+        .map_err(|e| format!("to.sql does not load: {}", zdm::apply::server_message(&e)))?;
     let mut args = vec![
         "diff".to_string(),
         "--db".to_string(),
@@ -38,7 +38,7 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
         .client
         .batch_execute(&case.sql("from.sql"))
         .await
-        .map_err(|e| format!("from.sql does not load: {e}"))?;
+        .map_err(|e| format!("from.sql does not load: {}", zdm::apply::server_message(&e)))?;
     // Whether the two sides differ in managed objects, read straight from both databases
     // (no shadow database, no files).
     let from_model = zdm::catalog::introspect(&from_db.client)
@@ -74,6 +74,7 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_no_spurious_differences() {
+    conformance::create_shared_roles().await;
     let cases = conformance::cases();
     let skipped: Vec<(String, String)> = cases
         .iter()
@@ -91,6 +92,7 @@ async fn conformance_no_spurious_differences() {
         .collect()
         .await;
     conformance::report(
+        "conformance-diff",
         &outcomes,
         &skipped,
         &conformance::known_failures("known_failures_diff.tsv"),

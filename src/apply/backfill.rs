@@ -122,7 +122,10 @@ pub async fn run(
 }
 
 /// Whether any row still waits for its value (a backfill is finished when none does).
-pub async fn is_pending(client: &Client, backfill: &Backfill) -> Result<bool, tokio_postgres::Error> {
+pub async fn is_pending(
+    client: &Client,
+    backfill: &Backfill,
+) -> Result<bool, tokio_postgres::Error> {
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)",
         backfill.table,

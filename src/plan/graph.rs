@@ -89,9 +89,11 @@ fn build(steps: &[Step]) -> DiGraph<usize, ()> {
             for &c in creators.get(r).into_iter().flatten() {
                 add(c, i);
             }
-            // ... and are removed last.
+            // ... and are removed last, unless the removal makes way for a replacement
+            // (dropped, then created again): then the step uses the new one.
             for &d in droppers.get(r).into_iter().flatten() {
-                if !creators.get(r).is_some_and(|cs| cs.contains(&d)) {
+                let replaced = creators.get(r).is_some_and(|cs| cs.iter().any(|&c| c >= d));
+                if !replaced {
                     add(i, d);
                 }
             }

@@ -56,8 +56,13 @@ pub fn cases() -> Vec<Case> {
             dir.display()
         )
     });
+    // ZDM_CASES=substring narrows the run while working on a case.
+    let only = std::env::var("ZDM_CASES").ok();
     let mut out = Vec::new();
     for line in index.lines().skip(1) {
+        if only.as_deref().is_some_and(|o| !line.contains(o)) {
+            continue;
+        }
         let fields: Vec<&str> = line.split('\t').collect();
         let (name, status) = (fields[0], fields.get(1).copied().unwrap_or("ok"));
         let note = fields.get(2).copied().unwrap_or("");
@@ -93,6 +98,7 @@ pub struct Outcome {
 /// Compare outcomes with the known-failures list, print the summary line, and panic on
 /// anything that failed without being listed.
 pub fn report(
+    label: &str,
     outcomes: &[Outcome],
     skipped: &[(String, String)],
     known: &BTreeMap<String, String>,
@@ -119,8 +125,10 @@ pub fn report(
     }
     let passed = outcomes.len() - failed;
     println!(
-        "conformance: {passed} passed, {failed} failed, {} skipped",
-        skipped.len()
+        "{label}: {passed} passed, {failed} failed, {} skipped ({} known failures, {} unexpected)",
+        skipped.len(),
+        failed - unexpected.len(),
+        unexpected.len()
     );
     assert!(
         unexpected.is_empty(),
@@ -184,7 +192,12 @@ pub fn normalize_dump(dump: &str) -> String {
     let mut statements: Vec<String> = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for line in dump.lines() {
-        if line.starts_with("--") || line.trim().is_empty() {
+        // pg_dump 15.14+ brackets its output with \restrict KEY / \unrestrict KEY (a random key).
+        if line.starts_with("--")
+            || line.trim().is_empty()
+            || line.starts_with("\\restrict")
+            || line.starts_with("\\unrestrict")
+        {
             continue;
         }
         current.push(line.to_string());
@@ -247,4 +260,20 @@ pub fn tail(run: &Run) -> String {
     let text = format!("{}\n{}", run.stdout, run.stderr);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+/// Roles the corpus names without creating them (they exist on the peers' test servers,
+/// whose superuser is `postgres`). Roles are cluster-wide, so this runs once per binary.
+pub async fn create_shared_roles() {
+    let conninfo = crate::common::server_conninfo("postgres");
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("harness cluster reachable");
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'postgres') THEN CREATE ROLE postgres SUPERUSER; END IF; END $$",
+        )
+        .await
+        .expect("create role postgres");
 }

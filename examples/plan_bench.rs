@@ -1,0 +1,114 @@
+//! How long `zdm plan` takes on a large schema, beside `pg_dump --schema-only` of the same
+//! database as the yardstick.
+//!
+//! ```text
+//! cargo run --release --example plan_bench -- [TABLES]    # default 2000
+//! ```
+//!
+//! Starts its own throwaway cluster, creates TABLES tables (each with a primary key, a few
+//! columns, an index, a CHECK, and a foreign key to the previous table), writes the desired
+//! schema as files with a change to every tenth table, and times each stage of the pipeline.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
+use zdm::shadow::ShadowSource;
+use zdm::workspace;
+
+fn table_sql(i: usize, changed: bool) -> String {
+    let fk = if i > 0 {
+        format!(",\n    parent_id bigint REFERENCES t{:05} (id)", i - 1)
+    } else {
+        String::new()
+    };
+    let extra = if changed {
+        ",\n    note text NOT NULL DEFAULT ''"
+    } else {
+        ""
+    };
+    format!(
+        "CREATE TABLE t{i:05} (\n    id bigserial PRIMARY KEY,\n    name text NOT NULL,\n    amount numeric(12,2) CHECK (amount >= 0),\n    created_at timestamptz DEFAULT now(){fk}{extra}\n);\nCREATE INDEX t{i:05}_name_idx ON t{i:05} (name);\n"
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let tables: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(2000);
+    let cluster = EmbeddedCluster::start(ClusterOptions::default())?;
+    let admin = cluster.target("postgres").connect().await?;
+    admin.batch_execute("CREATE DATABASE live").await?;
+    let live_target = cluster.target("live");
+    let live = live_target.connect().await?;
+    let current: String = (0..tables).map(|i| table_sql(i, false)).collect();
+    let started = Instant::now();
+    live.batch_execute(&current).await?;
+    eprintln!("built {tables} tables in {}", ms(started.elapsed()));
+
+    let dir = tempfile::tempdir()?;
+    for chunk in 0..tables.div_ceil(100) {
+        let text: String = (chunk * 100..((chunk + 1) * 100).min(tables))
+            .map(|i| table_sql(i, i % 10 == 0))
+            .collect();
+        std::fs::write(dir.path().join(format!("part{chunk:03}.sql")), text)?;
+    }
+
+    // pg_dump as the yardstick.
+    let pg_dump = Path::new(cluster.bin_dir()).join("pg_dump");
+    let pg_dump = if pg_dump.exists() {
+        pg_dump
+    } else {
+        "pg_dump".into()
+    };
+    let started = Instant::now();
+    let output = std::process::Command::new(&pg_dump)
+        .args(["--schema-only", "-d", &live_target.to_conninfo()])
+        .output()?;
+    let dump_time = started.elapsed();
+    anyhow::ensure!(output.status.success(), "pg_dump failed");
+
+    // zdm's pipeline, stage by stage (the shadow is an embedded cluster, as by default).
+    let started = Instant::now();
+    let live_side = workspace::read_database(&live_target).await?;
+    let introspect_time = started.elapsed();
+    let started = Instant::now();
+    let desired = workspace::read_files(
+        &[dir.path().to_path_buf()],
+        &ShadowSource::Embedded {
+            preferred_major: Some(cluster.major_version()),
+        },
+    )
+    .await?;
+    let shadow_time = started.elapsed();
+    let started = Instant::now();
+    let plan = zdm::plan::plan(&live_side.model, &desired.model, &Default::default())?;
+    let plan_time = started.elapsed();
+    let total = introspect_time + shadow_time + plan_time;
+
+    println!("| {tables} tables | time |");
+    println!("|---|---|");
+    println!("| pg_dump --schema-only (yardstick) | {} |", ms(dump_time));
+    println!(
+        "| zdm: introspect live database | {} |",
+        ms(introspect_time)
+    );
+    println!(
+        "| zdm: parse files, start shadow, load, introspect | {} |",
+        ms(shadow_time)
+    );
+    println!(
+        "| zdm: diff + plan ({} steps) | {} |",
+        plan.steps.len(),
+        ms(plan_time)
+    );
+    println!("| zdm plan, total | {} |", ms(total));
+    Ok(())
+}
