@@ -65,7 +65,18 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         None => ShadowSource::Embedded { preferred_major },
     };
     let to_side = match &to {
-        SchemaSource::Files(_) => workspace::read(&to, &shadow).await?,
+        SchemaSource::Files(paths) => {
+            let (side, database) = workspace::open_files(paths, &shadow).await?;
+            let reconciled = workspace::reconcile_equivalent_checks(
+                database.client(),
+                &mut from_side.model,
+                &side.model,
+            )
+            .await;
+            let _ = database.close().await;
+            reconciled?;
+            side
+        }
         SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
     };
     for note in from_side.notes.iter().chain(&to_side.notes) {

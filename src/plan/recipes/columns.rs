@@ -454,7 +454,14 @@ pub fn alter(
                     } if t == table && column == &to.name => Some(expression.clone()),
                     _ => None,
                 })
-                .unwrap_or_else(|| format!("{col}::{}", to.data_type));
+                .unwrap_or_else(|| {
+                    // Between user-defined types (enums) there is no cast; text I/O is.
+                    if from.data_type.contains('.') || to.data_type.contains('.') {
+                        format!("{col}::text::{}", to.data_type)
+                    } else {
+                        format!("{col}::{}", to.data_type)
+                    }
+                });
             clauses.push(format!(
                 "ALTER COLUMN {col} TYPE {}{collate} USING {using}",
                 to.data_type
@@ -497,6 +504,10 @@ pub fn alter(
         if from.not_null && !to.not_null {
             // A column in a primary key cannot become nullable while the key exists.
             step = step.after_drop_of(primary_keys_on(ctx, table, &to.name));
+        }
+        if from.identity.is_none() && to.identity.is_some() && !from.not_null {
+            // An identity column must be NOT NULL first (set by the recipe below).
+            step = step.uses([Resource::NotNull(table.clone(), to.name.clone())]);
         }
         if rewrite && has_rows {
             step = step.work(TableWork::Rewrite).hazard(
