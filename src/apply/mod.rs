@@ -85,13 +85,20 @@ pub enum ApplyError {
 /// made after the backfill phase ran has nothing left to fill.
 pub async fn prune_finished_backfills(
     client: &Client,
+    live: &crate::model::Model,
     plan: &mut crate::plan::Plan,
 ) -> Result<(), tokio_postgres::Error> {
     let mut keep = Vec::with_capacity(plan.steps.len());
     for step in plan.steps.drain(..) {
+        // A column the plan itself adds has nothing filled yet.
+        let exists = |b: &crate::plan::Backfill| {
+            live.tables
+                .get(&b.table)
+                .is_some_and(|t| t.column(&b.column).is_some())
+        };
         let done = match &step.backfill {
-            Some(b) => !backfill::is_pending(client, b).await?,
-            None => false,
+            Some(b) if exists(b) => !backfill::is_pending(client, b).await?,
+            _ => false,
         };
         if !done {
             keep.push(step);

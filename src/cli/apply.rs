@@ -39,7 +39,12 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
                 &sides.to.model,
                 &super::plan::plan_options(&sides.to),
             )?;
-            crate::apply::prune_finished_backfills(&target.connect().await?, &mut fresh).await?;
+            crate::apply::prune_finished_backfills(
+                &target.connect().await?,
+                &sides.from.model,
+                &mut fresh,
+            )
+            .await?;
             fresh
         }
     };

@@ -9,7 +9,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     let options = plan_options(&sides.to);
     let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
     if let Some(target) = &sides.target {
-        crate::apply::prune_finished_backfills(&target.connect().await?, &mut plan).await?;
+        crate::apply::prune_finished_backfills(
+            &target.connect().await?,
+            &sides.from.model,
+            &mut plan,
+        )
+        .await?;
     }
     match args.source.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
