@@ -22,11 +22,8 @@ pub fn error(error: &anyhow::Error) -> String {
     if let Some(crate::workspace::WorkspaceError::Parse(errors)) =
         error.downcast_ref::<crate::workspace::WorkspaceError>()
     {
-        return format!(
-            "{} {}",
-            "error:".if_supports_color(Stream::Stderr, |t| t.red()),
-            errors.render()
-        );
+        // Each diagnostic already starts with its own `error:`.
+        return errors.render();
     }
     // One line of cause per level, outermost first, without repeating a message that is
     // already contained in its context.
@@ -48,8 +45,17 @@ pub fn error(error: &anyhow::Error) -> String {
 pub fn unmanaged_note(from: &Model, to: &Model) {
     let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // zdm's own sync triggers are part of a migration in progress, not the user's schema.
-    let own = |name: &str| name.rsplit('.').next().is_some_and(|n| n.starts_with("zdm_"));
-    for object in from.unmanaged.iter().chain(&to.unmanaged).filter(|o| !own(&o.name)) {
+    let own = |name: &str| {
+        name.rsplit('.')
+            .next()
+            .is_some_and(|n| n.starts_with("zdm_"))
+    };
+    for object in from
+        .unmanaged
+        .iter()
+        .chain(&to.unmanaged)
+        .filter(|o| !own(&o.name))
+    {
         let names = by_kind.entry(object.kind.as_str()).or_default();
         if !names.contains(&object.name.as_str()) {
             names.push(&object.name);
