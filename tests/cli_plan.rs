@@ -1,0 +1,348 @@
+//! `zdm plan` and `zdm apply` gating through the real binary, on the bundled example.
+
+mod cli_support;
+mod common;
+
+use cli_support::{apply_all, example_schema_dir, example_v1_sql, filters, zdm_on, Run};
+use serde_json::Value;
+
+/// The bundled example's starting point, with rows (so every step is planned the safe way).
+async fn v1_db() -> common::TestDb {
+    let db = common::test_db().await;
+    db.exec(&example_v1_sql()).await;
+    db.exec(
+        "INSERT INTO orgs VALUES ('00000000-0000-0000-0000-000000000001');
+         INSERT INTO users (first_name, last_name, legacy_field)
+              SELECT 'first' || i, 'last' || i, 'x' FROM generate_series(1, 500) i;
+         INSERT INTO orders (customer_id, amount) SELECT i % 10, i FROM generate_series(1, 500) i;",
+    )
+    .await;
+    db
+}
+
+/// The bundled example with `display_name` given a constant default instead of the
+/// `-- zdm:backfill` annotation (see the ignored tests: the backfill breaks `plan --db`), for
+/// the gating tests, which are about apply's refusals rather than the example's plan.
+fn gating_schema() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["orgs.sql", "orders.sql"] {
+        std::fs::copy(example_schema_dir().join(file), dir.path().join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("users.sql"),
+        "CREATE TABLE users (id bigserial PRIMARY KEY, display_name varchar(200) NOT NULL DEFAULT '');\n",
+    )
+    .unwrap();
+    dir
+}
+
+async fn plan(db: &common::TestDb, extra: &[&str]) -> Run {
+    zdm_on(&["plan"], &db.conninfo, &example_schema_dir(), extra).await
+}
+
+async fn column_exists(db: &common::TestDb, table: &str, column: &str) -> bool {
+    db.client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 1
+}
+
+fn steps(plan: &Value) -> Vec<(String, String, bool, Vec<String>)> {
+    plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["phase"].as_str().unwrap().to_string(),
+                s["sql"].as_str().unwrap().to_string(),
+                s["transactional"].as_bool().unwrap(),
+                s["hazards"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["kind"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "zdm bug in src/apply/backfill.rs::is_pending (via prune_finished_backfills, called by `zdm plan --db` and `zdm apply`): it runs SELECT ... WHERE display_name IS NULL on the live table before the plan has added that column: error: column \"display_name\" does not exist"]
+async fn plan_of_the_bundled_example() {
+    let db = v1_db().await;
+    let human = plan(&db, &[]).await;
+    let sql = plan(&db, &["--format", "sql"]).await;
+    let json = plan(&db, &["--format", "json"]).await;
+    check_example_plan("live", &human, &sql, &json);
+}
+
+/// `zdm plan --from examples/shop/v1 --to schema`: no live database, the tables are assumed
+/// to hold rows.
+#[tokio::test]
+async fn offline_plan_of_the_bundled_example() {
+    let from = cli_support::repo_path("examples/shop/v1")
+        .display()
+        .to_string();
+    let to = example_schema_dir().display().to_string();
+    let run = |format: &'static str| {
+        let (from, to) = (from.clone(), to.clone());
+        async move {
+            cli_support::zdm(&[
+                "plan",
+                "--from",
+                &from,
+                "--to",
+                &to,
+                "--dev-url",
+                &cli_support::dev_url(),
+                "--format",
+                format,
+            ])
+            .await
+        }
+    };
+    let (human, sql, json) = (run("human").await, run("sql").await, run("json").await);
+    check_example_plan("offline", &human, &sql, &json);
+    // deterministic: the same again, byte for byte
+    for (format, first) in [("human", &human), ("sql", &sql), ("json", &json)] {
+        assert_eq!(run(format).await.stdout, first.stdout, "{format}");
+    }
+}
+
+fn check_example_plan(label: &str, human: &Run, sql: &Run, json: &Run) {
+    for run in [human, sql, json] {
+        assert_eq!(run.code, 1, "{}", run.text());
+    }
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(format!("plan_example_{label}_human"), human.stdout);
+        insta::assert_snapshot!(format!("plan_example_{label}_sql"), sql.stdout);
+        insta::assert_snapshot!(format!("plan_example_{label}_json"), json.stdout);
+    });
+
+    // The seed's migration, fact by fact (issue 3).
+    let value: Value = serde_json::from_str(&json.stdout).unwrap();
+    let steps = steps(&value);
+    let find = |phase: &str, needle: &str| {
+        steps
+            .iter()
+            .position(|(p, s, _, _)| p == phase && s.contains(needle))
+            .unwrap_or_else(|| panic!("no {phase} step with {needle:?}:\n{}", human.stdout))
+    };
+    // expand: display_name nullable, org_id, the index concurrently, CHECK and FK NOT VALID
+    let add_display = find("expand", "ADD COLUMN display_name character varying(200)");
+    assert!(
+        !steps[add_display].1.contains("NOT NULL"),
+        "{}",
+        steps[add_display].1
+    );
+    find("expand", "ADD COLUMN org_id uuid");
+    let index = find(
+        "expand",
+        "CREATE INDEX CONCURRENTLY idx_orders_customer_date ON public.orders",
+    );
+    assert!(
+        !steps[index].2,
+        "a concurrent build runs outside a transaction"
+    );
+    find(
+        "expand",
+        "ADD CONSTRAINT chk_amount_positive CHECK ((amount > (0)::numeric)) NOT VALID",
+    );
+    find(
+        "expand",
+        "ADD CONSTRAINT orders_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) NOT VALID",
+    );
+    // validate: both validated; NOT NULL via a validated CHECK, in that order
+    find("validate", "VALIDATE CONSTRAINT chk_amount_positive");
+    find("validate", "VALIDATE CONSTRAINT orders_org_id_fkey");
+    let check = find("validate", "CHECK (display_name IS NOT NULL) NOT VALID");
+    let validate = find("validate", "VALIDATE CONSTRAINT zdm_nn_display_name");
+    let set_not_null = find("validate", "ALTER COLUMN display_name SET NOT NULL");
+    assert!(check < validate && validate < set_not_null);
+    // contract: the old columns go, with a data-loss hazard each
+    for column in ["first_name", "last_name", "legacy_field"] {
+        let drop = find("contract", &format!("DROP COLUMN {column}"));
+        assert_eq!(steps[drop].3, ["data-loss"]);
+    }
+    // phases in order, and none of the dangerous forms anywhere
+    let order = ["expand", "backfill", "validate", "contract"];
+    let ranks: Vec<usize> = steps
+        .iter()
+        .map(|(p, ..)| order.iter().position(|o| o == p).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
+    for (phase, sql, ..) in &steps {
+        assert!(!sql.contains("CREATE INDEX idx"), "{phase}: {sql}");
+        let adds_constraint = sql.contains("ADD CONSTRAINT") && !sql.contains("USING INDEX");
+        assert!(
+            !adds_constraint || sql.contains("NOT VALID"),
+            "{phase}: {sql}"
+        );
+    }
+    // the script a person would run: lock_timeout, CONCURRENTLY outside BEGIN/COMMIT
+    assert!(sql.stdout.contains("SET LOCAL lock_timeout = '100ms';"));
+    assert!(sql.stdout.contains("-- ===== phase: validate ====="));
+    let concurrently = sql.stdout.find("CREATE INDEX CONCURRENTLY").unwrap();
+    let before = &sql.stdout[..concurrently];
+    assert!(
+        before.rfind("BEGIN;").unwrap() < before.rfind("COMMIT;").unwrap(),
+        "CREATE INDEX CONCURRENTLY inside a transaction:\n{}",
+        sql.stdout
+    );
+}
+
+#[tokio::test]
+#[ignore = "zdm bug in src/apply/backfill.rs::is_pending (via prune_finished_backfills, called by `zdm plan --db` and `zdm apply`): it runs SELECT ... WHERE display_name IS NULL on the live table before the plan has added that column: error: column \"display_name\" does not exist"]
+async fn plans_are_deterministic() {
+    // two databases built alike, planned twice each: byte-identical, whatever the db name
+    let a = v1_db().await;
+    let b = v1_db().await;
+    for format in ["human", "sql", "json"] {
+        let first = plan(&a, &["--format", format]).await;
+        assert_eq!(first.code, 1, "{}", first.text());
+        for (db, label) in [(&a, "again"), (&b, "other database")] {
+            let again = plan(db, &["--format", format]).await;
+            assert_eq!(first.stdout, again.stdout, "{format}, {label}");
+        }
+    }
+}
+
+async fn apply_saved(db: &common::TestDb, schema: &std::path::Path, plan: &str) -> Run {
+    zdm_on(
+        &["apply", "--phase", "expand", "--yes", "--plan", plan],
+        &db.conninfo,
+        schema,
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn saved_plan_is_refused_once_the_schema_moved() {
+    let db = v1_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let out_arg = out.display().to_string();
+    let schema = gating_schema();
+    let run = zdm_on(&["plan"], &db.conninfo, schema.path(), &["--out", &out_arg]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved["source_fingerprint"].as_str().unwrap().len(), 64);
+
+    db.exec("ALTER TABLE users ADD COLUMN added_by_someone int")
+        .await;
+    let run = apply_saved(&db, schema.path(), &out_arg).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stderr.contains("different schema"), "{}", run.text());
+    assert!(
+        !column_exists(&db, "orders", "org_id").await,
+        "nothing may run"
+    );
+
+    // back to the schema the plan was made against: accepted
+    db.exec("ALTER TABLE users DROP COLUMN added_by_someone")
+        .await;
+    let run = apply_saved(&db, schema.path(), &out_arg).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(column_exists(&db, "orders", "org_id").await);
+    // and now expand has moved it again
+    let run = apply_saved(&db, schema.path(), &out_arg).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+}
+
+#[tokio::test]
+async fn a_later_phase_waits_for_an_earlier_one() {
+    let db = v1_db().await;
+    let run = zdm_on(
+        &[
+            "apply",
+            "--phase",
+            "validate",
+            "--yes",
+            "--allow-hazards",
+            "all",
+        ],
+        &db.conninfo,
+        gating_schema().path(),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stderr.contains("cannot run validate"), "{}", run.text());
+    assert!(run.stderr.contains("--phase expand"), "{}", run.text());
+    assert!(!column_exists(&db, "orders", "org_id").await);
+    assert!(!column_exists(&db, "users", "display_name").await);
+}
+
+#[tokio::test]
+async fn hazards_need_to_be_allowed() {
+    let db = v1_db().await;
+    let dir = gating_schema();
+    let schema = dir.path().to_path_buf();
+    for phase in ["expand", "backfill", "validate"] {
+        let run = zdm_on(
+            &[
+                "apply",
+                "--phase",
+                phase,
+                "--yes",
+                "--allow-hazards",
+                "may-fail",
+            ],
+            &db.conninfo,
+            &schema,
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{phase}: {}", run.text());
+    }
+    // contract drops columns: data-loss must be allowed by name (or `all`)
+    for allow in [&[][..], &["--allow-hazards", "may-fail,long-lock"][..]] {
+        let mut args = vec![
+            "apply",
+            "--phase",
+            "contract",
+            "--yes",
+            "--skip-rollback-window",
+        ];
+        args.extend_from_slice(allow);
+        let run = zdm_on(&args, &db.conninfo, &schema, &[]).await;
+        assert_eq!(run.code, 2, "{allow:?}: {}", run.text());
+        assert!(run.stderr.contains("data-loss"), "{}", run.text());
+        assert!(
+            column_exists(&db, "users", "legacy_field").await,
+            "dropped anyway"
+        );
+    }
+    let run = zdm_on(
+        &[
+            "apply",
+            "--phase",
+            "contract",
+            "--yes",
+            "--skip-rollback-window",
+            "--allow-hazards",
+            "data-loss",
+        ],
+        &db.conninfo,
+        &schema,
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(!column_exists(&db, "users", "legacy_field").await);
+
+    // converged: nothing is left to do
+    assert_eq!(zdm_on(&["diff"], &db.conninfo, &schema, &[]).await.code, 0);
+    let again = zdm_on(&["plan"], &db.conninfo, &schema, &[]).await;
+    assert_eq!(again.code, 0, "{}", again.text());
+    // and a second apply has nothing to do
+    assert_eq!(apply_all(&db.conninfo, &schema).await.code, 0);
+}
