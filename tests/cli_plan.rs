@@ -21,7 +21,7 @@ async fn v1_db() -> common::TestDb {
 }
 
 /// The bundled example with `display_name` given a constant default instead of the
-/// `-- zdm:backfill` annotation (see the ignored tests: the backfill breaks `plan --db`), for
+/// `-- zdm:backfill` annotation, for
 /// the gating tests, which are about apply's refusals rather than the example's plan.
 fn gating_schema() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -74,7 +74,6 @@ fn steps(plan: &Value) -> Vec<(String, String, bool, Vec<String>)> {
 }
 
 #[tokio::test]
-#[ignore = "zdm bug in src/apply/backfill.rs::is_pending (via prune_finished_backfills, called by `zdm plan --db` and `zdm apply`): it runs SELECT ... WHERE display_name IS NULL on the live table before the plan has added that column: error: column \"display_name\" does not exist"]
 async fn plan_of_the_bundled_example() {
     let db = v1_db().await;
     let human = plan(&db, &[]).await;
@@ -199,7 +198,6 @@ fn check_example_plan(label: &str, human: &Run, sql: &Run, json: &Run) {
 }
 
 #[tokio::test]
-#[ignore = "zdm bug in src/apply/backfill.rs::is_pending (via prune_finished_backfills, called by `zdm plan --db` and `zdm apply`): it runs SELECT ... WHERE display_name IS NULL on the live table before the plan has added that column: error: column \"display_name\" does not exist"]
 async fn plans_are_deterministic() {
     // two databases built alike, planned twice each: byte-identical, whatever the db name
     let a = v1_db().await;

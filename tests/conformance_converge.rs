@@ -17,7 +17,13 @@ fn command(verb: &[&str], db: &str, case: &conformance::Case) -> Vec<String> {
     args
 }
 
-async fn check(case: &conformance::Case) -> Result<(), String> {
+async fn check(case: &conformance::Case) -> (Result<(), String>, bool) {
+    let mut managed_only = false;
+    let result = run_case(case, &mut managed_only).await;
+    (result, managed_only)
+}
+
+async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(), String> {
     let a = common::test_db().await;
     let b = common::test_db().await;
     let result = async {
@@ -29,6 +35,8 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
             .batch_execute(&case.sql("to.sql"))
             .await
             .map_err(|e| format!("to.sql does not load: {}", zdm::apply::server_message(&e)))?;
+        *managed_only = conformance::managed_only(&a.client).await
+            && conformance::managed_only(&b.client).await;
         let apply = zdm(&command(
             &[
                 "apply",
@@ -98,9 +106,11 @@ async fn conformance_converges() {
     let runnable: Vec<&conformance::Case> = cases.iter().filter(|c| c.skip.is_none()).collect();
     let outcomes: Vec<Outcome> = stream::iter(runnable)
         .map(|case| async move {
+            let (result, managed_only) = check(case).await;
             Outcome {
                 name: case.name.clone(),
-                result: check(case).await,
+                result,
+                managed_only,
             }
         })
         .buffer_unordered(3)

@@ -9,7 +9,13 @@ mod conformance;
 use conformance::{dev_url_args, drop_database, tail, zdm, Outcome};
 use futures_util::stream::{self, StreamExt};
 
-async fn check(case: &conformance::Case) -> Result<(), String> {
+async fn check(case: &conformance::Case) -> (Result<(), String>, bool) {
+    let mut managed_only = false;
+    let result = run_case(case, &mut managed_only).await;
+    (result, managed_only)
+}
+
+async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(), String> {
     let to_db = common::test_db().await;
     to_db
         .client
@@ -47,6 +53,7 @@ async fn check(case: &conformance::Case) -> Result<(), String> {
     let to_model = zdm::catalog::introspect(&to_db.client)
         .await
         .map_err(|e| e.to_string())?;
+    *managed_only = from_model.unmanaged.is_empty() && to_model.unmanaged.is_empty();
     let expected = if zdm::diff::diff(&from_model, &to_model).is_empty() {
         0
     } else {
@@ -83,9 +90,11 @@ async fn conformance_no_spurious_differences() {
     let runnable: Vec<&conformance::Case> = cases.iter().filter(|c| c.skip.is_none()).collect();
     let outcomes: Vec<Outcome> = stream::iter(runnable)
         .map(|case| async move {
+            let (result, managed_only) = check(case).await;
             Outcome {
                 name: case.name.clone(),
-                result: check(case).await,
+                result,
+                managed_only,
             }
         })
         .buffer_unordered(3)

@@ -18,7 +18,13 @@ pub fn index_sql(definition: &str, name: &str, concurrently: bool) -> String {
     } else {
         return format!("{definition};");
     };
+    // pg_get_indexdef says `ON ONLY` for a partitioned table's index; run as is, that would
+    // build an invalid index without its partitions' indexes.
     let after_name = skip_identifier(rest);
+    let after_name = match after_name.strip_prefix(" ON ONLY ") {
+        Some(tail) => format!(" ON {tail}"),
+        None => after_name.to_string(),
+    };
     let concurrently = if concurrently { " CONCURRENTLY" } else { "" };
     format!("{prefix}{concurrently} {}{after_name};", quote_ident(name))
 }
