@@ -121,12 +121,28 @@ pub async fn run(
     }
 }
 
-/// Whether any row still waits for its value (a backfill is finished when none does).
-pub async fn is_pending(client: &Client, backfill: &Backfill) -> Result<bool, tokio_postgres::Error> {
+/// Whether any row still waits for its value (a backfill is finished when none does): a row
+/// whose column is NULL while the expression gives a value (a NULL source, e.g. the old column
+/// of a rename, leaves nothing to copy). A column that does not exist yet (expand has not run)
+/// is pending too.
+pub async fn is_pending(
+    client: &Client,
+    backfill: &Backfill,
+) -> Result<bool, tokio_postgres::Error> {
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL AND ({}) IS NOT NULL)",
         backfill.table,
-        quote_ident(&backfill.column)
+        quote_ident(&backfill.column),
+        backfill.expression
     );
-    Ok(client.query_one(sql.as_str(), &[]).await?.get(0))
+    match client.query_one(sql.as_str(), &[]).await {
+        Ok(row) => Ok(row.get(0)),
+        Err(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN)
+                || e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) =>
+        {
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -39,8 +39,13 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Files(_) => None,
     };
     // Read the live side first: its server version picks the shadow's.
-    let mut from_side =
-        workspace::read(&from, &ShadowSource::Embedded { preferred_major: None }).await?;
+    let mut from_side = workspace::read(
+        &from,
+        &ShadowSource::Embedded {
+            preferred_major: None,
+        },
+    )
+    .await?;
     if matches!(from, SchemaSource::Files(_)) {
         // An offline plan is for some database built from these files: assume its tables hold
         // rows, so every step is planned the safe way.
@@ -63,6 +68,10 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Files(_) => workspace::read(&to, &shadow).await?,
         SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
     };
+    if let (Some(target), Some(desired)) = (&target, &to_side.desired) {
+        let client = target.connect().await?;
+        workspace::check_annotations(&client, &from_side.model, &to_side.model, desired).await?;
+    }
     for note in from_side.notes.iter().chain(&to_side.notes) {
         render::note(note);
     }

@@ -142,7 +142,12 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     }
     if let Some(expression) = ctx.backfill_for(table, &column.name) {
         let sources = sync::columns_read(ctx.live_table(table), expression, &column.name);
-        steps.push(sync::create_derived(table, &column.name, expression, &sources));
+        steps.push(sync::create_derived(
+            table,
+            &column.name,
+            expression,
+            &sources,
+        ));
         steps.push(sync::drop_derived(table, &column.name, &sources));
     }
     if let Some(expression) = &backfill_expression {
@@ -317,10 +322,17 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         Resource::Column(table.clone(), column.name.clone()),
         Resource::NotNull(table.clone(), column.name.clone()),
     ])
-    .hazard(
-        HazardKind::DataLoss,
-        format!("column {table}.{col} is dropped: {rows}"),
-    )]
+    .hazard(HazardKind::DataLoss, {
+        let mut message = format!("column {table}.{col} is dropped: {rows}");
+        for renamed in super::renames::likely_column_renames(ctx, table, column) {
+            message.push_str(&format!(
+                "; column {col} dropped and {} added: if this is a rename, annotate `-- zdm:renamed-from {}`",
+                quote_ident(&renamed),
+                column.name
+            ));
+        }
+        message
+    })]
 }
 
 /// Type changes PostgreSQL makes without touching the rows (binary-coercible, no rewrite).
