@@ -15,6 +15,7 @@ use crate::source::{SourceError, SourceSet};
 
 /// Where one side of a comparison comes from.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per side; boxing buys nothing
 pub enum SchemaSource {
     /// `.sql` files and directories of them.
     Files(Vec<PathBuf>),
