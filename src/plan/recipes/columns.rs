@@ -197,6 +197,7 @@ pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, express
         expression: expression.to_string(),
         key: key.clone(),
         key_types,
+        pending_only_where: None,
     });
     if key.is_empty() {
         step = step.hazard(

@@ -218,7 +218,11 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
     if !sync::trigger_exists(ctx.from, table, &trigger.trigger) {
         steps.push(create_two_way(table, &r.old.name, &r.new.name));
     }
-    steps.push(backfill_step(ctx, table, &r.new.name, &old));
+    let mut copy = backfill_step(ctx, table, &r.new.name, &old);
+    if let Some(b) = copy.backfill.as_mut() {
+        b.pending_only_where = Some(format!("{old} IS NOT NULL"));
+    }
+    steps.push(copy);
     if r.new.not_null && !new_is_live.is_some_and(|c| c.not_null) {
         steps.extend(not_null_recipe(
             ctx,

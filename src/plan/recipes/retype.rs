@@ -180,7 +180,12 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
     if !sync::trigger_exists(ctx.from, table, &names.trigger) {
         steps.push(create_trigger(table, &r.shadow, r.expression));
     }
-    steps.push(backfill_step(ctx, table, &r.shadow, r.expression));
+    let mut convert = backfill_step(ctx, table, &r.shadow, r.expression);
+    if let Some(b) = convert.backfill.as_mut() {
+        // A row whose old value converts to NULL has nothing to fill.
+        b.pending_only_where = Some(format!("({}) IS NOT NULL", r.expression));
+    }
+    steps.push(convert);
 
     // Validate: the indexes and constraints the desired schema has on the column, built on
     // the shadow column under helper names (renamed at the swap).
