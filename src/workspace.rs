@@ -15,7 +15,7 @@ use crate::source::{SourceError, SourceSet};
 
 /// Where one side of a comparison comes from.
 #[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // made once per side; boxing would only add noise
+#[allow(clippy::large_enum_variant)] // built once per side; boxing buys nothing
 pub enum SchemaSource {
     /// `.sql` files and directories of them.
     Files(Vec<PathBuf>),
@@ -218,4 +218,174 @@ pub fn transforms(desired: &DesiredSchema) -> Vec<crate::plan::Transform> {
             },
         })
         .collect()
+}
+
+/// Check the desired files' annotations against the live database: every column they name
+/// exists in the live table, and every expression type-checks against it (`PREPARE`d, never
+/// run). Annotations whose work is already done (the renamed column exists and the old one
+/// is gone, the derived column exists) are not checked: their expressions may name columns
+/// that are gone by now. Errors point at the annotation (file:line:col).
+pub async fn check_annotations(
+    client: &tokio_postgres::Client,
+    live: &Model,
+    desired_model: &Model,
+    desired: &DesiredSchema,
+) -> Result<(), WorkspaceError> {
+    use crate::model::QualifiedName;
+    use crate::parse::{AnnotationKind, ParseError, ParseErrorKind};
+    use crate::sql::quote_ident;
+
+    let sources = &desired.sources;
+    let mut errors = Vec::new();
+    let mut push = |span: crate::source::Span, message: String, help: Option<&str>| {
+        let mut diagnostic = sources.diagnostic(span, message);
+        if let Some(h) = help {
+            diagnostic = diagnostic.with_help(h);
+        }
+        errors.push(ParseError {
+            kind: ParseErrorKind::Annotation,
+            span,
+            diagnostic,
+        });
+    };
+    // Where the annotation's argument starts (for carets under the name or expression).
+    let argument_span = |a: &crate::parse::Annotation, argument: &str| {
+        let text = sources.text(a.span);
+        let at = text
+            .rfind(argument)
+            .map_or(a.span.start, |i| a.span.start + i);
+        crate::source::Span::new(a.span.file, at, at + argument.len())
+    };
+    let table_renamed_from = |table: &QualifiedName| {
+        desired
+            .annotations
+            .iter()
+            .find_map(|a| match (&a.kind, &a.column) {
+                (AnnotationKind::RenamedFrom(from), None) if &a.table == table => {
+                    Some(QualifiedName::new(table.schema.clone(), from.clone()))
+                }
+                _ => None,
+            })
+    };
+    for a in &desired.annotations {
+        let live_table = live
+            .tables
+            .get(&a.table)
+            .or_else(|| table_renamed_from(&a.table).and_then(|from| live.tables.get(&from)));
+        let Some(column) = &a.column else {
+            if let AnnotationKind::RenamedFrom(from) = &a.kind {
+                let old = QualifiedName::new(a.table.schema.clone(), from.clone());
+                if !live.tables.contains_key(&a.table) && !live.tables.contains_key(&old) {
+                    push(
+                        argument_span(a, from),
+                        format!(
+                            "`zdm:renamed-from` names table {old}, which does not exist in the live database (nor does {})",
+                            a.table
+                        ),
+                        Some("remove the annotation if the table is new"),
+                    );
+                }
+            }
+            continue;
+        };
+        let Some(table) = live_table else {
+            push(
+                a.span,
+                format!(
+                    "annotation on {}.{}: table {} does not exist in the live database",
+                    a.table,
+                    quote_ident(column),
+                    a.table
+                ),
+                Some("annotations describe how to get from the live table to this one; remove it for a new table"),
+            );
+            continue;
+        };
+        let has = |c: &str| table.column(c).is_some();
+        let (expression, sql) = match &a.kind {
+            AnnotationKind::RenamedFrom(from) => {
+                if !has(from) && !has(column) {
+                    push(
+                        argument_span(a, from),
+                        format!(
+                            "`zdm:renamed-from` names column {}, which does not exist in the live table {}",
+                            quote_ident(from),
+                            table.name
+                        ),
+                        None,
+                    );
+                }
+                continue;
+            }
+            AnnotationKind::Backfill(expression) => {
+                if has(column) {
+                    continue;
+                }
+                (
+                    expression,
+                    format!("SELECT ({expression}) FROM {} LIMIT 0", table.name),
+                )
+            }
+            AnnotationKind::Using(expression) => {
+                let Some(live_column) = table.column(column) else {
+                    push(
+                        a.span,
+                        format!(
+                            "`zdm:using` is on column {}, which does not exist in the live table {}",
+                            quote_ident(column),
+                            table.name
+                        ),
+                        Some("a type conversion needs the column to exist; for a new column use `zdm:backfill`"),
+                    );
+                    continue;
+                };
+                let wanted = desired_model
+                    .tables
+                    .get(&a.table)
+                    .and_then(|t| t.column(column))
+                    .map(|c| c.data_type.clone());
+                match wanted {
+                    Some(t) if t != live_column.data_type => (
+                        expression,
+                        format!("SELECT ({expression})::{t} FROM {} LIMIT 0", table.name),
+                    ),
+                    _ => continue,
+                }
+            }
+        };
+        if let Err(e) = client.prepare(&sql).await {
+            let span = argument_span(a, expression);
+            let (message, at) = match e.as_db_error() {
+                Some(db) => {
+                    let offset = match db.position() {
+                        Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
+                            let chars = (*p as usize).saturating_sub(1 + "SELECT (".len());
+                            let within = crate::source::char_to_byte_offset(expression, chars);
+                            (within < expression.len()).then_some(within)
+                        }
+                        _ => None,
+                    };
+                    (db.message().to_string(), span.start + offset.unwrap_or(0))
+                }
+                None => (e.to_string(), span.start),
+            };
+            let kind = match &a.kind {
+                AnnotationKind::Backfill(_) => "backfill",
+                _ => "using",
+            };
+            push(
+                crate::source::Span::new(a.span.file, at, at),
+                format!(
+                    "`zdm:{kind}` expression does not type-check against the live table {}: {message}",
+                    table.name
+                ),
+                None,
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkspaceError::Parse(ParseErrors(errors)))
+    }
 }

@@ -121,15 +121,32 @@ pub async fn run(
     }
 }
 
-/// Whether any row still waits for its value (a backfill is finished when none does).
+/// Whether any row still waits for its value (a backfill is finished when none does): a row
+/// whose column is NULL (and that meets `pending_only_where`: a NULL source, e.g. the old
+/// column of a rename, leaves nothing to copy). A column that does not exist yet (expand has
+/// not run) is pending too.
 pub async fn is_pending(
     client: &Client,
     backfill: &Backfill,
 ) -> Result<bool, tokio_postgres::Error> {
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL{})",
         backfill.table,
-        quote_ident(&backfill.column)
+        quote_ident(&backfill.column),
+        backfill
+            .pending_only_where
+            .as_ref()
+            .map(|c| format!(" AND ({c})"))
+            .unwrap_or_default()
     );
-    Ok(client.query_one(sql.as_str(), &[]).await?.get(0))
+    match client.query_one(sql.as_str(), &[]).await {
+        Ok(row) => Ok(row.get(0)),
+        Err(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN)
+                || e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) =>
+        {
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
 }

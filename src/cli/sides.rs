@@ -79,6 +79,10 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         }
         SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
     };
+    if let (Some(target), Some(desired)) = (&target, &to_side.desired) {
+        let client = target.connect().await?;
+        workspace::check_annotations(&client, &from_side.model, &to_side.model, desired).await?;
+    }
     for note in from_side.notes.iter().chain(&to_side.notes) {
         render::note(note);
     }

@@ -114,6 +114,7 @@ pub fn plan_changes(
     for change in recipes::claim_interrupted(&context, changes) {
         steps.extend(recipes::steps_for(&context, change)?);
     }
+    steps.extend(recipes::transform_steps(&context));
     let leftovers = recipes::leftover_sync_triggers(&context, &steps);
     steps.extend(leftovers);
     Ok(Plan {

@@ -150,6 +150,11 @@ pub struct Backfill {
     /// Primary-key columns used for keyset pagination, and their types.
     pub key: Vec<String>,
     pub key_types: Vec<String>,
+    /// A condition that a row lacking its value must meet to still need filling, e.g.
+    /// `email IS NOT NULL` for a copy from `email` (a NULL source leaves nothing to copy).
+    /// `None`: every row whose column is NULL waits for its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_only_where: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

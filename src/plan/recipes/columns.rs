@@ -197,6 +197,7 @@ pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, express
         expression: expression.to_string(),
         key: key.clone(),
         key_types,
+        pending_only_where: None,
     });
     if key.is_empty() {
         step = step.hazard(
@@ -322,10 +323,17 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         Resource::Column(table.clone(), column.name.clone()),
         Resource::NotNull(table.clone(), column.name.clone()),
     ])
-    .hazard(
-        HazardKind::DataLoss,
-        format!("column {table}.{col} is dropped: {rows}"),
-    )]
+    .hazard(HazardKind::DataLoss, {
+        let mut message = format!("column {table}.{col} is dropped: {rows}");
+        for renamed in super::renames::likely_column_renames(ctx, table, column) {
+            message.push_str(&format!(
+                "; column {col} dropped and {} added: if this is a rename, annotate `-- zdm:renamed-from {}`",
+                quote_ident(&renamed),
+                column.name
+            ));
+        }
+        message
+    })]
 }
 
 /// Type changes PostgreSQL makes without touching the rows (binary-coercible, no rewrite).

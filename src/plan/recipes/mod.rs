@@ -4,6 +4,8 @@ mod columns;
 mod constraints;
 mod indexes;
 mod objects;
+mod renames;
+mod retype;
 mod sync;
 mod tables;
 
@@ -84,6 +86,16 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
     out
 }
 
+/// Steps of the annotation-driven recipes (renames, online type changes). They are planned
+/// from the transforms and the live model rather than from changes, so that each re-plan
+/// between phases continues where the previous phase stopped; the changes they own are
+/// claimed in [`claim_interrupted`].
+pub fn transform_steps(ctx: &Context) -> Vec<Step> {
+    let mut steps = renames::steps(ctx);
+    steps.extend(retype::steps(ctx));
+    steps
+}
+
 /// Leave out the changes that belong to a recipe interrupted half-way: the recipe itself
 /// finds its intermediate objects in the live model and carries on from there.
 ///
@@ -91,10 +103,13 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
 ///   yet shows up as an extra live index: its `DropIndex` is dropped here;
 /// - the temporary index of an index rebuild: likewise;
 /// - a NOT NULL helper check whose column still has to become NOT NULL: the column's recipe
-///   validates and drops it.
+///   validates and drops it;
+/// - the changes owned by a rename or an online type change under way (the new column, the
+///   old one, the shadow column and its helper indexes and constraints).
 pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Change> {
     changes
         .iter()
+        .filter(|change| !renames::claims(ctx, changes, change) && !retype::claims(ctx, change))
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
