@@ -554,7 +554,7 @@ async fn excludes_system_zdm_and_extension_objects() {
         CREATE VIEW zdm.v AS SELECT 1;
         CREATE SCHEMA ext;
         CREATE EXTENSION hstore SCHEMA ext;
-        CREATE EXTENSION citext;
+        CREATE EXTENSION citext SCHEMA public;
         CREATE TABLE public.t (name public.citext, attrs ext.hstore);
         CREATE TEMP TABLE tmp (x int);
         "#,
@@ -632,7 +632,8 @@ async fn unmanaged_objects_are_listed() {
             ("column storage", "public.tuned.b"),
             ("comment", "public.t.t_pkey"),
             ("composite type", "public.pair"),
-            ("default privileges", "postgres on tables in schema public"),
+            // The harness cluster's superuser (zdm::shadow::cluster::SUPERUSER) owns the defaults.
+            ("default privileges", "zdm on tables in schema public"),
             ("domain", "public.posint"),
             ("foreign data wrapper", "dummy"),
             ("foreign table", "public.ft"),
