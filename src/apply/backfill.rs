@@ -95,7 +95,9 @@ pub enum BackfillError {
     Db(#[from] tokio_postgres::Error),
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
-    #[error("a batch could not get its row locks within the lock timeout {attempts} times in a row")]
+    #[error(
+        "a batch could not get its row locks within the lock timeout {attempts} times in a row"
+    )]
     LockTimeout { attempts: u32 },
 }
 
@@ -250,7 +252,10 @@ pub async fn run(
 
 /// Whether any row still waits for its value (a backfill is finished when none does). A
 /// column that does not exist yet (expand has not run) is pending.
-pub async fn is_pending(client: &Client, backfill: &Backfill) -> Result<bool, tokio_postgres::Error> {
+pub async fn is_pending(
+    client: &Client,
+    backfill: &Backfill,
+) -> Result<bool, tokio_postgres::Error> {
     let exists: bool = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) \

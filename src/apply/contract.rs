@@ -62,7 +62,10 @@ pub async fn statements_using(
         let rows = match client.query(sql.as_str(), &[&pattern_a, &pattern_b]).await {
             Ok(rows) => rows,
             // Installed but not in shared_preload_libraries: nothing to read.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
+            Err(e)
+                if e.code()
+                    == Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(e),

@@ -98,7 +98,9 @@ pub enum ApplyError {
         sql: String,
         message: String,
     },
-    #[error("step {index} ({description}) failed: building index {name} failed: {message}; {cleanup}")]
+    #[error(
+        "step {index} ({description}) failed: building index {name} failed: {message}; {cleanup}"
+    )]
     IndexBuildFailed {
         index: usize,
         description: String,
@@ -144,7 +146,7 @@ pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted \
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-               AND l.classid = ($1 >> 32)::bigint::oid AND l.objid = ($1 & 4294967295)::oid \
+               AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid \
                AND l.objsubid = 1",
             &[&ADVISORY_LOCK_KEY],
         )
@@ -323,9 +325,15 @@ async fn run_step(
             ledger: r.ledger,
             plan_id: Some(r.plan_id),
         });
-        backfill::run(client, backfill, &options.backfill, store.as_ref(), &mut report)
-            .await
-            .map_err(|e| failed(e.message()))?;
+        backfill::run(
+            client,
+            backfill,
+            &options.backfill,
+            store.as_ref(),
+            &mut report,
+        )
+        .await
+        .map_err(|e| failed(e.message()))?;
         return Ok(());
     }
 
@@ -442,7 +450,10 @@ async fn run_watched(
     let Some(target) = &options.progress_target else {
         return client.batch_execute(&step.sql).await;
     };
-    let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<IndexProgress>();
     let target = target.clone();
     let interval = options.progress_interval;

@@ -201,7 +201,8 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
 
 /// Everything a run would send, in order, with its session settings.
 fn dry_run_script(steps: &[Step], options: &ApplyOptions) -> String {
-    let mut out = String::from("-- dry run: nothing is changed. A real run sends, on one session:\n");
+    let mut out =
+        String::from("-- dry run: nothing is changed. A real run sends, on one session:\n");
     out.push_str("SET application_name = 'zdm';\n");
     out.push_str(&format!(
         "SELECT pg_try_advisory_lock({});  -- one apply per database\n",
@@ -244,9 +245,10 @@ async fn gate_contract(
 ) -> anyhow::Result<()> {
     if !args.skip_rollback_window && !window.is_zero() {
         let finished = match ledger {
-            Some(l) => l
-                .phase_finished_at(&plan.target_fingerprint, Phase::Expand)
-                .await?,
+            Some(l) => {
+                l.phase_finished_at(&plan.target_fingerprint, Phase::Expand)
+                    .await?
+            }
             None => match Ledger::existing(client).await? {
                 Some(l) => {
                     l.phase_finished_at(&plan.target_fingerprint, Phase::Expand)
@@ -348,7 +350,9 @@ fn one_line(text: &str, max: usize) -> String {
 /// `24h`, `30m`, `90s`, `2d`, `500ms`, or a number of seconds.
 pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let n: f64 = number
         .parse()
@@ -461,9 +465,10 @@ impl Reporter {
     }
 
     fn backfill(&mut self, step: &Step, p: &crate::apply::backfill::BackfillProgress) {
-        let (start, base) = *self
-            .run_start
-            .get_or_insert((Instant::now(), p.rows_scanned.saturating_sub(p.batch_size as u64)));
+        let (start, base) = *self.run_start.get_or_insert((
+            Instant::now(),
+            p.rows_scanned.saturating_sub(p.batch_size as u64),
+        ));
         if self.tty {
             let bar = self.bar.get_or_insert_with(|| {
                 let bar = ProgressBar::new(p.rows_estimated.unwrap_or(0));
@@ -482,7 +487,10 @@ impl Reporter {
             bar.set_message(format!("{} filled, batch {}", p.rows_updated, p.batch_size));
             return;
         }
-        if self.last_line.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        if self
+            .last_line
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
             return;
         }
         self.last_line = Some(Instant::now());
@@ -491,7 +499,12 @@ impl Reporter {
         let of = match p.rows_estimated {
             Some(total) if total > 0 => {
                 let eta = if rate > 0.0 && total > p.rows_scanned {
-                    format!(", ETA {}", show_duration(Duration::from_secs_f64((total - p.rows_scanned) as f64 / rate)))
+                    format!(
+                        ", ETA {}",
+                        show_duration(Duration::from_secs_f64(
+                            (total - p.rows_scanned) as f64 / rate
+                        ))
+                    )
                 } else {
                     String::new()
                 };
@@ -505,8 +518,14 @@ impl Reporter {
         let resumed = if p.resumed { " (resumed)" } else { "" };
         eprintln!(
             "      {}.{}: {} rows scanned{of}, {} filled, {rate:.0} rows/s, batch {}{resumed}",
-            step.backfill.as_ref().map(|b| b.table.to_string()).unwrap_or_default(),
-            step.backfill.as_ref().map(|b| b.column.as_str()).unwrap_or(""),
+            step.backfill
+                .as_ref()
+                .map(|b| b.table.to_string())
+                .unwrap_or_default(),
+            step.backfill
+                .as_ref()
+                .map(|b| b.column.as_str())
+                .unwrap_or(""),
             p.rows_scanned,
             p.rows_updated,
             p.batch_size

@@ -47,8 +47,17 @@ pub fn error(error: &anyhow::Error) -> String {
 pub fn unmanaged_note(from: &Model, to: &Model) {
     let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // zdm's own sync triggers are part of a migration in progress, not the user's schema.
-    let own = |name: &str| name.rsplit('.').next().is_some_and(|n| n.starts_with("zdm_"));
-    for object in from.unmanaged.iter().chain(&to.unmanaged).filter(|o| !own(&o.name)) {
+    let own = |name: &str| {
+        name.rsplit('.')
+            .next()
+            .is_some_and(|n| n.starts_with("zdm_"))
+    };
+    for object in from
+        .unmanaged
+        .iter()
+        .chain(&to.unmanaged)
+        .filter(|o| !own(&o.name))
+    {
         let names = by_kind.entry(object.kind.as_str()).or_default();
         if !names.contains(&object.name.as_str()) {
             names.push(&object.name);

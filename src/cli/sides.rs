@@ -39,8 +39,13 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Files(_) => None,
     };
     // Read the live side first: its server version picks the shadow's.
-    let mut from_side =
-        workspace::read(&from, &ShadowSource::Embedded { preferred_major: None }).await?;
+    let mut from_side = workspace::read(
+        &from,
+        &ShadowSource::Embedded {
+            preferred_major: None,
+        },
+    )
+    .await?;
     if matches!(from, SchemaSource::Files(_)) {
         // An offline plan is for some database built from these files: assume its tables hold
         // rows, so every step is planned the safe way.

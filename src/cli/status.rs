@@ -14,7 +14,10 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
         anyhow::bail!("status works on a live database: use --db (or DATABASE_URL)");
     }
     let sides = sides::read(&args).await?;
-    let target = sides.target.clone().context("status needs a live database")?;
+    let target = sides
+        .target
+        .clone()
+        .context("status needs a live database")?;
     let client = target.connect().await?;
     let mut fresh = plan(
         &sides.from.model,
@@ -58,7 +61,11 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
             println!("backfills:");
         }
         for c in cursors {
-            let state = if c.finished { "finished" } else { "in progress" };
+            let state = if c.finished {
+                "finished"
+            } else {
+                "in progress"
+            };
             let key = c
                 .cursor
                 .map(|k| format!(", last key ({})", k.join(", ")))

@@ -303,7 +303,10 @@ impl<'a> Ledger<'a> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    pub async fn load_cursor(&self, backfill: &Backfill) -> Result<Option<SavedCursor>, LedgerError> {
+    pub async fn load_cursor(
+        &self,
+        backfill: &Backfill,
+    ) -> Result<Option<SavedCursor>, LedgerError> {
         let row = self
             .client
             .query_opt(

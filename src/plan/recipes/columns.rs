@@ -142,7 +142,12 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     }
     if let Some(expression) = ctx.backfill_for(table, &column.name) {
         let sources = sync::columns_read(ctx.live_table(table), expression, &column.name);
-        steps.push(sync::create_derived(table, &column.name, expression, &sources));
+        steps.push(sync::create_derived(
+            table,
+            &column.name,
+            expression,
+            &sources,
+        ));
         steps.push(sync::drop_derived(table, &column.name, &sources));
     }
     if let Some(expression) = &backfill_expression {

@@ -64,7 +64,12 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
 pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
     let mut out = Vec::new();
     for transform in &ctx.options.transforms {
-        let super::Transform::Backfill { table, column, expression } = transform else {
+        let super::Transform::Backfill {
+            table,
+            column,
+            expression,
+        } = transform
+        else {
             continue;
         };
         let names = sync::derived_trigger_names(table, column);
