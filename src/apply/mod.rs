@@ -129,14 +129,40 @@ pub const ADVISORY_LOCK_KEY: i64 = 0x7a_646d;
 
 /// Take the per-database advisory lock for this session, or say who holds it.
 pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
-        .await
-        .map_err(ApplyError::Session)?
-        .get(0);
-    if got {
-        return Ok(());
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
+            .await
+            .map_err(ApplyError::Session)?
+            .get(0);
+        if got {
+            return Ok(());
+        }
+        match lock_holder(client).await? {
+            Some(holder) => return Err(ApplyError::Busy { holder }),
+            // The holder's session is ending (a run that just exited): it goes in a moment.
+            None if tries < 20 => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => {
+                return Err(ApplyError::Busy {
+                    holder: "a session that is not visible to this user".to_string(),
+                })
+            }
+        }
     }
+}
+
+/// Release the lock taken by [`acquire_run_lock`].
+pub async fn release_run_lock(client: &Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&ADVISORY_LOCK_KEY])
+        .await
+        .map(|_| ())
+}
+
+/// Who holds the advisory lock, as one line; None when no visible session does.
+async fn lock_holder(client: &Client) -> Result<Option<String>, ApplyError> {
     let holder = client
         .query_opt(
             "SELECT a.pid, coalesce(nullif(a.application_name, ''), '(no application_name)'), \
@@ -152,8 +178,7 @@ pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
         )
         .await
         .map_err(ApplyError::Session)?;
-    let holder = match holder {
-        Some(r) => {
+    Ok(holder.map(|r| {
             let pid: i32 = r.get(0);
             let app: String = r.get(1);
             let user: String = r.get(2);
@@ -163,10 +188,7 @@ pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
             format!(
                 "pid {pid} (application_name {app}, user {user}, from {addr}) holds the lock since {since} ({secs:.0} s ago)"
             )
-        }
-        None => "a session that just finished or is not visible to this user".to_string(),
-    };
-    Err(ApplyError::Busy { holder })
+    }))
 }
 
 /// Where a run records itself: the ledger and this run's plan id.

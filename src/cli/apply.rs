@@ -43,7 +43,22 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     if !args.dry_run {
         crate::apply::acquire_run_lock(&client).await?;
     }
+    let result = run_locked(&args, &client, &target, options, window).await;
+    if !args.dry_run {
+        // Unlock explicitly: a process that just exits leaves its session (and the lock)
+        // behind for a moment, and the next run would find it taken.
+        let _ = crate::apply::release_run_lock(&client).await;
+    }
+    result
+}
 
+async fn run_locked(
+    args: &ApplyArgs,
+    client: &tokio_postgres::Client,
+    target: &crate::connect::ConnectionTarget,
+    options: ApplyOptions,
+    window: Duration,
+) -> anyhow::Result<u8> {
     let sides = sides::read(&args.source).await?;
     let current = fingerprint(&sides.from.model);
     let plan: Plan = match &args.plan {
@@ -68,7 +83,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
                 &sides.to.model,
                 &super::plan::plan_options(&sides.to),
             )?;
-            crate::apply::prune_finished_backfills(&client, &mut fresh).await?;
+            crate::apply::prune_finished_backfills(client, &mut fresh).await?;
             fresh
         }
     };
@@ -102,7 +117,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     let ledger = if args.dry_run {
         None
     } else {
-        let ledger = Ledger::open(&client).await?;
+        let ledger = Ledger::open(client).await?;
         for s in ledger.take_interrupted().await? {
             render::note(&format!(
                 "an earlier run (plan {}) was interrupted during step {} ({}: {}) after {} attempt(s), started {} ago; \
@@ -131,7 +146,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     }
 
     if steps.iter().any(|s| s.phase == Phase::Contract) {
-        gate_contract(&client, ledger.as_ref(), &plan, &steps, &args, window).await?;
+        gate_contract(client, ledger.as_ref(), &plan, &steps, args, window).await?;
     }
 
     let allowed = allowed_hazards(&args.allow_hazards)?;
@@ -179,7 +194,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     };
     let started = std::time::Instant::now();
     let mut reporter = Reporter::new();
-    let result = run_steps(&client, &steps, 1, &options, Some(&record), &mut |event| {
+    let result = run_steps(client, &steps, 1, &options, Some(&record), &mut |event| {
         reporter.event(&event)
     })
     .await;
