@@ -107,6 +107,7 @@ fn workload(
                 let client = target.connect().await.expect("worker connects");
                 let _ = client.batch_execute("SET application_name = 'app'").await;
                 let mut samples = Vec::new();
+                let mut failures: Vec<String> = Vec::new();
                 let mut i: i64 = 0;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
@@ -118,17 +119,30 @@ fn workload(
                             "INSERT INTO orders (customer_id, amount) VALUES ({user}, {})",
                             1 + i % 100
                         ),
-                        _ => format!("SELECT count(*) FROM orders WHERE customer_id = {user}"),
+                        _ => format!("SELECT amount FROM orders WHERE id = {}", user * 3),
                     };
                     let started = Instant::now();
                     let result = client.simple_query(&sql).await;
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let failed = result.is_err();
                     samples.push(Sample {
                         started,
                         at: 0.0,
                         ms,
-                        failed: result.is_err(),
+                        failed,
                     });
+                    if let Err(e) = result {
+                        if failures.len() < 5 {
+                            failures.push(zdm::apply::server_message(&e));
+                        }
+                        if client.is_closed() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                for f in failures {
+                    eprintln!("  worker {w}: statement failed: {f}");
                 }
                 samples
             })
@@ -136,6 +150,8 @@ fn workload(
         .collect()
 }
 
+/// Run `migrate` under the workload. The migration runs on its own thread and runtime (as a
+/// separate `zdm` process would), so its CPU work does not delay the workload's timing.
 async fn measure<F, Fut>(
     name: &'static str,
     target: &ConnectionTarget,
@@ -143,14 +159,20 @@ async fn measure<F, Fut>(
     migrate: F,
 ) -> Result<Outcome, Error>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<usize, Error>>,
 {
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = workload(target, args.workers, args.users, stop.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let started = Instant::now();
-    let retries = migrate().await?;
+    let retries = tokio::task::spawn_blocking(move || -> Result<usize, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(migrate())
+    })
+    .await??;
     let migration = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
@@ -376,8 +398,9 @@ async fn main() -> Result<(), Error> {
     zdm::shadow::create_database(&admin, "bench_naive", Some("bench_seed")).await?;
     let naive_target = cluster.target("bench_naive");
     eprintln!("(a) naive migration under load");
-    let naive = measure("naive", &naive_target, &args, || async {
-        let client = connect(&naive_target).await?;
+    let t = naive_target.clone();
+    let naive = measure("naive", &naive_target, &args, move || async move {
+        let client = connect(&t).await?;
         client.batch_execute(NAIVE).await?;
         Ok(0)
     })
@@ -388,8 +411,9 @@ async fn main() -> Result<(), Error> {
     let zdm_target = cluster.target("bench_zdm");
     let shadow = cluster.target("postgres");
     eprintln!("(b) zdm apply expand + backfill + validate under load");
-    let safe = measure("zdm", &zdm_target, &args, || {
-        zdm_migrate(&zdm_target, &shadow)
+    let t = zdm_target.clone();
+    let safe = measure("zdm", &zdm_target, &args, move || async move {
+        zdm_migrate(&t, &shadow).await
     })
     .await?;
 
