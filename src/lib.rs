@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod connect;
 pub mod diff;
+pub mod ledger;
 pub mod load;
 pub mod model;
 pub mod parse;

@@ -2,6 +2,7 @@
 //! short transaction per batch, the batch size adapted to a target batch duration.
 
 use std::time::{Duration, Instant};
+use thiserror::Error;
 use tokio_postgres::Client;
 
 use crate::plan::Backfill;
@@ -39,6 +40,11 @@ pub struct BackfillProgress {
     pub batch_size: i64,
     /// The last key done, as text (resume point).
     pub cursor: Option<Vec<String>>,
+    /// The planner's estimate of the table's rows.
+    pub rows_estimated: Option<u64>,
+    /// Whether this run continued from a cursor saved by an earlier one.
+    pub resumed: bool,
+    pub last_batch_time: Duration,
 }
 
 /// The statement for one batch after `cursor` (or from the start).
@@ -78,25 +84,131 @@ pub fn batch_sql(backfill: &Backfill, cursor: Option<&[String]>, size: i64) -> S
     )
 }
 
-/// Run batches until the table is done, calling `on_batch` after each.
+#[derive(Debug, Error)]
+pub enum BackfillError {
+    #[error(
+        "{table} has no primary key: zdm fills {column} in keyset batches on the primary key; \
+         add a primary key (e.g. CREATE UNIQUE INDEX CONCURRENTLY + ADD PRIMARY KEY USING INDEX) first"
+    )]
+    NoKey { table: String, column: String },
+    #[error("{0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    #[error(
+        "a batch could not get its row locks within the lock timeout {attempts} times in a row"
+    )]
+    LockTimeout { attempts: u32 },
+}
+
+impl BackfillError {
+    pub fn message(&self) -> String {
+        match self {
+            BackfillError::Db(e) => super::server_message(e),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The planner's estimate of the table's rows (`reltuples`), when it has one.
+pub async fn estimate_rows(
+    client: &Client,
+    backfill: &Backfill,
+) -> Result<Option<u64>, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)",
+            &[&backfill.table.to_string()],
+        )
+        .await;
+    Ok(match row {
+        Ok(r) => {
+            let n: Option<f64> = r.get(0);
+            n.filter(|n| *n >= 0.0).map(|n| n as u64)
+        }
+        Err(_) => None,
+    })
+}
+
+/// Where the backfill's cursor is kept (resume after a kill).
+pub struct CursorStore<'a> {
+    pub ledger: &'a crate::ledger::Ledger<'a>,
+    pub plan_id: Option<i64>,
+}
+
+/// Run batches until the table is done, calling `on_batch` after each. With a `store`, the
+/// position is loaded from the ledger first and saved after every batch.
 pub async fn run(
     client: &Client,
     backfill: &Backfill,
     options: &BackfillOptions,
-    mut progress: BackfillProgress,
+    store: Option<&CursorStore<'_>>,
     on_batch: &mut dyn FnMut(&BackfillProgress),
-) -> Result<BackfillProgress, tokio_postgres::Error> {
+) -> Result<BackfillProgress, BackfillError> {
+    if backfill.key.is_empty() {
+        return Err(BackfillError::NoKey {
+            table: backfill.table.to_string(),
+            column: backfill.column.clone(),
+        });
+    }
+    let mut progress = BackfillProgress {
+        rows_estimated: estimate_rows(client, backfill).await?,
+        ..BackfillProgress::default()
+    };
+    if let Some(store) = store {
+        if let Some(saved) = store.ledger.load_cursor(backfill).await? {
+            if !saved.finished {
+                progress.cursor = saved.cursor;
+                progress.rows_updated = saved.rows_done;
+                progress.rows_scanned = saved.rows_scanned;
+                progress.batch_size = saved.batch_size;
+                progress.resumed = progress.cursor.is_some();
+            }
+        }
+    }
     let mut size = if progress.batch_size > 0 {
         progress.batch_size
     } else {
         options.initial_batch
     };
+    let mut lock_failures = 0u32;
     loop {
         let sql = batch_sql(backfill, progress.cursor.as_deref(), size);
         let started = Instant::now();
-        let rows = client.query(sql.as_str(), &[]).await?;
+        let rows = match client.query(sql.as_str(), &[]).await {
+            Ok(rows) => rows,
+            // An application transaction holds a row of this batch for longer than the lock
+            // timeout: back off and try the same batch again, smaller.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                lock_failures += 1;
+                if lock_failures > 50 {
+                    return Err(BackfillError::LockTimeout {
+                        attempts: lock_failures,
+                    });
+                }
+                size = (size / 2).max(options.min_batch);
+                tokio::time::sleep(super::backoff(lock_failures.min(5))).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        lock_failures = 0;
         let elapsed = started.elapsed();
         let Some(row) = rows.first() else {
+            if let Some(store) = store {
+                store
+                    .ledger
+                    .save_cursor(
+                        backfill,
+                        store.plan_id,
+                        progress.cursor.as_deref(),
+                        progress.rows_updated,
+                        progress.rows_scanned,
+                        progress.batch_size,
+                        true,
+                    )
+                    .await?;
+            }
             return Ok(progress);
         };
         let updated: i64 = row.get(0);
@@ -104,12 +216,29 @@ pub async fn run(
         progress.rows_updated += updated as u64;
         progress.rows_scanned += scanned as u64;
         progress.batches += 1;
+        progress.last_batch_time = elapsed;
         progress.cursor = Some(
             (0..backfill.key.len())
                 .map(|i| row.get::<_, String>(i + 2))
                 .collect(),
         );
         progress.batch_size = size;
+        if let Some(store) = store {
+            // After the batch committed: a kill in between only repeats a batch, and a
+            // batch only fills rows that still lack their value.
+            store
+                .ledger
+                .save_cursor(
+                    backfill,
+                    store.plan_id,
+                    progress.cursor.as_deref(),
+                    progress.rows_updated,
+                    progress.rows_scanned,
+                    size,
+                    false,
+                )
+                .await?;
+        }
         on_batch(&progress);
         // Aim each batch at the target time: scale by how far off this one was.
         let ratio = options.target_batch_time.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);

@@ -6,6 +6,7 @@
 //! batches. The first failure stops the run with the step and the server's message.
 
 pub mod backfill;
+pub mod contract;
 
 use rand::Rng;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use thiserror::Error;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
+use crate::connect::ConnectionTarget;
 use crate::plan::Step;
 use backfill::{BackfillOptions, BackfillProgress};
 
@@ -25,6 +27,10 @@ pub struct ApplyOptions {
     /// How many times a step that timed out on its lock is tried again.
     pub lock_retries: u32,
     pub backfill: BackfillOptions,
+    /// A second connection for watching index builds (`pg_stat_progress_create_index`).
+    pub progress_target: Option<ConnectionTarget>,
+    /// How often to look at the progress of an index build.
+    pub progress_interval: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -34,8 +40,20 @@ impl Default for ApplyOptions {
             statement_timeout: Duration::from_secs(60 * 60),
             lock_retries: 30,
             backfill: BackfillOptions::default(),
+            progress_target: None,
+            progress_interval: Duration::from_millis(500),
         }
     }
+}
+
+/// Progress of an index build from `pg_stat_progress_create_index`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexProgress {
+    pub phase: String,
+    pub blocks_done: i64,
+    pub blocks_total: i64,
+    pub tuples_done: i64,
+    pub tuples_total: i64,
 }
 
 /// What the executor reports as it goes (the CLI prints these).
@@ -54,6 +72,16 @@ pub enum ApplyEvent<'a> {
         step: &'a Step,
         progress: &'a BackfillProgress,
     },
+    IndexProgress {
+        step: &'a Step,
+        progress: &'a IndexProgress,
+    },
+    /// An INVALID index left by an earlier failed build (`before`) or by this one was dropped.
+    InvalidIndexDropped {
+        step: &'a Step,
+        index: &'a str,
+        before: bool,
+    },
     StepFinished {
         index: usize,
         step: &'a Step,
@@ -70,6 +98,16 @@ pub enum ApplyError {
         sql: String,
         message: String,
     },
+    #[error(
+        "step {index} ({description}) failed: building index {name} failed: {message}; {cleanup}"
+    )]
+    IndexBuildFailed {
+        index: usize,
+        description: String,
+        name: String,
+        message: String,
+        cleanup: String,
+    },
     #[error("step {index} ({description}) could not get its lock within {timeout:?} after {attempts} attempts")]
     LockTimeout {
         index: usize,
@@ -77,8 +115,86 @@ pub enum ApplyError {
         timeout: Duration,
         attempts: u32,
     },
+    #[error("another zdm apply is running on this database: {holder}")]
+    Busy { holder: String },
     #[error("could not prepare the session: {0}")]
     Session(#[source] tokio_postgres::Error),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+}
+
+/// The key of the session-level advisory lock that keeps applies to one database apart
+/// ("zdm" in ASCII; advisory locks are per database).
+pub const ADVISORY_LOCK_KEY: i64 = 0x7a_646d;
+
+/// Take the per-database advisory lock for this session, or say who holds it.
+pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
+            .await
+            .map_err(ApplyError::Session)?
+            .get(0);
+        if got {
+            return Ok(());
+        }
+        match lock_holder(client).await? {
+            Some(holder) => return Err(ApplyError::Busy { holder }),
+            // The holder's session is ending (a run that just exited): it goes in a moment.
+            None if tries < 20 => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => {
+                return Err(ApplyError::Busy {
+                    holder: "a session that is not visible to this user".to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Release the lock taken by [`acquire_run_lock`].
+pub async fn release_run_lock(client: &Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&ADVISORY_LOCK_KEY])
+        .await
+        .map(|_| ())
+}
+
+/// Who holds the advisory lock, as one line; None when no visible session does.
+async fn lock_holder(client: &Client) -> Result<Option<String>, ApplyError> {
+    let holder = client
+        .query_opt(
+            "SELECT a.pid, coalesce(nullif(a.application_name, ''), '(no application_name)'), \
+               coalesce(a.usename::text, '?'), coalesce(a.client_addr::text, 'local socket'), \
+               to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), \
+               extract(epoch FROM now() - a.backend_start)::float8 \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid \
+               AND l.objsubid = 1",
+            &[&ADVISORY_LOCK_KEY],
+        )
+        .await
+        .map_err(ApplyError::Session)?;
+    Ok(holder.map(|r| {
+            let pid: i32 = r.get(0);
+            let app: String = r.get(1);
+            let user: String = r.get(2);
+            let addr: String = r.get(3);
+            let since: String = r.get(4);
+            let secs: f64 = r.get(5);
+            format!(
+                "pid {pid} (application_name {app}, user {user}, from {addr}) holds the lock since {since} ({secs:.0} s ago)"
+            )
+    }))
+}
+
+/// Where a run records itself: the ledger and this run's plan id.
+pub struct Record<'a> {
+    pub ledger: &'a crate::ledger::Ledger<'a>,
+    pub plan_id: i64,
 }
 
 /// Leave out backfill steps whose work is already done (no row lacks its value): a plan
@@ -129,12 +245,51 @@ fn millis(d: Duration) -> u128 {
     d.as_millis().max(1)
 }
 
-/// Run `steps` in order. `first_index` numbers them in events and errors.
+/// The session settings and statements a step runs, exactly as sent (for `--dry-run`).
+pub fn statements_for(step: &Step, options: &ApplyOptions) -> Vec<String> {
+    if let Some(backfill) = &step.backfill {
+        return vec![
+            format!(
+                "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms';",
+                millis(options.lock_timeout),
+                millis(options.statement_timeout)
+            ),
+            format!(
+                "-- repeated with the last key of each batch as the lower bound, {}..{} rows per batch \
+                 aiming at {} ms, until a batch finds no row:\n{};",
+                options.backfill.min_batch,
+                options.backfill.max_batch,
+                options.backfill.target_batch_time.as_millis(),
+                backfill::batch_sql(backfill, None, options.backfill.initial_batch)
+            ),
+        ];
+    }
+    if step.transactional {
+        vec![transaction_script(step, options)]
+    } else {
+        vec![
+            "SET lock_timeout = 0; SET statement_timeout = 0;".to_string(),
+            step.sql.clone(),
+        ]
+    }
+}
+
+fn transaction_script(step: &Step, options: &ApplyOptions) -> String {
+    format!(
+        "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms';\n{}\nCOMMIT;",
+        millis(options.lock_timeout),
+        millis(options.statement_timeout),
+        step.sql
+    )
+}
+
+/// Run `steps` in order. `first_index` numbers them in events and errors (and in the ledger).
 pub async fn run_steps(
     client: &Client,
     steps: &[Step],
     first_index: usize,
     options: &ApplyOptions,
+    record: Option<&Record<'_>>,
     on_event: &mut dyn FnMut(ApplyEvent),
 ) -> Result<(), ApplyError> {
     client
@@ -144,8 +299,18 @@ pub async fn run_steps(
     for (offset, step) in steps.iter().enumerate() {
         let index = first_index + offset;
         on_event(ApplyEvent::StepStarted { index, step });
+        if let Some(r) = record {
+            r.ledger.step_started(r.plan_id, index).await?;
+        }
         let started = std::time::Instant::now();
-        run_step(client, index, step, options, on_event).await?;
+        let result = run_step(client, index, step, options, record, on_event).await;
+        if let Some(r) = record {
+            let error = result.as_ref().err().map(|e| e.to_string());
+            r.ledger
+                .step_finished(r.plan_id, index, error.as_deref())
+                .await?;
+        }
+        result?;
         on_event(ApplyEvent::StepFinished {
             index,
             step,
@@ -160,15 +325,19 @@ async fn run_step(
     index: usize,
     step: &Step,
     options: &ApplyOptions,
+    record: Option<&Record<'_>>,
     on_event: &mut dyn FnMut(ApplyEvent),
 ) -> Result<(), ApplyError> {
-    let failed = |e: &tokio_postgres::Error| ApplyError::StepFailed {
+    let failed = |message: String| ApplyError::StepFailed {
         index,
         description: step.description.clone(),
         sql: step.sql.clone(),
-        message: server_message(e),
+        message,
     };
     if let Some(backfill) = &step.backfill {
+        if let Some(r) = record {
+            r.ledger.step_attempt(r.plan_id, index).await?;
+        }
         let session = format!(
             "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
             millis(options.lock_timeout),
@@ -177,33 +346,56 @@ async fn run_step(
         client
             .batch_execute(&session)
             .await
-            .map_err(|e| failed(&e))?;
+            .map_err(|e| failed(server_message(&e)))?;
         let mut report = |p: &BackfillProgress| {
             on_event(ApplyEvent::Backfill { step, progress: p });
         };
+        let store = record.map(|r| backfill::CursorStore {
+            ledger: r.ledger,
+            plan_id: Some(r.plan_id),
+        });
         backfill::run(
             client,
             backfill,
             &options.backfill,
-            BackfillProgress::default(),
+            store.as_ref(),
             &mut report,
         )
         .await
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| failed(e.message()))?;
         return Ok(());
+    }
+
+    let index_build = if step.transactional {
+        None
+    } else {
+        concurrent_index_name(&step.sql)
+    };
+    if let Some((schema, name)) = &index_build {
+        // A build that died earlier (a killed run, a failed attempt) left an INVALID index
+        // under this name: the new build would fail on the name. Drop it first.
+        if drop_invalid_index(client, schema, name)
+            .await
+            .map_err(|e| failed(server_message(&e)))?
+        {
+            on_event(ApplyEvent::InvalidIndexDropped {
+                step,
+                index: name,
+                before: true,
+            });
+        }
     }
 
     let mut attempt = 0;
     loop {
         attempt += 1;
+        if let Some(r) = record {
+            r.ledger.step_attempt(r.plan_id, index).await?;
+        }
         let result = if step.transactional {
-            let script = format!(
-                "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms';\n{}\nCOMMIT;",
-                millis(options.lock_timeout),
-                millis(options.statement_timeout),
-                step.sql
-            );
-            let result = client.batch_execute(&script).await;
+            let result = client
+                .batch_execute(&transaction_script(step, options))
+                .await;
             if result.is_err() {
                 // Leave the session clean for the retry or the next command.
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -218,7 +410,7 @@ async fn run_step(
                 .batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
                 .await
             {
-                Ok(()) => client.batch_execute(&step.sql).await,
+                Ok(()) => run_watched(client, step, options, on_event).await,
                 Err(e) => Err(e),
             }
         };
@@ -241,13 +433,248 @@ async fn run_step(
                 });
                 tokio::time::sleep(wait).await;
             }
-            Err(e) => return Err(failed(&e)),
+            Err(e) => {
+                let Some((schema, name)) = &index_build else {
+                    return Err(failed(server_message(&e)));
+                };
+                // The failed build leaves an INVALID index behind (it still slows writes and
+                // blocks the name): drop it, concurrently, and say so.
+                let cleanup = match drop_invalid_index(client, schema, name).await {
+                    Ok(true) => {
+                        on_event(ApplyEvent::InvalidIndexDropped {
+                            step,
+                            index: name,
+                            before: false,
+                        });
+                        "the INVALID index it left behind was dropped (DROP INDEX CONCURRENTLY)"
+                            .to_string()
+                    }
+                    Ok(false) => "no INVALID index was left behind".to_string(),
+                    Err(drop) => format!(
+                        "the INVALID index it left behind could not be dropped: {}; drop it with DROP INDEX CONCURRENTLY {}.{}",
+                        server_message(&drop),
+                        crate::sql::quote_ident(schema),
+                        crate::sql::quote_ident(name)
+                    ),
+                };
+                return Err(ApplyError::IndexBuildFailed {
+                    index,
+                    description: step.description.clone(),
+                    name: format!("{schema}.{name}"),
+                    message: server_message(&e),
+                    cleanup,
+                });
+            }
         }
     }
 }
 
+/// Run a non-transactional step, watching its progress from a second connection.
+async fn run_watched(
+    client: &Client,
+    step: &Step,
+    options: &ApplyOptions,
+    on_event: &mut dyn FnMut(ApplyEvent),
+) -> Result<(), tokio_postgres::Error> {
+    let Some(target) = &options.progress_target else {
+        return client.batch_execute(&step.sql).await;
+    };
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<IndexProgress>();
+    let target = target.clone();
+    let interval = options.progress_interval;
+    let watcher = tokio::spawn(async move {
+        let Ok(watch) = target.connect().await else {
+            return;
+        };
+        let _ = watch
+            .batch_execute("SET application_name = 'zdm progress'")
+            .await;
+        let mut last: Option<IndexProgress> = None;
+        loop {
+            tokio::time::sleep(interval).await;
+            let row = watch
+                .query_opt(
+                    "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total                      FROM pg_stat_progress_create_index WHERE pid = $1",
+                    &[&pid],
+                )
+                .await;
+            let Ok(row) = row else { return };
+            if let Some(r) = row {
+                let p = IndexProgress {
+                    phase: r.get(0),
+                    blocks_done: r.get(1),
+                    blocks_total: r.get(2),
+                    tuples_done: r.get(3),
+                    tuples_total: r.get(4),
+                };
+                if last.as_ref() != Some(&p) {
+                    last = Some(p.clone());
+                    if tx.send(p).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let run = client.batch_execute(&step.sql);
+    tokio::pin!(run);
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break result,
+            Some(p) = rx.recv() => on_event(ApplyEvent::IndexProgress { step, progress: &p }),
+        }
+    };
+    watcher.abort();
+    result
+}
+
+/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY name ON
+/// schema.table` statement builds.
+pub fn concurrent_index_name(sql: &str) -> Option<(String, String)> {
+    let tokens = split_words(sql);
+    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+    let create = upper.iter().position(|t| t == "CREATE")?;
+    let mut i = create + 1;
+    if upper.get(i)? == "UNIQUE" {
+        i += 1;
+    }
+    if upper.get(i)? != "INDEX" || upper.get(i + 1)? != "CONCURRENTLY" {
+        return None;
+    }
+    i += 2;
+    if upper.get(i)? == "IF" {
+        i += 3;
+    }
+    let name = unquote(tokens.get(i)?);
+    if upper.get(i + 1)? != "ON" {
+        return None;
+    }
+    let mut j = i + 2;
+    if upper.get(j)? == "ONLY" {
+        j += 1;
+    }
+    let table = tokens.get(j)?;
+    let schema = match split_qualified(table) {
+        (Some(schema), _) => schema,
+        (None, _) => "public".to_string(),
+    };
+    Some((schema, name))
+}
+
+/// Whitespace-separated words, a double-quoted identifier kept whole, `(` and `;` ending a word.
+fn split_words(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_quotes = false;
+    for c in sql.chars() {
+        if c == '"' {
+            in_quotes = !in_quotes;
+            word.push(c);
+        } else if !in_quotes && (c.is_whitespace() || c == '(' || c == ';') {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+fn unquote(ident: &str) -> String {
+    if ident.len() >= 2 && ident.starts_with('"') && ident.ends_with('"') {
+        ident[1..ident.len() - 1].replace("\"\"", "\"")
+    } else {
+        ident.to_ascii_lowercase()
+    }
+}
+
+/// `schema.table` (either part possibly quoted) into its parts.
+fn split_qualified(name: &str) -> (Option<String>, String) {
+    let mut in_quotes = false;
+    for (i, c) in name.char_indices() {
+        match c {
+            '"' => in_quotes = !in_quotes,
+            '.' if !in_quotes => {
+                return (Some(unquote(&name[..i])), unquote(&name[i + 1..]));
+            }
+            _ => {}
+        }
+    }
+    (None, unquote(name))
+}
+
+/// Whether an index of this name exists and is INVALID (`pg_index.indisvalid` false).
+pub async fn invalid_index_exists(
+    client: &Client,
+    schema: &str,
+    name: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid)",
+            &[&schema, &name],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Drop an INVALID index of this name, concurrently; whether there was one.
+async fn drop_invalid_index(
+    client: &Client,
+    schema: &str,
+    name: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    if !invalid_index_exists(client, schema, name).await? {
+        return Ok(false);
+    }
+    client
+        .batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
+        .await?;
+    client
+        .batch_execute(&format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+            crate::sql::quote_ident(schema),
+            crate::sql::quote_ident(name)
+        ))
+        .await?;
+    Ok(true)
+}
+
 /// Exponential backoff with full jitter: up to 50 ms, 100 ms, 200 ms ... capped at 5 s.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling = 50u64.saturating_mul(1 << attempt.min(7)).min(5_000);
     Duration::from_millis(rand::thread_rng().gen_range(ceiling / 2..=ceiling))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_from_concurrent_builds() {
+        assert_eq!(
+            concurrent_index_name(
+                "CREATE UNIQUE INDEX CONCURRENTLY zdm_new_x ON public.t USING btree (a);"
+            ),
+            Some(("public".into(), "zdm_new_x".into()))
+        );
+        assert_eq!(
+            concurrent_index_name(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Odd Name\" ON \"My\".t (a)"
+            ),
+            Some(("My".into(), "Odd Name".into()))
+        );
+        assert_eq!(concurrent_index_name("DROP INDEX CONCURRENTLY x"), None);
+        assert_eq!(concurrent_index_name("CREATE INDEX x ON t (a)"), None);
+    }
 }

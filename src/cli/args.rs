@@ -20,6 +20,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out one phase of the plan (or all of them).
     Apply(ApplyArgs),
+    /// Show the phases done (from the ledger) and pending (from a fresh plan), and backfill
+    /// progress.
+    Status(SourceArgs),
 }
 
 /// Where the two sides come from.
@@ -103,4 +106,20 @@ pub struct ApplyArgs {
     /// Print what would run, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Upper bound for each non-concurrent statement, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub statement_timeout: u64,
+    /// Pause between backfill batches, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub backfill_pause: u64,
+    /// How long one backfill batch should hold its row locks, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub batch_target_ms: u64,
+    /// How long after expand finished contract may run (e.g. 24h, 30m, 0s; default from
+    /// zdm.toml `rollback_window`, else 24h).
+    #[arg(long, value_name = "DURATION")]
+    pub rollback_window: Option<String>,
+    /// Drop columns and tables even though pg_stat_statements shows queries that use them.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -10,6 +10,8 @@ pub struct Config {
     /// Schema paths, relative to the config file.
     pub schema: Option<Vec<PathBuf>>,
     pub dev_url: Option<String>,
+    /// How long after expand finished contract may run, e.g. "24h".
+    pub rollback_window: Option<String>,
 }
 
 impl Config {

@@ -8,6 +8,7 @@ mod diff;
 mod plan;
 mod render;
 mod sides;
+mod status;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
             args::Command::Diff(a) => diff::run(a).await,
             args::Command::Plan(a) => plan::run(a).await,
             args::Command::Apply(a) => apply::run(a).await,
+            args::Command::Status(a) => status::run(a).await,
         }
     });
     match result {

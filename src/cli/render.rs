@@ -4,7 +4,6 @@ use owo_colors::{OwoColorize, Stream};
 use similar::TextDiff;
 use std::collections::BTreeMap;
 
-use crate::apply::ApplyEvent;
 use crate::diff::{Change, ObjectKey, ObjectKind};
 use crate::model::Model;
 use crate::plan::{Phase, Plan, Step, TableWork};
@@ -298,25 +297,4 @@ pub fn phase_list(phases: &[Phase]) -> String {
         .map(|p| p.name())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-pub fn apply_event(event: &ApplyEvent) {
-    match event {
-        ApplyEvent::StepStarted { index, step } => {
-            eprintln!("[{}] {index}. {}", step.phase, step.description)
-        }
-        ApplyEvent::LockRetry {
-            step,
-            attempt,
-            wait,
-        } => eprintln!(
-            "      lock not available for {} (attempt {attempt}); retrying in {wait:.0?}",
-            step.lock_target.as_deref().unwrap_or("the step")
-        ),
-        ApplyEvent::Backfill { progress, .. } => eprintln!(
-            "      {} rows filled, {} scanned, batch of {}",
-            progress.rows_updated, progress.rows_scanned, progress.batch_size
-        ),
-        ApplyEvent::StepFinished { elapsed, .. } => eprintln!("      done in {elapsed:.1?}"),
-    }
 }

@@ -196,9 +196,9 @@ pub fn replace(ctx: &Context, table: &QualifiedName, from: &Index, to: &Index) -
     let uses = index_columns(ctx.desired_table(table), table, to);
     if !from.valid && from.definition == to.definition {
         return vec![
-            drop_concurrently(table, &from.name, Phase::Expand)
-                .uses(uses.clone())
-                .uses([relation(table, &from.name)]),
+            // Not `uses` the index it drops: the rebuild creates that name again, and a
+            // step using what a later step creates would be ordered after it (a cycle).
+            drop_concurrently(table, &from.name, Phase::Expand).uses(uses.clone()),
             build_concurrently(table, &to.name, &to.definition)
                 .uses(uses)
                 .creates([relation(table, &to.name)]),

@@ -1,0 +1,439 @@
+//! Benchmark (not a test): application latency while the bundled example is migrated, the
+//! naive way (plain ALTERs and an UPDATE in one transaction) and with zdm (expand, backfill,
+//! validate).
+//!
+//! ```text
+//! cargo run --release --example zero_downtime -- [--users 1000000] [--orders N] [--workers 8]
+//!     [--out docs/zero_downtime.png]
+//! ```
+//!
+//! Starts its own throwaway cluster, builds the example at the given size once (a template),
+//! copies it for each run, runs a pgbench-style workload (tokio tasks issuing reads and
+//! writes, timing every statement) and prints a table; writes a PNG of latency over time.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use zdm::apply::{run_steps, ApplyOptions, Record};
+use zdm::connect::ConnectionTarget;
+use zdm::ledger::{Ledger, Operator};
+use zdm::plan::Phase;
+use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
+use zdm::shadow::ShadowSource;
+use zdm::workspace;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+struct Args {
+    users: i64,
+    orders: i64,
+    workers: i64,
+    out: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        users: 1_000_000,
+        orders: 0,
+        workers: 8,
+        out: PathBuf::from("docs/zero_downtime.png"),
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let value = argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--users" => a.users = value.parse().expect("--users N"),
+            "--orders" => a.orders = value.parse().expect("--orders N"),
+            "--workers" => a.workers = value.parse().expect("--workers N"),
+            "--out" => a.out = PathBuf::from(value),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    if a.orders == 0 {
+        a.orders = a.users * 3;
+    }
+    a
+}
+
+const NAIVE: &str = "
+BEGIN;
+ALTER TABLE orders ADD COLUMN org_id uuid REFERENCES orgs (id);
+ALTER TABLE orders ADD CONSTRAINT chk_amount_positive CHECK (amount > 0);
+CREATE INDEX idx_orders_customer_date ON orders (customer_id, created_at DESC);
+ALTER TABLE users ADD COLUMN display_name varchar(200);
+UPDATE users SET display_name = concat(first_name, ' ', last_name);
+ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
+COMMIT;
+";
+
+/// One application statement: when it started (since the migration started) and how long
+/// it took.
+#[derive(Clone, Copy)]
+struct Sample {
+    started: Instant,
+    /// Seconds since the migration started (negative: before), filled in at the end.
+    at: f64,
+    ms: f64,
+    failed: bool,
+}
+
+struct Outcome {
+    name: &'static str,
+    migration: Duration,
+    samples: Vec<Sample>,
+    retries: usize,
+}
+
+async fn connect(target: &ConnectionTarget) -> Result<tokio_postgres::Client, Error> {
+    Ok(target.connect().await?)
+}
+
+/// Reads and writes on users and orders, one connection per worker.
+fn workload(
+    target: &ConnectionTarget,
+    workers: i64,
+    users: i64,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<Sample>>> {
+    (0..workers)
+        .map(|w| {
+            let target = target.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let client = target.connect().await.expect("worker connects");
+                let _ = client.batch_execute("SET application_name = 'app'").await;
+                let mut samples = Vec::new();
+                let mut failures: Vec<String> = Vec::new();
+                let mut i: i64 = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let user = 1 + (w + workers * ((i * 7919) % (users / workers - 1)));
+                    let sql = match i % 4 {
+                        0 => format!("SELECT first_name, last_name FROM users WHERE id = {user}"),
+                        1 => format!("UPDATE users SET last_name = 'l{i}' WHERE id = {user}"),
+                        2 => format!(
+                            "INSERT INTO orders (customer_id, amount) VALUES ({user}, {})",
+                            1 + i % 100
+                        ),
+                        _ => format!("SELECT amount FROM orders WHERE id = {}", user * 3),
+                    };
+                    let started = Instant::now();
+                    let result = client.simple_query(&sql).await;
+                    let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let failed = result.is_err();
+                    samples.push(Sample {
+                        started,
+                        at: 0.0,
+                        ms,
+                        failed,
+                    });
+                    if let Err(e) = result {
+                        if failures.len() < 5 {
+                            failures.push(zdm::apply::server_message(&e));
+                        }
+                        if client.is_closed() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                for f in failures {
+                    eprintln!("  worker {w}: statement failed: {f}");
+                }
+                samples
+            })
+        })
+        .collect()
+}
+
+/// Run `migrate` under the workload. The migration runs on its own thread and runtime (as a
+/// separate `zdm` process would), so its CPU work does not delay the workload's timing.
+async fn measure<F, Fut>(
+    name: &'static str,
+    target: &ConnectionTarget,
+    args: &Args,
+    migrate: F,
+) -> Result<Outcome, Error>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<usize, Error>>,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = workload(target, args.workers, args.users, stop.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = Instant::now();
+    let retries = tokio::task::spawn_blocking(move || -> Result<usize, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(migrate())
+    })
+    .await??;
+    let migration = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut samples = Vec::new();
+    for t in tasks {
+        samples.extend(t.await?);
+    }
+    for s in &mut samples {
+        s.at = if s.started >= started {
+            s.started.duration_since(started).as_secs_f64()
+        } else {
+            -started.duration_since(s.started).as_secs_f64()
+        };
+    }
+    Ok(Outcome {
+        name,
+        migration,
+        samples,
+        retries,
+    })
+}
+
+/// zdm: expand, backfill, validate, each phase planned afresh from the live schema.
+async fn zdm_migrate(target: &ConnectionTarget, shadow: &ConnectionTarget) -> Result<usize, Error> {
+    let client = connect(target).await?;
+    zdm::apply::acquire_run_lock(&client).await?;
+    let ledger = Ledger::open(&client).await?;
+    let schema = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema")];
+    let mut retries = 0;
+    for phase in [Phase::Expand, Phase::Backfill, Phase::Validate] {
+        let live = workspace::read_database(target).await?;
+        let desired =
+            workspace::read_files(&schema, &ShadowSource::DevServer(shadow.clone())).await?;
+        let options = zdm::plan::PlanOptions {
+            transforms: desired
+                .desired
+                .as_ref()
+                .map(workspace::transforms)
+                .unwrap_or_default(),
+        };
+        let mut plan = zdm::plan::plan(&live.model, &desired.model, &options)?;
+        zdm::apply::prune_finished_backfills(&client, &mut plan).await?;
+        let steps: Vec<_> = plan.steps_in(phase).cloned().collect();
+        let plan_id = ledger
+            .record_plan(&plan, &steps, &Operator::current())
+            .await?;
+        let record = Record {
+            ledger: &ledger,
+            plan_id,
+        };
+        let options = ApplyOptions {
+            progress_target: None,
+            ..ApplyOptions::default()
+        };
+        let started = Instant::now();
+        run_steps(&client, &steps, 1, &options, Some(&record), &mut |e| {
+            if let zdm::apply::ApplyEvent::LockRetry { .. } = e {
+                retries += 1;
+            }
+        })
+        .await?;
+        ledger
+            .phase_finished(&plan.target_fingerprint, phase, Some(plan_id))
+            .await?;
+        eprintln!(
+            "  zdm {phase}: {} step(s) in {:.1?}",
+            steps.len(),
+            started.elapsed()
+        );
+    }
+    zdm::apply::release_run_lock(&client).await?;
+    Ok(retries)
+}
+
+struct Row {
+    name: &'static str,
+    migration: f64,
+    transactions: usize,
+    p99: f64,
+    max: f64,
+    failed: usize,
+}
+
+fn summarise(o: &Outcome) -> Row {
+    let end = o.migration.as_secs_f64();
+    let during: Vec<&Sample> = o
+        .samples
+        .iter()
+        .filter(|s| s.at >= 0.0 && s.at <= end)
+        .collect();
+    let mut ms: Vec<f64> = during.iter().map(|s| s.ms).collect();
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let p99 = if ms.is_empty() {
+        0.0
+    } else {
+        ms[((ms.len() as f64 * 0.99) as usize).min(ms.len() - 1)]
+    };
+    Row {
+        name: o.name,
+        migration: end,
+        transactions: during.len(),
+        p99,
+        max: ms.last().copied().unwrap_or(0.0),
+        failed: o.samples.iter().filter(|s| s.failed).count(),
+    }
+}
+
+fn plot(path: &std::path::Path, outcomes: &[&Outcome], lock_timeout_ms: f64) -> Result<(), Error> {
+    use plotters::prelude::*;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let font = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok());
+    let text = match font {
+        Some(bytes) => {
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+        }
+        None => false,
+    };
+    let x_max = outcomes
+        .iter()
+        .map(|o| o.migration.as_secs_f64() + 3.0)
+        .fold(0.0, f64::max);
+    let y_max = outcomes
+        .iter()
+        .flat_map(|o| o.samples.iter().map(|s| s.ms))
+        .fold(1.0, f64::max);
+    let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(60);
+    if text {
+        builder.caption(
+            "application statement latency during the migration (max per 100 ms)",
+            ("sans-serif", 22),
+        );
+    }
+    let mut chart = builder.build_cartesian_2d(-3.0..x_max, (0.1..y_max * 1.5).log_scale())?;
+    if text {
+        chart
+            .configure_mesh()
+            .x_desc("seconds since the migration started")
+            .y_desc("latency (ms, log)")
+            .draw()?;
+    } else {
+        chart.configure_mesh().disable_mesh().draw()?;
+    }
+    let colours = [RED, BLUE];
+    for (o, colour) in outcomes.iter().zip(colours) {
+        // The slowest statement started in each 100 ms.
+        let mut buckets = std::collections::BTreeMap::<i64, f64>::new();
+        for s in &o.samples {
+            let b = (s.at * 10.0).floor() as i64;
+            let e = buckets.entry(b).or_insert(0.0);
+            *e = e.max(s.ms);
+        }
+        let series = chart.draw_series(LineSeries::new(
+            buckets
+                .into_iter()
+                .map(|(b, ms)| (b as f64 / 10.0, ms.max(0.1))),
+            colour.stroke_width(2),
+        ))?;
+        if text {
+            let label = format!("{} ({:.1} s)", o.name, o.migration.as_secs_f64());
+            series
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+        }
+    }
+    chart.draw_series(LineSeries::new(
+        vec![(-3.0, lock_timeout_ms), (x_max, lock_timeout_ms)],
+        BLACK.mix(0.4),
+    ))?;
+    if text {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Error> {
+    let args = args();
+    eprintln!("starting a throwaway cluster");
+    let cluster = EmbeddedCluster::start(ClusterOptions::default())?;
+    let admin = connect(&cluster.target("postgres")).await?;
+    let started = Instant::now();
+    eprintln!(
+        "building the example: {} users, {} orders",
+        args.users, args.orders
+    );
+    zdm::shadow::create_database(&admin, "bench_seed", None).await?;
+    let seed = connect(&cluster.target("bench_seed")).await?;
+    let v1 = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/shop/v1/schema.sql"),
+    )?;
+    seed.batch_execute(&v1).await?;
+    seed.batch_execute(&format!(
+        "INSERT INTO users (first_name, last_name, legacy_field) \
+           SELECT 'first' || g, 'last' || g, 'legacy' || g FROM generate_series(1, {u}) g;
+         INSERT INTO orders (customer_id, amount, created_at) \
+           SELECT 1 + g % {u}, 1 + g % 500, now() - g * interval '1 second' FROM generate_series(1, {o}) g;
+",
+        u = args.users,
+        o = args.orders
+    ))
+    .await?;
+    seed.batch_execute("VACUUM ANALYZE users").await?;
+    seed.batch_execute("VACUUM ANALYZE orders").await?;
+    drop(seed);
+    eprintln!("  built in {:.1?}", started.elapsed());
+
+    zdm::shadow::create_database(&admin, "bench_naive", Some("bench_seed")).await?;
+    let naive_target = cluster.target("bench_naive");
+    eprintln!("(a) naive migration under load");
+    let t = naive_target.clone();
+    let naive = measure("naive", &naive_target, &args, move || async move {
+        let client = connect(&t).await?;
+        client.batch_execute(NAIVE).await?;
+        Ok(0)
+    })
+    .await?;
+    admin.batch_execute("DROP DATABASE bench_naive").await?;
+
+    zdm::shadow::create_database(&admin, "bench_zdm", Some("bench_seed")).await?;
+    let zdm_target = cluster.target("bench_zdm");
+    let shadow = cluster.target("postgres");
+    eprintln!("(b) zdm apply expand + backfill + validate under load");
+    let t = zdm_target.clone();
+    let safe = measure("zdm", &zdm_target, &args, move || async move {
+        zdm_migrate(&t, &shadow).await
+    })
+    .await?;
+
+    println!(
+        "\n{} users, {} orders, {} workers, lock_timeout 100 ms\n",
+        args.users, args.orders, args.workers
+    );
+    println!(
+        "| run   | migration time | app statements during it | p99 latency | max latency | failed statements |"
+    );
+    println!("|-------|---------------:|-------------------------:|------------:|------------:|------------------:|");
+    for o in [&naive, &safe] {
+        let r = summarise(o);
+        println!(
+            "| {:<5} | {:>12.1} s | {:>24} | {:>8.1} ms | {:>8.1} ms | {:>17} |",
+            r.name, r.migration, r.transactions, r.p99, r.max, r.failed
+        );
+    }
+    println!("\nzdm lock retries: {}", safe.retries);
+    plot(&args.out, &[&naive, &safe], 100.0)?;
+    println!("plot: {}", args.out.display());
+    Ok(())
+}
