@@ -214,7 +214,7 @@ async fn zdm_migrate(target: &ConnectionTarget, shadow: &ConnectionTarget) -> Re
                 .unwrap_or_default(),
         };
         let mut plan = zdm::plan::plan(&live.model, &desired.model, &options)?;
-        zdm::apply::prune_finished_backfills(&client, &mut plan).await?;
+        zdm::apply::prune_finished_backfills(&client, &live.model, &mut plan).await?;
         let steps: Vec<_> = plan.steps_in(phase).cloned().collect();
         let plan_id = ledger
             .record_plan(&plan, &steps, &Operator::current())
