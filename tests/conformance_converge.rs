@@ -6,8 +6,7 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
-use conformance::{dev_url_args, drop_database, normalized_dump, tail, zdm, Outcome};
-use futures_util::stream::{self, StreamExt};
+use conformance::{dev_url_args, drop_database, normalized_dump, tail, zdm};
 
 fn command(verb: &[&str], db: &str, case: &conformance::Case) -> Vec<String> {
     let mut args: Vec<String> = verb.iter().map(|s| s.to_string()).collect();
@@ -97,29 +96,5 @@ async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_converges() {
-    conformance::create_shared_roles().await;
-    let cases = conformance::cases();
-    let skipped: Vec<(String, String)> = cases
-        .iter()
-        .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))
-        .collect();
-    let runnable: Vec<&conformance::Case> = cases.iter().filter(|c| c.skip.is_none()).collect();
-    let outcomes: Vec<Outcome> = stream::iter(runnable)
-        .map(|case| async move {
-            let (result, managed_only) = check(case).await;
-            Outcome {
-                name: case.name.clone(),
-                result,
-                managed_only,
-            }
-        })
-        .buffer_unordered(3)
-        .collect()
-        .await;
-    conformance::report(
-        "conformance-converge",
-        &outcomes,
-        &skipped,
-        &conformance::known_failures("known_failures_converge.tsv"),
-    );
+    conformance::run_corpus("conformance-converge", "known_failures_converge.tsv", check).await;
 }

@@ -6,8 +6,7 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
-use conformance::{dev_url_args, drop_database, tail, zdm, Outcome};
-use futures_util::stream::{self, StreamExt};
+use conformance::{dev_url_args, drop_database, tail, zdm};
 
 async fn check(case: &conformance::Case) -> (Result<(), String>, bool) {
     let mut managed_only = false;
@@ -81,29 +80,5 @@ async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_no_spurious_differences() {
-    conformance::create_shared_roles().await;
-    let cases = conformance::cases();
-    let skipped: Vec<(String, String)> = cases
-        .iter()
-        .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))
-        .collect();
-    let runnable: Vec<&conformance::Case> = cases.iter().filter(|c| c.skip.is_none()).collect();
-    let outcomes: Vec<Outcome> = stream::iter(runnable)
-        .map(|case| async move {
-            let (result, managed_only) = check(case).await;
-            Outcome {
-                name: case.name.clone(),
-                result,
-                managed_only,
-            }
-        })
-        .buffer_unordered(3)
-        .collect()
-        .await;
-    conformance::report(
-        "conformance-diff",
-        &outcomes,
-        &skipped,
-        &conformance::known_failures("known_failures_diff.tsv"),
-    );
+    conformance::run_corpus("conformance-diff", "known_failures_diff.tsv", check).await;
 }

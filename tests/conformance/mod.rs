@@ -293,3 +293,40 @@ pub async fn create_shared_roles() {
         .await
         .expect("create role postgres");
 }
+
+/// Run `check` over every runnable case (three at a time), then [`report`] against the
+/// known-failures file. `check` returns the case's result and whether it is managed-only.
+pub async fn run_corpus<F, Fut>(label: &str, known_failures_file: &str, check: F)
+where
+    F: Fn(&'static Case) -> Fut,
+    Fut: std::future::Future<Output = (Result<(), String>, bool)>,
+{
+    use futures_util::stream::{self, StreamExt};
+    create_shared_roles().await;
+    let cases: &'static [Case] = Box::leak(cases().into_boxed_slice());
+    let skipped: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))
+        .collect();
+    let outcomes: Vec<Outcome> = stream::iter(cases.iter().filter(|c| c.skip.is_none()))
+        .map(|case| {
+            let run = check(case);
+            async move {
+                let (result, managed_only) = run.await;
+                Outcome {
+                    name: case.name.clone(),
+                    result,
+                    managed_only,
+                }
+            }
+        })
+        .buffer_unordered(3)
+        .collect()
+        .await;
+    report(
+        label,
+        &outcomes,
+        &skipped,
+        &known_failures(known_failures_file),
+    );
+}
