@@ -16,8 +16,12 @@
 //! - every recipe here: ACCESS EXCLUSIVE seen for at most ~10 ms (most too short for the 1 ms
 //!   poll to catch at all), slowest app statement ~70 ms (a seq scan on `bare` under load).
 //!
+//! On an idle CI machine the naive forms are faster (the rewrite: 460 ms, the index build:
+//! 170 ms), so [`APP_BOUND`] sits at 250 ms: still 3.5 times the recipes' slowest statement
+//! under load, and below what the naive rewrite costs even on an idle machine.
+//!
 //! So [`AEL_BOUND`] (75 ms) separates even a direct `SET NOT NULL` on 200k rows from the
-//! recipes' catalog updates; [`APP_BOUND`] (500 ms) catches index builds and rewrites.
+//! recipes' catalog updates; [`APP_BOUND`] (250 ms) catches rewrites.
 
 mod cli_support;
 mod common;
@@ -31,7 +35,7 @@ use zdm::connect::ConnectionTarget;
 
 const ROWS: i64 = 200_000;
 /// No application statement may take longer than this while apply runs.
-const APP_BOUND: Duration = Duration::from_millis(500);
+const APP_BOUND: Duration = Duration::from_millis(250);
 /// No ACCESS EXCLUSIVE lock on the table may be held (continuously) longer than this.
 const AEL_BOUND: Duration = Duration::from_millis(75);
 
