@@ -267,16 +267,13 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
 fn create_two_way(table: &QualifiedName, old: &str, new: &str) -> Step {
     let names = names(table, new);
     let (o, n) = (quote_ident(old), quote_ident(new));
-    let sql = format!(
-        "CREATE SCHEMA IF NOT EXISTS zdm;\n\
-         CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
-         BEGIN\n  IF TG_OP = 'INSERT' THEN\n    IF NEW.{n} IS NULL THEN\n      NEW.{n} := NEW.{o};\n    ELSE\n      NEW.{o} := NEW.{n};\n    END IF;\n  \
-         ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{o} := NEW.{n};\n  \
-         ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n    NEW.{n} := NEW.{o};\n  END IF;\n  RETURN NEW;\nEND\n$zdm$;\n\
-         DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
-         CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
-        function = names.function,
-        trigger = quote_ident(&names.trigger),
+    let sql = names.install_sql(
+        table,
+        &format!(
+            "  IF TG_OP = 'INSERT' THEN\n    IF NEW.{n} IS NULL THEN\n      NEW.{n} := NEW.{o};\n    ELSE\n      NEW.{o} := NEW.{n};\n    END IF;\n  \
+             ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{o} := NEW.{n};\n  \
+             ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n    NEW.{n} := NEW.{o};\n  END IF;\n  RETURN NEW;\n"
+        ),
     );
     Step::new(
         Phase::Expand,

@@ -415,14 +415,11 @@ fn build_constraint(ctx: &Context, r: &Retype, helper: &str, constraint: &Constr
 fn create_trigger(table: &QualifiedName, shadow: &str, expression: &str) -> Step {
     let names = sync::derived_trigger_names(table, shadow);
     let s = quote_ident(shadow);
-    let sql = format!(
-        "CREATE SCHEMA IF NOT EXISTS zdm;\n\
-         CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
-         BEGIN\n  SELECT {expression} INTO NEW.{s} FROM (SELECT NEW.*) AS zdm_row;\n  RETURN NEW;\nEND\n$zdm$;\n\
-         DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
-         CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
-        function = names.function,
-        trigger = quote_ident(&names.trigger),
+    let sql = names.install_sql(
+        table,
+        &format!(
+            "  SELECT {expression} INTO NEW.{s} FROM (SELECT NEW.*) AS zdm_row;\n  RETURN NEW;\n"
+        ),
     );
     Step::new(
         Phase::Expand,

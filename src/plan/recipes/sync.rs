@@ -14,6 +14,23 @@ pub struct SyncTrigger {
     pub trigger: String,
 }
 
+impl SyncTrigger {
+    /// SQL that (re)creates the trigger function in schema `zdm` with `body` (the statements
+    /// between BEGIN and END, each line ending in a newline) and fires it BEFORE INSERT OR
+    /// UPDATE on every row of `table`. Safe to run again.
+    pub fn install_sql(&self, table: &QualifiedName, body: &str) -> String {
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS zdm;\n\
+             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
+             BEGIN\n{body}END\n$zdm$;\n\
+             DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
+             CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
+            function = self.function,
+            trigger = quote_ident(&self.trigger),
+        )
+    }
+}
+
 pub fn derived_trigger_names(table: &QualifiedName, column: &str) -> SyncTrigger {
     SyncTrigger {
         function: QualifiedName::new(
@@ -71,14 +88,11 @@ pub fn create_derived(
             old.join(", ")
         )
     };
-    let sql = format!(
-        "CREATE SCHEMA IF NOT EXISTS zdm;\n\
-         CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
-         BEGIN\n  IF TG_OP = 'INSERT' THEN\n    IF NEW.{col} IS NULL THEN\n      {compute}\n    END IF;\n{update_branch}  END IF;\n  RETURN NEW;\nEND\n$zdm$;\n\
-         DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
-         CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
-        function = names.function,
-        trigger = quote_ident(&names.trigger),
+    let sql = names.install_sql(
+        table,
+        &format!(
+            "  IF TG_OP = 'INSERT' THEN\n    IF NEW.{col} IS NULL THEN\n      {compute}\n    END IF;\n{update_branch}  END IF;\n  RETURN NEW;\n"
+        ),
     );
     let mut uses = vec![Resource::Column(table.clone(), column.to_string())];
     uses.extend(
