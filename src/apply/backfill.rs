@@ -136,6 +136,28 @@ pub struct CursorStore<'a> {
     pub plan_id: Option<i64>,
 }
 
+impl CursorStore<'_> {
+    /// Record how far `backfill` got (and whether it is finished).
+    async fn save(
+        &self,
+        backfill: &Backfill,
+        progress: &BackfillProgress,
+        finished: bool,
+    ) -> Result<(), crate::ledger::LedgerError> {
+        self.ledger
+            .save_cursor(
+                backfill,
+                self.plan_id,
+                progress.cursor.as_deref(),
+                progress.rows_updated,
+                progress.rows_scanned,
+                progress.batch_size,
+                finished,
+            )
+            .await
+    }
+}
+
 /// Run batches until the table is done, calling `on_batch` after each. With a `store`, the
 /// position is loaded from the ledger first and saved after every batch.
 pub async fn run(
@@ -196,18 +218,7 @@ pub async fn run(
         let elapsed = started.elapsed();
         let Some(row) = rows.first() else {
             if let Some(store) = store {
-                store
-                    .ledger
-                    .save_cursor(
-                        backfill,
-                        store.plan_id,
-                        progress.cursor.as_deref(),
-                        progress.rows_updated,
-                        progress.rows_scanned,
-                        progress.batch_size,
-                        true,
-                    )
-                    .await?;
+                store.save(backfill, &progress, true).await?;
             }
             return Ok(progress);
         };
@@ -226,18 +237,7 @@ pub async fn run(
         if let Some(store) = store {
             // After the batch committed: a kill in between only repeats a batch, and a
             // batch only fills rows that still lack their value.
-            store
-                .ledger
-                .save_cursor(
-                    backfill,
-                    store.plan_id,
-                    progress.cursor.as_deref(),
-                    progress.rows_updated,
-                    progress.rows_scanned,
-                    size,
-                    false,
-                )
-                .await?;
+            store.save(backfill, &progress, false).await?;
         }
         on_batch(&progress);
         // Aim each batch at the target time: scale by how far off this one was.
