@@ -256,9 +256,7 @@ pub async fn drop_database(name: &str) {
         tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await
     {
         tokio::spawn(connection);
-        let _ = client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
+        let _ = zdm::shadow::drop_database(&client, name).await;
     }
 }
 
