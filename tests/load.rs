@@ -1,76 +1,18 @@
-//! Loading desired schemas into a real database (the dev server at /tmp/zdm-dev:5499).
+//! Loading desired schemas into a real database (the harness cluster, one database per test).
+
+mod common;
 
 use std::process::Command;
 
+use common::test_db;
 use rand::Rng;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use zdm::load::{load, LoadError};
 use zdm::parse::{parse_desired, DesiredSchema};
 use zdm::source::SourceSet;
 
-const SERVER: &str = "host=/tmp/zdm-dev port=5499 user=postgres";
-
-/// A fresh database, dropped (with the roles registered on it) when the guard goes away, even
-/// when the test panics.
-struct TestDb {
-    name: String,
-    client: Client,
-    roles: Vec<String>,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // One `-c` per statement: psql runs each on its own (DROP DATABASE refuses to run in
-        // the implicit transaction of a multi-statement string).
-        let mut args = vec![format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )];
-        for r in &self.roles {
-            args.push(format!("DROP ROLE IF EXISTS \"{r}\""));
-        }
-        let mut cmd = Command::new("psql");
-        cmd.args([
-            "-h",
-            "/tmp/zdm-dev",
-            "-p",
-            "5499",
-            "-U",
-            "postgres",
-            "-q",
-            "-d",
-            "postgres",
-        ]);
-        for a in &args {
-            cmd.args(["-c", a]);
-        }
-        let _ = cmd.output();
-    }
-}
-
-async fn connect(dbname: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(&format!("{SERVER} dbname={dbname}"), NoTls)
-        .await
-        .expect("dev server at /tmp/zdm-dev:5499");
-    tokio::spawn(conn);
-    client
-}
-
-async fn test_db() -> TestDb {
-    let name = format!("zdm_load_{:016x}", rand::thread_rng().gen::<u64>());
-    let admin = connect("postgres").await;
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let client = connect(&name).await;
-    TestDb {
-        name,
-        client,
-        roles: Vec::new(),
-    }
-}
-
+// Roles are cluster-wide; the harness cluster lives only as long as this test binary, so the
+// roles the tests create need no cleanup, only names that do not collide between tests.
 fn random_suffix() -> String {
     format!("{:08x}", rand::thread_rng().gen::<u32>())
 }
@@ -173,13 +115,12 @@ async fn session_settings_apply_per_file() {
 
 #[tokio::test]
 async fn creates_named_roles_and_runs_do_blocks() {
-    let mut db = test_db().await;
+    let db = test_db().await;
     let (reader, owner, made) = (
         format!("zdm_reader_{}", random_suffix()),
         format!("zdm_owner_{}", random_suffix()),
         format!("zdm_made_{}", random_suffix()),
     );
-    db.roles = vec![reader.clone(), owner.clone(), made.clone()];
     let text = format!(
         "CREATE ROLE {owner} LOGIN;\nDO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{made}') THEN CREATE ROLE {made}; END IF; END $$;\nCREATE TABLE t (a int);\nALTER TABLE t OWNER TO {owner};\nGRANT SELECT ON t TO {reader}, {made};\n"
     );
@@ -246,9 +187,8 @@ async fn server_errors_point_at_the_statement_and_position() {
 /// into an empty database, and dumping that database gives the same text back.
 #[tokio::test]
 async fn pg_dump_output_round_trips() {
-    let mut source = test_db().await;
+    let source = test_db().await;
     let role = format!("zdm_dump_reader_{}", random_suffix());
-    source.roles.push(role.clone());
     let setup = format!(
         r#"
 CREATE ROLE {role};
@@ -282,7 +222,7 @@ CREATE SEQUENCE public.standalone START 42;
 "#
     );
     source.client.batch_execute(&setup).await.unwrap();
-    let dump = pg_dump(&source.name);
+    let dump = pg_dump(&source.conninfo);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dump.sql");
     std::fs::write(&path, &dump).unwrap();
@@ -298,22 +238,13 @@ CREATE SEQUENCE public.standalone START 42;
             e => panic!("{e}"),
         });
     assert!(report.executed > 20);
-    let again = pg_dump(&target.name);
+    let again = pg_dump(&target.conninfo);
     assert_eq!(strip_dump(&again), strip_dump(&dump));
 }
 
-fn pg_dump(db: &str) -> String {
+fn pg_dump(conninfo: &str) -> String {
     let out = Command::new("pg_dump")
-        .args([
-            "--schema-only",
-            "-h",
-            "/tmp/zdm-dev",
-            "-p",
-            "5499",
-            "-U",
-            "postgres",
-            db,
-        ])
+        .args(["--schema-only", "-d", conninfo])
         .output()
         .expect("pg_dump");
     assert!(
