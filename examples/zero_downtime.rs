@@ -30,6 +30,8 @@ struct Args {
     users: i64,
     orders: i64,
     workers: i64,
+    /// Statements per second per worker; 0 runs each worker flat out.
+    rate: u32,
     out: PathBuf,
 }
 
@@ -38,6 +40,7 @@ fn args() -> Args {
         users: 1_000_000,
         orders: 0,
         workers: 8,
+        rate: 500,
         out: PathBuf::from("docs/zero_downtime.png"),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +51,7 @@ fn args() -> Args {
             "--users" => a.users = value.parse().expect("--users N"),
             "--orders" => a.orders = value.parse().expect("--orders N"),
             "--workers" => a.workers = value.parse().expect("--workers N"),
+            "--rate" => a.rate = value.parse().expect("--rate N"),
             "--out" => a.out = PathBuf::from(value),
             other => panic!("unknown argument {other}"),
         }
@@ -70,6 +74,9 @@ ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
 COMMIT;
 ";
 
+/// How long the workload runs before the migration starts (and after it ends).
+const WARMUP: Duration = Duration::from_secs(3);
+
 /// One application statement: when it started (since the migration started) and how long
 /// it took.
 #[derive(Clone, Copy)]
@@ -79,13 +86,31 @@ struct Sample {
     at: f64,
     ms: f64,
     failed: bool,
+    /// Which of the workload's statements (see `STATEMENT_KINDS`).
+    kind: usize,
+}
+
+const STATEMENT_KINDS: [&str; 4] = ["read users", "update users", "insert orders", "read orders"];
+
+/// One migration step: what it was and when it ran.
+struct Span {
+    what: String,
+    started: Instant,
+    finished: Instant,
+}
+
+/// What a migration reports: lock retries and the steps it ran.
+#[derive(Default)]
+struct Migration {
+    retries: usize,
+    steps: Vec<Span>,
 }
 
 struct Outcome {
     name: &'static str,
     migration: Duration,
     samples: Vec<Sample>,
-    retries: usize,
+    report: Migration,
 }
 
 async fn connect(target: &ConnectionTarget) -> Result<tokio_postgres::Client, Error> {
@@ -93,12 +118,18 @@ async fn connect(target: &ConnectionTarget) -> Result<tokio_postgres::Client, Er
 }
 
 /// Reads and writes on users and orders, one connection per worker.
+///
+/// With a rate, each worker issues its statements on a fixed schedule (like `pgbench -R`)
+/// and a statement's latency counts from when it was due: a worker held up by a lock falls
+/// behind, and every statement it then owes carries the delay. Flat out (rate 0), eight
+/// workers keep both cores busy and the latencies measure the CPU queue more than any wait.
 fn workload(
     target: &ConnectionTarget,
-    workers: i64,
-    users: i64,
+    args: &Args,
     stop: Arc<AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<Vec<Sample>>> {
+    let (workers, users) = (args.workers, args.users);
+    let period = (args.rate > 0).then(|| Duration::from_secs(1) / args.rate);
     (0..workers)
         .map(|w| {
             let target = target.clone();
@@ -109,8 +140,13 @@ fn workload(
                 let mut samples = Vec::new();
                 let mut failures: Vec<String> = Vec::new();
                 let mut i: i64 = 0;
+                let mut due = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
+                    if let Some(period) = period {
+                        due += period;
+                        tokio::time::sleep_until(due.into()).await;
+                    }
                     let user = 1 + (w + workers * ((i * 7919) % (users / workers - 1)));
                     let sql = match i % 4 {
                         0 => format!("SELECT first_name, last_name FROM users WHERE id = {user}"),
@@ -121,7 +157,10 @@ fn workload(
                         ),
                         _ => format!("SELECT amount FROM orders WHERE id = {}", user * 3),
                     };
-                    let started = Instant::now();
+                    let started = match period {
+                        Some(_) => due.min(Instant::now()),
+                        None => Instant::now(),
+                    };
                     let result = client.simple_query(&sql).await;
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
                     let failed = result.is_err();
@@ -130,6 +169,7 @@ fn workload(
                         at: 0.0,
                         ms,
                         failed,
+                        kind: (i % 4) as usize,
                     });
                     if let Err(e) = result {
                         if failures.len() < 5 {
@@ -160,13 +200,13 @@ async fn measure<F, Fut>(
 ) -> Result<Outcome, Error>
 where
     F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<usize, Error>>,
+    Fut: std::future::Future<Output = Result<Migration, Error>>,
 {
     let stop = Arc::new(AtomicBool::new(false));
-    let tasks = workload(target, args.workers, args.users, stop.clone());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let tasks = workload(target, args, stop.clone());
+    tokio::time::sleep(WARMUP).await;
     let started = Instant::now();
-    let retries = tokio::task::spawn_blocking(move || -> Result<usize, Error> {
+    let report = tokio::task::spawn_blocking(move || -> Result<Migration, Error> {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
@@ -174,7 +214,7 @@ where
     })
     .await??;
     let migration = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(WARMUP).await;
     stop.store(true, Ordering::Relaxed);
     let mut samples = Vec::new();
     for t in tasks {
@@ -191,17 +231,20 @@ where
         name,
         migration,
         samples,
-        retries,
+        report,
     })
 }
 
 /// zdm: expand, backfill, validate, each phase planned afresh from the live schema.
-async fn zdm_migrate(target: &ConnectionTarget, shadow: &ConnectionTarget) -> Result<usize, Error> {
+async fn zdm_migrate(
+    target: &ConnectionTarget,
+    shadow: &ConnectionTarget,
+) -> Result<Migration, Error> {
     let client = connect(target).await?;
     zdm::apply::acquire_run_lock(&client).await?;
     let ledger = Ledger::open(&client).await?;
     let schema = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema")];
-    let mut retries = 0;
+    let mut report = Migration::default();
     for phase in [Phase::Expand, Phase::Backfill, Phase::Validate] {
         let live = workspace::read_database(target).await?;
         let desired =
@@ -228,11 +271,24 @@ async fn zdm_migrate(target: &ConnectionTarget, shadow: &ConnectionTarget) -> Re
             ..ApplyOptions::default()
         };
         let started = Instant::now();
-        run_steps(&client, &steps, 1, &options, Some(&record), &mut |e| {
-            if let zdm::apply::ApplyEvent::LockRetry { .. } = e {
-                retries += 1;
-            }
-        })
+        let mut step_started = Instant::now();
+        run_steps(
+            &client,
+            &steps,
+            1,
+            &options,
+            Some(&record),
+            &mut |e| match e {
+                zdm::apply::ApplyEvent::StepStarted { .. } => step_started = Instant::now(),
+                zdm::apply::ApplyEvent::LockRetry { .. } => report.retries += 1,
+                zdm::apply::ApplyEvent::StepFinished { step, .. } => report.steps.push(Span {
+                    what: format!("{phase}: {}", step.description),
+                    started: step_started,
+                    finished: Instant::now(),
+                }),
+                _ => {}
+            },
+        )
         .await?;
         ledger
             .phase_finished(&plan.target_fingerprint, phase, Some(plan_id))
@@ -244,7 +300,68 @@ async fn zdm_migrate(target: &ConnectionTarget, shadow: &ConnectionTarget) -> Re
         );
     }
     zdm::apply::release_run_lock(&client).await?;
-    Ok(retries)
+    Ok(report)
+}
+
+/// The slowest application statements of a run, each with the migration steps that were
+/// running while it waited: where the worst waits come from.
+fn print_worst(o: &Outcome, n: usize) {
+    let mut worst: Vec<&Sample> = o.samples.iter().collect();
+    worst.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    println!("\nslowest {n} application statements ({}):", o.name);
+    for s in worst.into_iter().take(n) {
+        let ended = s.started + Duration::from_secs_f64(s.ms / 1000.0);
+        let during: Vec<&str> = o
+            .report
+            .steps
+            .iter()
+            .filter(|p| p.started < ended && p.finished > s.started)
+            .map(|p| p.what.as_str())
+            .collect();
+        println!(
+            "  {:>8.1} ms at {:>6.2} s  {:<13}  during: {}",
+            s.ms,
+            s.at,
+            STATEMENT_KINDS[s.kind],
+            if during.is_empty() {
+                "no step".to_string()
+            } else {
+                during.join("; ")
+            }
+        );
+    }
+}
+
+/// The server's "acquired ... after N ms" lines (log_lock_waits) written since `from`, each
+/// with the statement that waited.
+fn print_lock_waits(log: &std::path::Path, from: u64) {
+    let text = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text[(from as usize).min(text.len())..]).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut waits = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.split(" acquired ").nth(1) {
+            let ms: f64 = rest
+                .rsplit(" after ")
+                .next()
+                .and_then(|t| t.trim_end_matches(" ms").parse().ok())
+                .unwrap_or(0.0);
+            let statement = lines[i + 1..]
+                .iter()
+                .take(3)
+                .find_map(|l| l.split("STATEMENT:  ").nth(1))
+                .unwrap_or("?");
+            waits.push((ms, rest.to_string(), statement.to_string()));
+        }
+    }
+    waits.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!(
+        "\nlock waits over the deadlock_timeout (50 ms) during the zdm run: {}",
+        waits.len()
+    );
+    for (_, what, statement) in waits.iter().take(8) {
+        println!("  {what}\n      {statement}");
+    }
 }
 
 struct Row {
@@ -256,12 +373,18 @@ struct Row {
     failed: usize,
 }
 
+/// The statements issued while the migration ran.
 fn summarise(o: &Outcome) -> Row {
     let end = o.migration.as_secs_f64();
+    summarise_window(o.name, o, 0.0, end)
+}
+
+/// The statements issued between `from` and `to` seconds (relative to the migration start).
+fn summarise_window(name: &'static str, o: &Outcome, from: f64, to: f64) -> Row {
     let during: Vec<&Sample> = o
         .samples
         .iter()
-        .filter(|s| s.at >= 0.0 && s.at <= end)
+        .filter(|s| s.at >= from && s.at <= to)
         .collect();
     let mut ms: Vec<f64> = during.iter().map(|s| s.ms).collect();
     ms.sort_by(|a, b| a.total_cmp(b));
@@ -271,12 +394,12 @@ fn summarise(o: &Outcome) -> Row {
         ms[((ms.len() as f64 * 0.99) as usize).min(ms.len() - 1)]
     };
     Row {
-        name: o.name,
-        migration: end,
+        name,
+        migration: to - from,
         transactions: during.len(),
         p99,
         max: ms.last().copied().unwrap_or(0.0),
-        failed: o.samples.iter().filter(|s| s.failed).count(),
+        failed: during.iter().filter(|s| s.failed).count(),
     }
 }
 
@@ -369,6 +492,15 @@ async fn main() -> Result<(), Error> {
     eprintln!("starting a throwaway cluster");
     let cluster = EmbeddedCluster::start(ClusterOptions::default())?;
     let admin = connect(&cluster.target("postgres")).await?;
+    // The server logs every lock wait longer than deadlock_timeout: the benchmark reports the
+    // long ones of the zdm run with the statements that waited.
+    for sql in [
+        "ALTER SYSTEM SET log_lock_waits = on",
+        "ALTER SYSTEM SET deadlock_timeout = '50ms'",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).await?;
+    }
     let started = Instant::now();
     eprintln!(
         "building the example: {} users, {} orders",
@@ -402,37 +534,55 @@ async fn main() -> Result<(), Error> {
     let naive = measure("naive", &naive_target, &args, move || async move {
         let client = connect(&t).await?;
         client.batch_execute(NAIVE).await?;
-        Ok(0)
+        Ok(Migration::default())
     })
     .await?;
     admin.batch_execute("DROP DATABASE bench_naive").await?;
 
     zdm::shadow::create_database(&admin, "bench_zdm", Some("bench_seed")).await?;
     let zdm_target = cluster.target("bench_zdm");
-    let shadow = cluster.target("postgres");
+    // The shadow database lives on a cluster of its own, as with zdm's default embedded
+    // shadow: its CREATE and DROP DATABASE (a checkpoint) must not land on the server under test.
+    let shadow_cluster = EmbeddedCluster::start(ClusterOptions::default())?;
+    let shadow = shadow_cluster.target("postgres");
     eprintln!("(b) zdm apply expand + backfill + validate under load");
+    let log = cluster.root_dir().join("server.log");
+    let log_start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let t = zdm_target.clone();
     let safe = measure("zdm", &zdm_target, &args, move || async move {
         zdm_migrate(&t, &shadow).await
     })
     .await?;
 
+    let rate = match args.rate {
+        0 => "as fast as they can".to_string(),
+        r => format!("{r} statements/s each"),
+    };
     println!(
-        "\n{} users, {} orders, {} workers, lock_timeout 100 ms\n",
+        "\n{} users, {} orders, {} workers at {rate}, lock_timeout 100 ms\n",
         args.users, args.orders, args.workers
     );
     println!(
-        "| run   | migration time | app statements during it | p99 latency | max latency | failed statements |"
+        "| run          | time    | app statements | p99 latency | max latency | failed statements |"
     );
-    println!("|-------|---------------:|-------------------------:|------------:|------------:|------------------:|");
-    for o in [&naive, &safe] {
-        let r = summarise(o);
+    println!(
+        "|--------------|--------:|---------------:|------------:|------------:|------------------:|"
+    );
+    // The baseline: the same workload on the same database in the seconds before zdm began.
+    let rows = [
+        summarise_window("no migration", &safe, -WARMUP.as_secs_f64() + 0.5, 0.0),
+        summarise(&naive),
+        summarise(&safe),
+    ];
+    for r in rows {
         println!(
-            "| {:<5} | {:>12.1} s | {:>24} | {:>8.1} ms | {:>8.1} ms | {:>17} |",
+            "| {:<12} | {:>5.1} s | {:>14} | {:>8.1} ms | {:>8.1} ms | {:>17} |",
             r.name, r.migration, r.transactions, r.p99, r.max, r.failed
         );
     }
-    println!("\nzdm lock retries: {}", safe.retries);
+    println!("\nzdm lock retries: {}", safe.report.retries);
+    print_worst(&safe, 8);
+    print_lock_waits(&log, log_start);
     plot(&args.out, &[&naive, &safe], 100.0)?;
     println!("plot: {}", args.out.display());
     Ok(())

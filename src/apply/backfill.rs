@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::plan::Backfill;
@@ -11,7 +12,9 @@ use crate::sql::{quote_ident, quote_ident_list, quote_literal};
 /// Tuning of the batch loop.
 #[derive(Debug, Clone)]
 pub struct BackfillOptions {
-    /// How long one batch may hold its row locks.
+    /// How long one batch should hold its row locks. A batch that runs past twice this is
+    /// cancelled (its locks released at once) and retried smaller, unless it is already at
+    /// `min_batch`.
     pub target_batch_time: Duration,
     pub min_batch: i64,
     pub max_batch: i64,
@@ -45,6 +48,8 @@ pub struct BackfillProgress {
     /// Whether this run continued from a cursor saved by an earlier one.
     pub resumed: bool,
     pub last_batch_time: Duration,
+    /// Batches cancelled for running past their time cap (and redone smaller).
+    pub batches_cut: u64,
 }
 
 /// The statement for one batch after `cursor` (or from the start).
@@ -158,8 +163,58 @@ impl CursorStore<'_> {
     }
 }
 
+/// Picks each batch's size from how long the previous one took. It shrinks at once when a
+/// batch ran long but grows by at most half when one ran short: on a busy machine batch times
+/// are noisy, and chasing a lucky fast batch upwards is what makes the next one hold its row
+/// locks for too long.
+#[derive(Debug, Clone)]
+struct BatchSizer {
+    size: i64,
+    min: i64,
+    max: i64,
+    target: Duration,
+}
+
+impl BatchSizer {
+    fn new(options: &BackfillOptions, resumed_size: i64) -> BatchSizer {
+        let start = if resumed_size > 0 {
+            resumed_size
+        } else {
+            options.initial_batch
+        };
+        BatchSizer {
+            size: start.clamp(options.min_batch, options.max_batch),
+            min: options.min_batch,
+            max: options.max_batch,
+            target: options.target_batch_time,
+        }
+    }
+
+    /// The statement timeout for the next batch: twice the target, or none (`None`) once the
+    /// batch is as small as it may get (a batch must be able to finish).
+    fn cap(&self) -> Option<Duration> {
+        (self.size > self.min).then_some(self.target * 2)
+    }
+
+    fn after_batch(&mut self, elapsed: Duration) {
+        let ratio = self.target.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
+        self.resize(ratio.clamp(0.1, 1.5));
+    }
+
+    /// The batch was cancelled: it ran past the cap, or waited past the lock timeout for a
+    /// row an application transaction holds.
+    fn after_cut(&mut self) {
+        self.resize(0.25);
+    }
+
+    fn resize(&mut self, factor: f64) {
+        self.size = ((self.size as f64 * factor) as i64).clamp(self.min, self.max);
+    }
+}
+
 /// Run batches until the table is done, calling `on_batch` after each. With a `store`, the
-/// position is loaded from the ledger first and saved after every batch.
+/// position is loaded from the ledger first and saved after every batch. The session's
+/// `statement_timeout` is changed per batch (see [`BatchSizer::cap`]) and restored after.
 pub async fn run(
     client: &Client,
     backfill: &Backfill,
@@ -173,6 +228,29 @@ pub async fn run(
             column: backfill.column.clone(),
         });
     }
+    let session_timeout: String = client
+        .query_one("SELECT current_setting('statement_timeout')", &[])
+        .await?
+        .get(0);
+    let result = run_batches(client, backfill, options, store, on_batch).await;
+    let restore = format!(
+        "SET statement_timeout = {}",
+        quote_literal(&session_timeout)
+    );
+    let restored = client.batch_execute(&restore).await;
+    // The batch loop's error, when there is one, says more than a failed restore would.
+    let progress = result?;
+    restored?;
+    Ok(progress)
+}
+
+async fn run_batches(
+    client: &Client,
+    backfill: &Backfill,
+    options: &BackfillOptions,
+    store: Option<&CursorStore<'_>>,
+    on_batch: &mut dyn FnMut(&BackfillProgress),
+) -> Result<BackfillProgress, BackfillError> {
     let mut progress = BackfillProgress {
         rows_estimated: estimate_rows(client, backfill).await?,
         ..BackfillProgress::default()
@@ -188,28 +266,39 @@ pub async fn run(
             }
         }
     }
-    let mut size = if progress.batch_size > 0 {
-        progress.batch_size
-    } else {
-        options.initial_batch
-    };
+    let mut sizer = BatchSizer::new(options, progress.batch_size);
+    let mut timeout_set: Option<Option<Duration>> = None;
     let mut lock_failures = 0u32;
     loop {
-        let sql = batch_sql(backfill, progress.cursor.as_deref(), size);
+        let cap = sizer.cap();
+        if timeout_set != Some(cap) {
+            let ms = cap.map(|c| c.as_millis().max(1)).unwrap_or(0);
+            client
+                .batch_execute(&format!("SET statement_timeout = '{ms}ms'"))
+                .await?;
+            timeout_set = Some(cap);
+        }
+        let sql = batch_sql(backfill, progress.cursor.as_deref(), sizer.size);
         let started = Instant::now();
         let rows = match client.query(sql.as_str(), &[]).await {
             Ok(rows) => rows,
             // An application transaction holds a row of this batch for longer than the lock
             // timeout: back off and try the same batch again, smaller.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 lock_failures += 1;
                 if lock_failures > 50 {
                     return Err(BackfillError::LockTimeout {
                         attempts: lock_failures,
                     });
                 }
-                size = (size / 2).max(options.min_batch);
+                sizer.after_cut();
                 tokio::time::sleep(super::backoff(lock_failures.min(5))).await;
+                continue;
+            }
+            // The batch ran past its cap and was rolled back: the same rows again, fewer.
+            Err(e) if cap.is_some() && e.code() == Some(&SqlState::QUERY_CANCELED) => {
+                progress.batches_cut += 1;
+                sizer.after_cut();
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -233,17 +322,14 @@ pub async fn run(
                 .map(|i| row.get::<_, String>(i + 2))
                 .collect(),
         );
-        progress.batch_size = size;
+        progress.batch_size = sizer.size;
         if let Some(store) = store {
             // After the batch committed: a kill in between only repeats a batch, and a
             // batch only fills rows that still lack their value.
             store.save(backfill, &progress, false).await?;
         }
         on_batch(&progress);
-        // Aim each batch at the target time: scale by how far off this one was.
-        let ratio = options.target_batch_time.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
-        let next = (size as f64 * ratio.clamp(0.5, 2.0)) as i64;
-        size = next.clamp(options.min_batch, options.max_batch);
+        sizer.after_batch(elapsed);
         if !options.pause.is_zero() {
             tokio::time::sleep(options.pause).await;
         }
@@ -271,11 +357,53 @@ pub async fn is_pending(
     match client.query_one(sql.as_str(), &[]).await {
         Ok(row) => Ok(row.get(0)),
         Err(e)
-            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN)
-                || e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) =>
+            if e.code() == Some(&SqlState::UNDEFINED_COLUMN)
+                || e.code() == Some(&SqlState::UNDEFINED_TABLE) =>
         {
             Ok(true)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizer() -> BatchSizer {
+        BatchSizer::new(&BackfillOptions::default(), 0)
+    }
+
+    #[test]
+    fn grows_slowly_and_shrinks_at_once() {
+        let mut s = sizer();
+        assert_eq!(s.size, 1_000);
+        s.after_batch(Duration::from_millis(5));
+        assert_eq!(s.size, 1_500, "a fast batch grows the next by half at most");
+        s.after_batch(Duration::from_millis(100));
+        assert_eq!(s.size, 750, "twice the target halves it");
+        s.after_batch(Duration::from_secs(5));
+        assert_eq!(
+            s.size, 100,
+            "far over the target drops to a tenth, within bounds"
+        );
+    }
+
+    #[test]
+    fn cap_is_twice_the_target_until_the_minimum() {
+        let mut s = sizer();
+        assert_eq!(s.cap(), Some(Duration::from_millis(100)));
+        s.after_cut();
+        assert_eq!(s.size, 250);
+        s.after_cut();
+        assert_eq!(s.size, 100);
+        assert_eq!(s.cap(), None, "the smallest batch is never cancelled");
+    }
+
+    #[test]
+    fn resumes_with_the_saved_size_within_bounds() {
+        let options = BackfillOptions::default();
+        assert_eq!(BatchSizer::new(&options, 4_000).size, 4_000);
+        assert_eq!(BatchSizer::new(&options, 50_000).size, 10_000);
     }
 }
