@@ -344,3 +344,94 @@ async fn hazards_need_to_be_allowed() {
     // and a second apply has nothing to do
     assert_eq!(apply_all(&db.conninfo, &schema).await.code, 0);
 }
+
+/// Expand, backfill and validate of the gating schema, each of which must succeed.
+async fn apply_up_to_contract(db: &common::TestDb, schema: &std::path::Path) {
+    for phase in ["expand", "backfill", "validate"] {
+        let run = zdm_on(
+            &["apply", "--phase", phase, "--yes", "--allow-hazards", "all"],
+            &db.conninfo,
+            schema,
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{phase}: {}", run.text());
+    }
+}
+
+async fn contract(db: &common::TestDb, schema: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "apply",
+        "--phase",
+        "contract",
+        "--yes",
+        "--allow-hazards",
+        "all",
+    ];
+    args.extend_from_slice(extra);
+    zdm_on(&args, &db.conninfo, schema, &[]).await
+}
+
+#[tokio::test]
+async fn contract_waits_for_the_rollback_window() {
+    let db = v1_db().await;
+    let dir = gating_schema();
+    apply_up_to_contract(&db, dir.path()).await;
+
+    let run = contract(&db, dir.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains("the rollback window is 24h"),
+        "{}",
+        run.text()
+    );
+    assert!(column_exists(&db, "users", "legacy_field").await);
+
+    let run = contract(&db, dir.path(), &["--rollback-window", "1h"]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains("the rollback window is 1h"),
+        "{}",
+        run.text()
+    );
+
+    // A window that has passed lets contract run.
+    let run = contract(&db, dir.path(), &["--rollback-window", "0s"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(!column_exists(&db, "users", "legacy_field").await);
+}
+
+#[tokio::test]
+async fn contract_refuses_while_pg_stat_statements_shows_the_old_code() {
+    assert!(
+        common::cluster()
+            .preloaded()
+            .contains(&"pg_stat_statements".to_string()),
+        "the PostgreSQL installation under test lacks pg_stat_statements (a contrib module)"
+    );
+    let db = v1_db().await;
+    db.exec("CREATE EXTENSION pg_stat_statements").await;
+    let dir = gating_schema();
+    apply_up_to_contract(&db, dir.path()).await;
+    // The old application still reads a column contract is about to drop.
+    for id in 1..=3 {
+        db.exec(&format!("SELECT legacy_field FROM users WHERE id = {id}"))
+            .await;
+    }
+
+    let run = contract(&db, dir.path(), &["--skip-rollback-window"]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains(
+            "column users.legacy_field (3 call(s)): SELECT legacy_field FROM users WHERE id = $1"
+        ),
+        "{}",
+        run.text()
+    );
+    assert!(column_exists(&db, "users", "legacy_field").await);
+
+    let run = contract(&db, dir.path(), &["--skip-rollback-window", "--force"]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stderr.contains("--force"), "{}", run.text());
+    assert!(!column_exists(&db, "users", "legacy_field").await);
+}

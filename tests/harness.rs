@@ -95,6 +95,7 @@ fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 fn drop_stops_the_server_and_removes_the_dir() {
     let c = EmbeddedCluster::start(ClusterOptions {
         preferred_major: Some(99),
+        ..ClusterOptions::default()
     })
     .unwrap();
     assert!(

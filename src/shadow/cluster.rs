@@ -29,6 +29,10 @@ const ENV_BIN: &str = "ZDM_PG_BIN";
 pub struct ClusterOptions {
     /// The major version to prefer (usually the live server's); the newest otherwise.
     pub preferred_major: Option<u32>,
+    /// Libraries for `shared_preload_libraries` (e.g. `pg_stat_statements` for tests of
+    /// contract's check), each only when the chosen installation has it: see
+    /// [`EmbeddedCluster::preloaded`].
+    pub preload_libraries: Vec<String>,
 }
 
 #[derive(Debug, Error)]
@@ -69,6 +73,20 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterErro
 pub struct PgInstall {
     pub bin_dir: PathBuf,
     pub major: u32,
+}
+
+impl PgInstall {
+    /// Whether the installation ships the server library `name` (Debian keeps libraries in
+    /// `lib/` beside `bin/`, a plain `make install` in `lib/postgresql/`).
+    pub fn has_library(&self, name: &str) -> bool {
+        let Some(prefix) = self.bin_dir.parent() else {
+            return false;
+        };
+        let file = format!("{name}.so");
+        [prefix.join("lib"), prefix.join("lib/postgresql")]
+            .iter()
+            .any(|dir| dir.join(&file).is_file())
+    }
 }
 
 /// All installations found, in discovery order (`ZDM_PG_BIN` alone when set, else `PATH`, then
@@ -275,6 +293,7 @@ pub struct EmbeddedCluster {
     dir: Option<tempfile::TempDir>,
     root: PathBuf,
     install: PgInstall,
+    preloaded: Vec<String>,
     postmaster: Option<Child>,
     watchdog: Option<Watchdog>,
 }
@@ -319,6 +338,12 @@ impl EmbeddedCluster {
             warnings,
             dir: Some(dir),
             root: root.clone(),
+            preloaded: options
+                .preload_libraries
+                .iter()
+                .filter(|l| install.has_library(l))
+                .cloned()
+                .collect(),
             install,
             postmaster: None,
             watchdog: Some(watchdog),
@@ -383,6 +408,10 @@ impl EmbeddedCluster {
             .args(["-c", "autovacuum=off"])
             .args(["-c", "max_connections=200"])
             .args(["-c", "shared_buffers=32MB"])
+            .args([
+                "-c",
+                &format!("shared_preload_libraries={}", cluster.preloaded.join(",")),
+            ])
             .current_dir(&root)
             .env_remove("PGDATA")
             .env("LC_ALL", "C")
@@ -437,6 +466,12 @@ impl EmbeddedCluster {
     /// A connection target for `dbname` on this cluster (unix socket, user `zdm`, no TLS).
     pub fn target(&self, dbname: &str) -> ConnectionTarget {
         ConnectionTarget::unix_socket(&self.root, PORT, SUPERUSER, dbname)
+    }
+
+    /// The libraries of [`ClusterOptions::preload_libraries`] the server preloaded (those the
+    /// installation has).
+    pub fn preloaded(&self) -> &[String] {
+        &self.preloaded
     }
 
     pub fn major_version(&self) -> u32 {

@@ -123,7 +123,10 @@ impl ShadowDatabase {
         let (cluster, admin_target, mut warnings) = match source {
             ShadowSource::Embedded { preferred_major } => {
                 let cluster = tokio::task::spawn_blocking(move || {
-                    EmbeddedCluster::start(ClusterOptions { preferred_major })
+                    EmbeddedCluster::start(ClusterOptions {
+                        preferred_major,
+                        ..ClusterOptions::default()
+                    })
                 })
                 .await
                 .map_err(|e| ShadowError::Join(e.to_string()))??;

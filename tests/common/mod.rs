@@ -16,8 +16,12 @@ pub struct TestDb {
 }
 
 static CLUSTER: LazyLock<EmbeddedCluster> = LazyLock::new(|| {
-    EmbeddedCluster::start(ClusterOptions::default())
-        .unwrap_or_else(|e| panic!("test harness: cannot start PostgreSQL: {e}"))
+    // pg_stat_statements lets the tests see contract's check of recent statements.
+    EmbeddedCluster::start(ClusterOptions {
+        preload_libraries: vec!["pg_stat_statements".into()],
+        ..ClusterOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("test harness: cannot start PostgreSQL: {e}"))
 });
 
 const TEMPLATE: &str = "zdm_test_template";
