@@ -234,8 +234,9 @@ async fn wrong_password_never_shown() {
     const WRONG: &str = "wrong-pw-cli-diff-xyzzy";
     let role = "zdm_cli_pw_user";
     let db = v1_db().await;
+    // scram explicitly: PostgreSQL 13 still hashes passwords with md5 by default.
     db.exec(&format!(
-        "CREATE ROLE {role} LOGIN PASSWORD '{RIGHT}'; GRANT CONNECT ON DATABASE {} TO {role};
+        "SET password_encryption = 'scram-sha-256'; CREATE ROLE {role} LOGIN PASSWORD '{RIGHT}'; GRANT CONNECT ON DATABASE {} TO {role};
          GRANT USAGE ON SCHEMA public TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};",
         db.name
     ))

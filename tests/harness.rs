@@ -188,8 +188,9 @@ const WRONG_PW: &str = "wrong-pass-xyzzy";
 async fn password_role() -> &'static str {
     let role = "zdm_pw_user";
     let db = test_db().await;
+    // scram explicitly: PostgreSQL 13 still hashes passwords with md5 by default.
     db.exec(&format!(
-        "CREATE ROLE {role} LOGIN PASSWORD '{RIGHT_PW}'; GRANT CONNECT ON DATABASE postgres TO {role};"
+        "SET password_encryption = 'scram-sha-256'; CREATE ROLE {role} LOGIN PASSWORD '{RIGHT_PW}'; GRANT CONNECT ON DATABASE postgres TO {role};"
     ))
     .await;
     let hba = cluster().data_dir().join("pg_hba.conf");
