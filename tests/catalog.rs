@@ -252,6 +252,7 @@ async fn constraints() {
             on_update: FkAction::SetNull,
             on_delete: FkAction::Cascade,
             match_type: FkMatch::Simple,
+            referenced_index: Some("orgs_pkey".into()),
         })
     );
     let composite = &users.constraints["users_org"];
@@ -265,6 +266,7 @@ async fn constraints() {
             on_update: FkAction::NoAction,
             on_delete: FkAction::SetDefault,
             match_type: FkMatch::Full,
+            referenced_index: Some("orgs_code_key".into()),
         })
     );
     let self_fk = &users.constraints["users_self"];

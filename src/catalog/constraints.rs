@@ -41,7 +41,8 @@ pub(crate) async fn constraints(
                 CASE WHEN con.contype IN ('p', 'u', 'x') THEN ic.relname::text END,
                 NOT con.conislocal,
                 pg_catalog.obj_description(con.oid, 'pg_constraint'),
-                CASE WHEN con.contype IN ('p', 'u', 'x') THEN pg_catalog.pg_get_indexdef(con.conindid) END
+                CASE WHEN con.contype IN ('p', 'u', 'x') THEN pg_catalog.pg_get_indexdef(con.conindid) END,
+                CASE WHEN con.contype = 'f' THEN ic.relname::text END
          FROM pg_catalog.pg_constraint con
          JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -87,6 +88,7 @@ pub(crate) async fn constraints(
                 on_update: fk_action(&get::<String>(&row, 11, WHAT)?)?,
                 on_delete: fk_action(&get::<String>(&row, 12, WHAT)?)?,
                 match_type: fk_match(&get::<String>(&row, 13, WHAT)?)?,
+                referenced_index: get(&row, 18, WHAT)?,
             })
         } else {
             None

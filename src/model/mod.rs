@@ -187,6 +187,11 @@ pub struct ForeignKey {
     pub on_update: FkAction,
     pub on_delete: FkAction,
     pub match_type: FkMatch,
+    /// The referenced table's unique index the key relies on (`conindid`): a PRIMARY KEY or
+    /// UNIQUE constraint's index cannot be dropped while a foreign key relies on it. Which one
+    /// PostgreSQL picked is no part of the key's definition, so the diff never compares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_index: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

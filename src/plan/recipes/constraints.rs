@@ -287,7 +287,7 @@ pub fn drop(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Ve
             index.clone(),
         )));
     }
-    vec![Step::new(
+    let step = Step::new(
         phase,
         format!("drop constraint {name} from {table}"),
         format!("ALTER TABLE {table} DROP CONSTRAINT {name};"),
@@ -295,5 +295,114 @@ pub fn drop(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Ve
     .lock(lock, target)
     .uses(columns_of(table, &constraint.columns))
     .uses(referenced(ctx.from, constraint))
-    .drops(drops)]
+    .drops(drops);
+    let dependents = foreign_keys_relying_on(ctx, table, constraint);
+    if dependents.is_empty() {
+        vec![step]
+    } else {
+        repoint_foreign_keys(ctx, step, table, &dependents)
+    }
+}
+
+/// The desired foreign keys that will rely on `constraint`'s index (a PRIMARY KEY or UNIQUE
+/// of `table`) when it is dropped: PostgreSQL refuses to drop the index from under them. A
+/// live key kept as it is relies on it when its `conindid` says so; a key the plan adds
+/// (new, or changed and re-added) over the same columns may be tied to it too, since
+/// PostgreSQL picks the oldest matching unique index.
+fn foreign_keys_relying_on<'a>(
+    ctx: &'a Context,
+    table: &QualifiedName,
+    constraint: &Constraint,
+) -> Vec<(&'a QualifiedName, &'a Constraint)> {
+    let Some(index) = &constraint.index else {
+        return Vec::new();
+    };
+    let mut columns = constraint.columns.clone();
+    columns.sort();
+    ctx.to
+        .tables
+        .iter()
+        .flat_map(|(name, t)| t.constraints.values().map(move |c| (name, c)))
+        .filter(|(fk_table, fk)| {
+            let Some(key) = fk.foreign_key.as_ref() else {
+                return false;
+            };
+            let mut referenced = key.referenced_columns.clone();
+            referenced.sort();
+            if fk.inherited
+                || &key.referenced_table != table
+                || referenced != columns
+                || is_partitioned(ctx, fk_table)
+            {
+                return false;
+            }
+            let live = ctx
+                .live_table(fk_table)
+                .and_then(|t| t.constraints.get(&fk.name));
+            match live {
+                Some(live) if live.definition == fk.definition => live
+                    .foreign_key
+                    .as_ref()
+                    .is_some_and(|k| k.referenced_index.as_ref() == Some(index)),
+                _ => true,
+            }
+        })
+        .collect()
+}
+
+/// Drop a unique constraint that foreign keys rely on: in one short transaction drop the
+/// keys, drop the constraint and add the keys back `NOT VALID` (PostgreSQL ties each to the
+/// replacement unique index, which the plan built earlier), then validate them. The keys are
+/// never missing for a committed write, and validating cannot fail: the rows met the same key
+/// a moment before. The step runs after the plan's own steps that add any of the keys.
+fn repoint_foreign_keys(
+    ctx: &Context,
+    drop_step: Step,
+    table: &QualifiedName,
+    dependents: &[(&QualifiedName, &Constraint)],
+) -> Vec<Step> {
+    let mut sql: Vec<String> = dependents
+        .iter()
+        .map(|(fk_table, fk)| {
+            format!(
+                "ALTER TABLE {fk_table} DROP CONSTRAINT {};",
+                quote_ident(&fk.name)
+            )
+        })
+        .collect();
+    sql.push(drop_step.sql.clone());
+    let mut validations = Vec::new();
+    let mut step = drop_step;
+    for (fk_table, fk) in dependents {
+        let mut not_valid = (*fk).clone();
+        not_valid.validated = false;
+        sql.push(ddl::add_constraint(fk_table, &not_valid));
+        step = step
+            .uses(referenced(ctx.to, fk))
+            .uses([Resource::Constraint((*fk_table).clone(), fk.name.clone())]);
+        if fk.validated {
+            validations.extend(validate(fk_table, fk).into_iter().map(|mut v| {
+                v.phase = step.phase;
+                v.after_drop_of.extend(step.drops.iter().cloned());
+                v
+            }));
+        }
+    }
+    let names: Vec<String> = dependents
+        .iter()
+        .map(|(t, fk)| format!("{} on {t}", quote_ident(&fk.name)))
+        .collect();
+    let mut targets: Vec<String> = vec![table.to_string()];
+    targets.extend(dependents.iter().map(|(t, _)| t.to_string()));
+    targets.dedup();
+    step.description = format!(
+        "{} (re-adding the foreign keys that rely on it: {})",
+        step.description,
+        names.join(", ")
+    );
+    step.sql = sql.join("\n");
+    let step = step.lock(LockMode::AccessExclusive, targets.join(", "));
+    let mut steps = vec![step];
+    steps.extend(validations);
+    steps
 }
