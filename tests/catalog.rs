@@ -23,6 +23,7 @@ fn col(name: &str, data_type: &str) -> Column {
         collation: None,
         comment: None,
         inherited: false,
+        overrides_parent: false,
     }
 }
 
@@ -392,7 +393,10 @@ async fn partitions() {
         CREATE TABLE public.events_2024 PARTITION OF public.events
             FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (id);
         CREATE TABLE public.events_2024_x PARTITION OF public.events_2024 FOR VALUES IN (1);
-        CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
+        CREATE TABLE public.events_other PARTITION OF public.events (kind DEFAULT 'other')
+            DEFAULT;
+        CREATE TABLE public.events_2023 PARTITION OF public.events (kind NOT NULL)
+            FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
         CREATE INDEX events_kind ON public.events (kind);
         CREATE TABLE public.refs (id int, at date,
             FOREIGN KEY (id, at) REFERENCES public.events (id, at));
@@ -431,6 +435,10 @@ async fn partitions() {
     );
     assert!(leaf.columns.iter().all(|c| c.inherited));
     assert_eq!(leaf.columns[2].default.as_deref(), Some("'x'::text"));
+    assert!(
+        leaf.columns.iter().all(|c| !c.overrides_parent),
+        "copies of the parent's defaults and NOT NULLs are the parent's"
+    );
     // Inherited constraints are there and marked; the partition copies of parent indexes
     // (and the partition's index behind the inherited primary key) are not indexes of their own.
     assert_eq!(
@@ -446,6 +454,19 @@ async fn partitions() {
         Some("DEFAULT")
     );
     assert!(!other.stats.has_rows);
+    // A partition's own DEFAULT or NOT NULL on an inherited column.
+    let kind_of = |table: &str| {
+        model.tables[&qn("public", table)]
+            .column("kind")
+            .cloned()
+            .unwrap()
+    };
+    let other_kind = kind_of("events_other");
+    assert!(other_kind.overrides_parent && !other_kind.not_null);
+    assert_eq!(other_kind.default.as_deref(), Some("'other'::text"));
+    let y2023_kind = kind_of("events_2023");
+    assert!(y2023_kind.overrides_parent && y2023_kind.not_null);
+    assert_eq!(y2023_kind.default.as_deref(), Some("'x'::text"));
     // A foreign key to a partitioned table is one constraint, not one per referenced partition.
     let refs = &model.tables[&qn("public", "refs")];
     assert_eq!(

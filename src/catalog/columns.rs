@@ -78,7 +78,39 @@ pub(crate) async fn columns(
             collation,
             comment: get(&row, 9, WHAT)?,
             inherited: get(&row, 10, WHAT)?,
+            overrides_parent: false,
         });
     }
+    mark_partition_overrides(tables);
     Ok(())
+}
+
+/// Mark the inherited columns of partitions whose DEFAULT or NOT NULL differ from their
+/// parent's: a partition's own settings, which its definition shows and the diff compares.
+/// (A partition starts with copies of its parent's defaults and NOT NULLs, so equal values are
+/// the parent's.)
+fn mark_partition_overrides(tables: &mut BTreeMap<QualifiedName, Table>) {
+    let parents: BTreeMap<QualifiedName, Vec<Column>> = tables
+        .values()
+        .filter_map(|t| t.partition_of.as_ref())
+        .filter_map(|p| {
+            let parent = tables.get(&p.parent)?;
+            Some((p.parent.clone(), parent.columns.clone()))
+        })
+        .collect();
+    for table in tables.values_mut() {
+        let Some(parent) = table
+            .partition_of
+            .as_ref()
+            .and_then(|p| parents.get(&p.parent))
+        else {
+            continue;
+        };
+        for column in table.columns.iter_mut().filter(|c| c.inherited) {
+            if let Some(from_parent) = parent.iter().find(|p| p.name == column.name) {
+                column.overrides_parent = column.default != from_parent.default
+                    || (column.not_null && !from_parent.not_null);
+            }
+        }
+    }
 }

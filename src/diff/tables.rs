@@ -56,6 +56,19 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
             unlogged: new.unlogged,
         });
     }
+    // A partition's own DEFAULT / NOT NULL on a column it inherits (both sides inherit it).
+    for after in new.columns.iter().filter(|c| c.inherited) {
+        let Some(before) = old.column(&after.name).filter(|c| c.inherited) else {
+            continue;
+        };
+        if before.default != after.default || before.not_null != after.not_null {
+            changes.push(Change::AlterColumn {
+                table: table.clone(),
+                from: before.clone(),
+                to: after.clone(),
+            });
+        }
+    }
     let old_columns = local_columns(old);
     let new_columns = local_columns(new);
     for (_, before, after) in paired(&old_columns, &new_columns) {

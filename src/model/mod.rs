@@ -139,6 +139,10 @@ pub struct Column {
     pub comment: Option<String>,
     /// Inherited from a parent (partitions): defined by the parent, not by this table.
     pub inherited: bool,
+    /// An inherited column of a partition with a DEFAULT or NOT NULL of its own
+    /// (`PARTITION OF parent (priority DEFAULT 10, notes NOT NULL)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overrides_parent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

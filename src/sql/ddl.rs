@@ -83,6 +83,18 @@ pub fn column_definition(column: &Column) -> String {
     out
 }
 
+/// A partition's own options for a column it inherits: `priority DEFAULT 10`, `notes NOT NULL`.
+fn partition_column_options(column: &Column) -> String {
+    let mut out = quote_ident(&column.name);
+    if let Some(default) = &column.default {
+        out.push_str(&format!(" DEFAULT {default}"));
+    }
+    if column.not_null {
+        out.push_str(" NOT NULL");
+    }
+    out
+}
+
 /// `CONSTRAINT name <definition>` as used inside `CREATE TABLE` / `ADD`.
 pub fn constraint_clause(constraint: &Constraint) -> String {
     let mut out = format!(
@@ -111,8 +123,14 @@ pub fn create_table(table: &Table, foreign_keys_inline: bool) -> String {
     let mut lines: Vec<String> = table
         .columns
         .iter()
-        .filter(|c| !c.inherited)
-        .map(column_definition)
+        .filter(|c| !c.inherited || c.overrides_parent)
+        .map(|c| {
+            if c.inherited {
+                partition_column_options(c)
+            } else {
+                column_definition(c)
+            }
+        })
         .collect();
     lines.extend(
         table
