@@ -432,7 +432,8 @@ pub fn alter(
     let mut clauses = Vec::new();
     let mut rewrite = false;
     let type_changes = from.data_type != to.data_type || from.collation != to.collation;
-    if from.default.is_some() && (from.default != to.default || type_changes) {
+    let serial = super::identity::replaced_serial_sequence(ctx, table, from, to);
+    if from.default.is_some() && (from.default != to.default || type_changes) && serial.is_none() {
         clauses.push(format!("ALTER COLUMN {col} DROP DEFAULT"));
     }
     if from.identity.is_some() && to.identity.is_none() {
@@ -494,6 +495,10 @@ pub fn alter(
         _ => {}
     }
     if !clauses.is_empty() {
+        let mut sql = format!("ALTER TABLE {table} {};", clauses.join(", "));
+        if let Some(sequence) = serial {
+            sql = super::identity::carry_over_sql(table, &to.name, sequence, &sql);
+        }
         let mut step = Step::new(
             Phase::Expand,
             format!(
@@ -504,7 +509,7 @@ pub fn alter(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            format!("ALTER TABLE {table} {};", clauses.join(", ")),
+            sql,
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(column_uses(ctx.to, table, to))
@@ -516,6 +521,9 @@ pub fn alter(
         if from.identity.is_none() && to.identity.is_some() && !from.not_null {
             // An identity column must be NOT NULL first (set by the recipe below).
             step = step.uses([Resource::NotNull(table.clone(), to.name.clone())]);
+        }
+        if let Some(sequence) = serial {
+            step = step.drops([Resource::Relation(sequence.name.clone())]);
         }
         if rewrite && has_rows {
             step = step.work(TableWork::Rewrite).hazard(

@@ -2,6 +2,7 @@
 
 mod columns;
 mod constraints;
+mod identity;
 mod indexes;
 mod objects;
 mod renames;

@@ -87,6 +87,10 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         }
         ReplaceEnum { from, to } => replace_enum(ctx, &from.name, to),
         CreateSequence { sequence } => create_sequence(sequence),
+        // Dropped by the step that makes its column an identity column.
+        DropSequence { sequence } if super::identity::is_replaced_by_identity(ctx, sequence) => {
+            Vec::new()
+        }
         DropSequence { sequence } => vec![Step::new(
             Phase::Contract,
             format!("drop sequence {}", sequence.name),
