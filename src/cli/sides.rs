@@ -38,14 +38,20 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Database(t) => Some(t.clone()),
         SchemaSource::Files(_) => None,
     };
-    // Read the live side first: its server version picks the shadow's.
-    let mut from_side = workspace::read(
-        &from,
-        &ShadowSource::Embedded {
-            preferred_major: None,
-        },
-    )
-    .await?;
+    // Read the live side first: its server version picks the shadow's. A schema directory
+    // on this side keeps its shadow database open until the other side has one too, so both
+    // share one embedded cluster.
+    let (mut from_side, from_shadow) = match &from {
+        SchemaSource::Files(paths) => {
+            let embedded = ShadowSource::Embedded {
+                preferred_major: None,
+            };
+            let (side, database) = workspace::open_files(paths, &embedded).await?;
+            (side, Some(database))
+        }
+        // A database needs no shadow.
+        SchemaSource::Database(target) => (workspace::read_database(target).await?, None),
+    };
     if matches!(from, SchemaSource::Files(_)) {
         // An offline plan is for some database built from these files: assume its tables hold
         // rows, so every step is planned the safe way.
@@ -79,6 +85,9 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         }
         SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
     };
+    if let Some(database) = from_shadow {
+        let _ = database.close().await;
+    }
     if let (Some(target), Some(desired)) = (&target, &to_side.desired) {
         let client = target.connect().await?;
         workspace::check_annotations(&client, &from_side.model, &to_side.model, desired).await?;

@@ -3,6 +3,8 @@
 
 pub mod cluster;
 
+use std::sync::{Arc, Weak};
+
 use thiserror::Error;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -104,7 +106,39 @@ pub struct ShadowDatabase {
     client: Client,
     server_version_num: u32,
     warnings: Vec<String>,
-    cluster: Option<EmbeddedCluster>,
+    cluster: Option<Arc<EmbeddedCluster>>,
+}
+
+/// Embedded clusters in use, by preferred major: the two sides of `--from DIR --to DIR` each
+/// get a database on one cluster instead of a cluster each (an initdb and a server start
+/// saved). Weak: a cluster stops when its last shadow database closes.
+static EMBEDDED: tokio::sync::Mutex<Vec<(Option<u32>, Weak<EmbeddedCluster>)>> =
+    tokio::sync::Mutex::const_new(Vec::new());
+
+/// A running embedded cluster for `preferred_major`: one already in use, or a new one.
+async fn embedded_cluster(
+    preferred_major: Option<u32>,
+) -> Result<Arc<EmbeddedCluster>, ShadowError> {
+    let mut clusters = EMBEDDED.lock().await;
+    clusters.retain(|(_, weak)| weak.strong_count() > 0);
+    if let Some(cluster) = clusters
+        .iter()
+        .filter(|(major, _)| *major == preferred_major)
+        .find_map(|(_, weak)| weak.upgrade())
+    {
+        return Ok(cluster);
+    }
+    let cluster = tokio::task::spawn_blocking(move || {
+        EmbeddedCluster::start(ClusterOptions {
+            preferred_major,
+            ..ClusterOptions::default()
+        })
+    })
+    .await
+    .map_err(|e| ShadowError::Join(e.to_string()))??;
+    let cluster = Arc::new(cluster);
+    clusters.push((preferred_major, Arc::downgrade(&cluster)));
+    Ok(cluster)
 }
 
 impl std::fmt::Debug for ShadowDatabase {
@@ -122,14 +156,7 @@ impl ShadowDatabase {
     pub async fn create(source: ShadowSource) -> Result<ShadowDatabase, ShadowError> {
         let (cluster, admin_target, mut warnings) = match source {
             ShadowSource::Embedded { preferred_major } => {
-                let cluster = tokio::task::spawn_blocking(move || {
-                    EmbeddedCluster::start(ClusterOptions {
-                        preferred_major,
-                        ..ClusterOptions::default()
-                    })
-                })
-                .await
-                .map_err(|e| ShadowError::Join(e.to_string()))??;
+                let cluster = embedded_cluster(preferred_major).await?;
                 let admin = cluster.target("postgres");
                 let warnings = cluster.warnings.clone();
                 (Some(cluster), admin, warnings)
@@ -202,8 +229,8 @@ impl ShadowDatabase {
         &self.warnings
     }
 
-    /// Drop the database on a dev server (best effort: the error is returned for the caller to
-    /// report) and stop the embedded cluster.
+    /// Drop the database (best effort on a dev server: the error is returned for the caller to
+    /// report) and stop the embedded cluster once no other shadow database uses it.
     pub async fn close(self) -> Result<(), ShadowError> {
         let ShadowDatabase {
             name,
@@ -213,10 +240,17 @@ impl ShadowDatabase {
             ..
         } = self;
         drop(client);
-        match cluster {
-            Some(cluster) => {
+        match cluster.map(Arc::try_unwrap) {
+            Some(Ok(cluster)) => {
                 // Stopping waits for the postmaster; keep it off the async worker.
                 let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
+                Ok(())
+            }
+            // Shared with another shadow database: only this one goes.
+            Some(Err(_shared)) => {
+                if let Ok(admin) = admin_target.connect().await {
+                    let _ = drop_database(&admin, &name).await;
+                }
                 Ok(())
             }
             None => {
