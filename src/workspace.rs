@@ -92,13 +92,14 @@ pub async fn open_files(
         Ok::<_, WorkspaceError>((report, model))
     }
     .await;
-    let (report, model) = match loaded {
+    let (report, mut model) = match loaded {
         Ok(done) => done,
         Err(e) => {
             let _ = database.close().await;
             return Err(e);
         }
     };
+    attach_check_sources(&mut model, &desired);
     let mut notes: Vec<String> = database.warnings().to_vec();
     notes.extend(desired.notes.iter().cloned());
     notes.extend(report.notes.iter().cloned());
@@ -110,6 +111,28 @@ pub async fn open_files(
         },
         database,
     ))
+}
+
+/// Give each desired CHECK constraint the text it was written with, for zdm to add it by (see
+/// `parse::CheckSource`).
+fn attach_check_sources(model: &mut Model, desired: &DesiredSchema) {
+    use crate::model::ConstraintKind;
+    for check in desired.statements.iter().flat_map(|s| &s.checks) {
+        let Some(constraint) = model
+            .tables
+            .get_mut(&check.table)
+            .and_then(|t| t.constraints.get_mut(&check.name))
+            .filter(|c| c.kind == ConstraintKind::Check && !c.inherited)
+        else {
+            continue;
+        };
+        let no_inherit = if constraint.definition.ends_with(" NO INHERIT") {
+            " NO INHERIT"
+        } else {
+            ""
+        };
+        constraint.source = Some(format!("CHECK ({}){no_inherit}", check.expression));
+    }
 }
 
 /// CHECK constraints whose catalog text differs between the two sides but which PostgreSQL

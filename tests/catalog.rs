@@ -229,6 +229,7 @@ async fn constraints() {
             index_definition: None,
             inherited: false,
             comment: Some("positive".into()),
+            source: None,
         }
     );
     let not_valid = &users.constraints["users_code_check"];

@@ -108,6 +108,7 @@ pub(crate) async fn constraints(
                 inherited: get(&row, 15, WHAT)?,
                 comment: get(&row, 16, WHAT)?,
                 index_definition: get(&row, 17, WHAT)?,
+                source: None,
             },
         );
     }

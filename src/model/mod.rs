@@ -182,6 +182,10 @@ pub struct Constraint {
     /// Inherited from a parent table (partitions): not defined here.
     pub inherited: bool,
     pub comment: Option<String>,
+    /// For a CHECK from the desired files: `CHECK (<expression as written>)`, what zdm adds
+    /// instead of `definition` (see `parse::checks` for why). Never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! This is the only module that uses pg_query.
 
 mod annotate;
+mod checks;
 mod ffi;
 mod lexer;
 mod order;
@@ -22,6 +23,7 @@ use crate::model::QualifiedName;
 use crate::source::{char_to_byte_offset, Diagnostic, FileId, SourceSet, Span};
 
 pub use annotate::{Annotation, AnnotationKind};
+pub use checks::CheckSource;
 
 /// The parsed desired schema.
 #[derive(Debug, Clone)]
@@ -57,6 +59,9 @@ pub struct Statement {
     /// `set_config` statements that precede it in its file, in order. A loader replays them
     /// (after `RESET ALL`) before running the statement, since load order is not file order.
     pub settings: Vec<String>,
+    /// The named CHECK constraints it defines, as written. Left empty when session settings
+    /// are in effect: the text could mean something else in a session without them.
+    pub checks: Vec<CheckSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,6 +343,11 @@ fn file_statements(
         let provides = refs::provides(node, &ctx);
         let requires = refs::requires(node, &json, &ctx, roles);
         let targets = annotate::targets(node, &ctx, start);
+        let checks = if settings.is_empty() {
+            checks::named_checks(node, &ctx)
+        } else {
+            Vec::new()
+        };
         let shadow_only = kind == StatementKind::DoBlock;
         let location = sources.location(span);
         match &kind {
@@ -358,6 +368,7 @@ fn file_statements(
             provides,
             requires,
             settings: settings.clone(),
+            checks,
         };
         if kind == StatementKind::SessionSetting {
             if let Some(path) = search_path_setting(node) {

@@ -100,7 +100,7 @@ pub fn constraint_clause(constraint: &Constraint) -> String {
     let mut out = format!(
         "CONSTRAINT {} {}",
         quote_ident(&constraint.name),
-        constraint.definition
+        constraint.source.as_ref().unwrap_or(&constraint.definition)
     );
     if !constraint.validated {
         out.push_str(" NOT VALID");
@@ -171,7 +171,13 @@ pub fn comment_on(target: &str, comment: Option<&str>) -> String {
 
 /// Everything about one table, as one text: what `zdm diff` compares line by line.
 pub fn table_definition(table: &Table) -> String {
-    let mut out = vec![create_table(table, true)];
+    // The catalog's text on both sides, never a CHECK's source text: the two sides compare
+    // line by line.
+    let mut catalog_text = table.clone();
+    for constraint in catalog_text.constraints.values_mut() {
+        constraint.source = None;
+    }
+    let mut out = vec![create_table(&catalog_text, true)];
     out.extend(table.indexes.values().map(create_index));
     if let Some(comment) = &table.comment {
         out.push(comment_on(&format!("TABLE {}", table.name), Some(comment)));
