@@ -499,7 +499,12 @@ impl Reporter {
                 bar.set_length(p.rows_scanned);
             }
             bar.set_position(p.rows_scanned);
-            bar.set_message(format!("{} filled, batch {}", p.rows_updated, p.batch_size));
+            bar.set_message(format!(
+                "{} filled, batch {}{}",
+                p.rows_updated,
+                p.batch_size,
+                cut_note(p.batches_cut)
+            ));
             return;
         }
         if self
@@ -531,8 +536,9 @@ impl Reporter {
             _ => String::new(),
         };
         let resumed = if p.resumed { " (resumed)" } else { "" };
+        let cut = cut_note(p.batches_cut);
         eprintln!(
-            "      {}.{}: {} rows scanned{of}, {} filled, {rate:.0} rows/s, batch {}{resumed}",
+            "      {}.{}: {} rows scanned{of}, {} filled, {rate:.0} rows/s, batch {}{cut}{resumed}",
             step.backfill
                 .as_ref()
                 .map(|b| b.table.to_string())
@@ -545,6 +551,14 @@ impl Reporter {
             p.rows_updated,
             p.batch_size
         );
+    }
+}
+
+/// How many batches ran past their time cap and were redone smaller, when any did.
+fn cut_note(cut: u64) -> String {
+    match cut {
+        0 => String::new(),
+        n => format!(" ({n} cut for running long)"),
     }
 }
 

@@ -382,6 +382,8 @@ fn build_constraint(ctx: &Context, r: &Retype, helper: &str, constraint: &Constr
         let mut copy = constraint.clone();
         copy.name = helper.to_string();
         copy.definition = substitute(&constraint.definition, &r.to.name, &r.shadow);
+        // The source text names the old column: the copy is made from the catalog's text.
+        copy.source = None;
         copy.validated = false;
         steps.push(
             Step::new(
