@@ -689,6 +689,19 @@ async fn unmanaged_objects_are_listed() {
     // The managed parts are still read.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
     assert!(model.sequences.contains_key(&qn("public", "useq")));
+    // What the views read: each column they name (a plan dropping one carries a hazard).
+    let reads: Vec<(String, String, Option<String>)> = model
+        .view_reads
+        .iter()
+        .map(|r| (r.view.to_string(), r.table.to_string(), r.column.clone()))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("public.mv".into(), "public.t".into(), Some("id".into())),
+            ("public.v".into(), "public.t".into(), Some("id".into())),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -435,3 +435,72 @@ async fn contract_refuses_while_pg_stat_statements_shows_the_old_code() {
     assert!(run.stderr.contains("--force"), "{}", run.text());
     assert!(!column_exists(&db, "users", "legacy_field").await);
 }
+
+#[tokio::test]
+async fn dropping_what_a_view_reads_is_a_hazard() {
+    let db = v1_db().await;
+    db.exec("CREATE VIEW user_names AS SELECT id, first_name FROM users;")
+        .await;
+    let dir = gating_schema();
+    let run = zdm_on(&["plan"], &db.conninfo, dir.path(), &["--format", "json"]).await;
+    assert_eq!(run.code, 1, "{}", run.text());
+    let value: Value = serde_json::from_str(&run.stdout).unwrap();
+    let hazards_of = |needle: &str| -> Vec<String> {
+        value["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sql"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no step with {needle}"))["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h["kind"].as_str().unwrap(),
+                    h["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let first_name = hazards_of("DROP COLUMN first_name");
+    assert!(
+        first_name
+            .iter()
+            .any(|h| h.starts_with("may-fail view public.user_names reads public.users.first_name")),
+        "{first_name:?}"
+    );
+    // No view reads last_name.
+    let last_name = hazards_of("DROP COLUMN last_name");
+    assert!(
+        !last_name.iter().any(|h| h.contains("view")),
+        "{last_name:?}"
+    );
+
+    // Contract without may-fail allowed is refused before anything runs.
+    apply_up_to_contract(&db, dir.path()).await;
+    let run = zdm_on(
+        &[
+            "apply",
+            "--phase",
+            "contract",
+            "--yes",
+            "--skip-rollback-window",
+            "--allow-hazards",
+            "data-loss",
+        ],
+        &db.conninfo,
+        dir.path(),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stderr.contains("may-fail"), "{}", run.text());
+    assert!(column_exists(&db, "users", "first_name").await);
+    // With every hazard allowed, PostgreSQL itself refuses, as the hazard said.
+    let run = contract(&db, dir.path(), &["--skip-rollback-window"]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stderr.contains("user_names"), "{}", run.text());
+    assert!(column_exists(&db, "users", "first_name").await);
+}

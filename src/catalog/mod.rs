@@ -22,6 +22,7 @@ mod stats;
 mod tables;
 mod types;
 mod unmanaged;
+mod views;
 
 pub use error::CatalogError;
 
@@ -81,6 +82,7 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     constraints::constraints(client, &oids, &mut model.tables).await?;
     indexes::indexes(client, server, &oids, &mut model.tables).await?;
     model.unmanaged = unmanaged::unmanaged(client, server).await?;
+    model.view_reads = views::view_reads(client).await?;
     // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
     stats::stats(client, &oids, &mut model.tables).await?;
     Ok(model)

@@ -24,6 +24,19 @@ pub struct Model {
     /// Objects that exist but that zdm does not manage yet (views, functions, triggers, ...).
     /// They are reported, never diffed.
     pub unmanaged: Vec<UnmanagedObject>,
+    /// What those views read: a plan that drops a column or table a view reads is refused by
+    /// PostgreSQL, so it carries a hazard. Never diffed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub view_reads: Vec<ViewRead>,
+}
+
+/// A view (or materialized view) reading a table's column, or the table as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewRead {
+    pub view: QualifiedName,
+    pub table: QualifiedName,
+    /// `None`: the view depends on the table itself.
+    pub column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

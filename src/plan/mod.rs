@@ -10,6 +10,7 @@ mod graph;
 mod recipes;
 pub mod resource;
 mod step;
+mod views;
 
 pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
 
@@ -117,6 +118,7 @@ pub fn plan_changes(
     steps.extend(recipes::transform_steps(&context));
     let leftovers = recipes::leftover_sync_triggers(&context, &steps);
     steps.extend(leftovers);
+    views::flag_drops_read_by_views(from, &mut steps);
     Ok(Plan {
         source_fingerprint: fingerprint(from),
         target_fingerprint: fingerprint(to),

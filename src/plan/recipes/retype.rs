@@ -319,6 +319,12 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
             ),
         );
     }
+    // The old column is renamed and dropped: a view reading it (by attnum) blocks that.
+    if let Some(message) =
+        crate::plan::views::dropping_read_by_views(ctx.from, table, Some(&r.to.name))
+    {
+        swap = swap.hazard(crate::plan::HazardKind::MayFail, message);
+    }
     steps.push(swap);
     steps
 }
