@@ -89,6 +89,24 @@ pub struct SavedCursor {
     pub column: String,
 }
 
+/// The columns [`SavedCursor::from_row`] reads, in its order.
+const SELECT_CURSORS: &str = "SELECT cursor, rows_done, rows_scanned, batch_size, \
+     finished_at IS NOT NULL, table_name, column_name FROM zdm.backfill_cursors";
+
+impl SavedCursor {
+    fn from_row(r: &tokio_postgres::Row) -> SavedCursor {
+        SavedCursor {
+            cursor: r.get(0),
+            rows_done: r.get::<_, i64>(1) as u64,
+            rows_scanned: r.get::<_, i64>(2) as u64,
+            batch_size: r.get(3),
+            finished: r.get(4),
+            table: r.get(5),
+            column: r.get(6),
+        }
+    }
+}
+
 /// Who runs zdm, as recorded with each plan.
 #[derive(Debug, Clone, Default)]
 pub struct Operator {
@@ -307,47 +325,19 @@ impl<'a> Ledger<'a> {
         &self,
         backfill: &Backfill,
     ) -> Result<Option<SavedCursor>, LedgerError> {
+        let sql = format!("{SELECT_CURSORS} WHERE step_key = $1");
         let row = self
             .client
-            .query_opt(
-                "SELECT cursor, rows_done, rows_scanned, batch_size, finished_at IS NOT NULL, \
-                 table_name, column_name FROM zdm.backfill_cursors WHERE step_key = $1",
-                &[&backfill_key(backfill)],
-            )
+            .query_opt(sql.as_str(), &[&backfill_key(backfill)])
             .await?;
-        Ok(row.map(|r| SavedCursor {
-            cursor: r.get(0),
-            rows_done: r.get::<_, i64>(1) as u64,
-            rows_scanned: r.get::<_, i64>(2) as u64,
-            batch_size: r.get(3),
-            finished: r.get(4),
-            table: r.get(5),
-            column: r.get(6),
-        }))
+        Ok(row.as_ref().map(SavedCursor::from_row))
     }
 
     /// Every saved backfill position (for `zdm status`).
     pub async fn cursors(&self) -> Result<Vec<SavedCursor>, LedgerError> {
-        let rows = self
-            .client
-            .query(
-                "SELECT cursor, rows_done, rows_scanned, batch_size, finished_at IS NOT NULL, \
-                 table_name, column_name FROM zdm.backfill_cursors ORDER BY updated_at",
-                &[],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SavedCursor {
-                cursor: r.get(0),
-                rows_done: r.get::<_, i64>(1) as u64,
-                rows_scanned: r.get::<_, i64>(2) as u64,
-                batch_size: r.get(3),
-                finished: r.get(4),
-                table: r.get(5),
-                column: r.get(6),
-            })
-            .collect())
+        let sql = format!("{SELECT_CURSORS} ORDER BY updated_at");
+        let rows = self.client.query(sql.as_str(), &[]).await?;
+        Ok(rows.iter().map(SavedCursor::from_row).collect())
     }
 
     /// Save a backfill's position after a batch (or its end, with `finished`).
