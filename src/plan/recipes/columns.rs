@@ -53,11 +53,26 @@ fn calls_user_function(expression: &str) -> bool {
     false
 }
 
-fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
+pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
     format!(
         "ALTER TABLE {table} ADD COLUMN {};",
         ddl::column_definition(column)
     )
+}
+
+/// `column` as a plain companion named `name`, added beside a live column while both
+/// applications run (a rename's new column, a type change's shadow column): nullable, and
+/// without default, identity, generation or comment, which the old application cannot honour.
+pub(super) fn companion(column: &Column, name: &str) -> Column {
+    Column {
+        name: name.to_string(),
+        not_null: false,
+        default: None,
+        identity: None,
+        generated: None,
+        comment: None,
+        ..column.clone()
+    }
 }
 
 fn column_resources(table: &QualifiedName, column: &Column) -> Vec<Resource> {

@@ -11,7 +11,7 @@ use crate::diff::Change;
 use crate::model::{Column, Index, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, Transform};
-use crate::sql::{ddl, quote_ident};
+use crate::sql::quote_ident;
 
 use super::columns::{backfill_step, not_null_recipe};
 use super::sync;
@@ -194,20 +194,12 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
     if new_is_live.is_none() {
         // Nullable and without its default while both applications run: the old application
         // does not know the column, and the trigger tells writers apart by it being NULL.
-        let mut bare = r.new.clone();
-        bare.not_null = false;
-        bare.default = None;
-        bare.identity = None;
-        bare.generated = None;
-        bare.comment = None;
+        let bare = super::columns::companion(r.new, &r.new.name);
         steps.push(
             Step::new(
                 Phase::Expand,
                 format!("add column {new} to {table} (renamed from {old}; nullable for now)"),
-                format!(
-                    "ALTER TABLE {table} ADD COLUMN {};",
-                    ddl::column_definition(&bare)
-                ),
+                super::columns::add_column_sql(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))

@@ -152,13 +152,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
     let mut steps = Vec::new();
 
     if live_shadow.is_none() {
-        let mut bare = r.to.clone();
-        bare.name = r.shadow.clone();
-        bare.not_null = false;
-        bare.default = None;
-        bare.identity = None;
-        bare.generated = None;
-        bare.comment = None;
+        let bare = super::columns::companion(r.to, &r.shadow);
         steps.push(
             Step::new(
                 Phase::Expand,
@@ -166,10 +160,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
                     "add shadow column {shadow} {} to {table} for the type change of {col}",
                     r.to.data_type
                 ),
-                format!(
-                    "ALTER TABLE {table} ADD COLUMN {};",
-                    ddl::column_definition(&bare)
-                ),
+                super::columns::add_column_sql(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))
