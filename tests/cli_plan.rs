@@ -303,15 +303,9 @@ async fn hazards_need_to_be_allowed() {
     }
     // contract drops columns: data-loss must be allowed by name (or `all`)
     for allow in [&[][..], &["--allow-hazards", "may-fail,long-lock"][..]] {
-        let mut args = vec![
-            "apply",
-            "--phase",
-            "contract",
-            "--yes",
-            "--skip-rollback-window",
-        ];
+        let mut args = vec!["--skip-rollback-window"];
         args.extend_from_slice(allow);
-        let run = zdm_on(&args, &db.conninfo, &schema, &[]).await;
+        let run = contract(&db, &schema, &args).await;
         assert_eq!(run.code, 2, "{allow:?}: {}", run.text());
         assert!(run.stderr.contains("data-loss"), "{}", run.text());
         assert!(
@@ -319,19 +313,10 @@ async fn hazards_need_to_be_allowed() {
             "dropped anyway"
         );
     }
-    let run = zdm_on(
-        &[
-            "apply",
-            "--phase",
-            "contract",
-            "--yes",
-            "--skip-rollback-window",
-            "--allow-hazards",
-            "data-loss",
-        ],
-        &db.conninfo,
+    let run = contract(
+        &db,
         &schema,
-        &[],
+        &["--skip-rollback-window", "--allow-hazards", "data-loss"],
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.text());
@@ -360,14 +345,7 @@ async fn apply_up_to_contract(db: &common::TestDb, schema: &std::path::Path) {
 }
 
 async fn contract(db: &common::TestDb, schema: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "apply",
-        "--phase",
-        "contract",
-        "--yes",
-        "--allow-hazards",
-        "all",
-    ];
+    let mut args = vec!["apply", "--phase", "contract", "--yes"];
     args.extend_from_slice(extra);
     zdm_on(&args, &db.conninfo, schema, &[]).await
 }
@@ -378,7 +356,7 @@ async fn contract_waits_for_the_rollback_window() {
     let dir = gating_schema();
     apply_up_to_contract(&db, dir.path()).await;
 
-    let run = contract(&db, dir.path(), &[]).await;
+    let run = contract(&db, dir.path(), &["--allow-hazards", "all"]).await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(
         run.stderr.contains("the rollback window is 24h"),
@@ -387,7 +365,12 @@ async fn contract_waits_for_the_rollback_window() {
     );
     assert!(column_exists(&db, "users", "legacy_field").await);
 
-    let run = contract(&db, dir.path(), &["--rollback-window", "1h"]).await;
+    let run = contract(
+        &db,
+        dir.path(),
+        &["--allow-hazards", "all", "--rollback-window", "1h"],
+    )
+    .await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(
         run.stderr.contains("the rollback window is 1h"),
@@ -396,7 +379,12 @@ async fn contract_waits_for_the_rollback_window() {
     );
 
     // A window that has passed lets contract run.
-    let run = contract(&db, dir.path(), &["--rollback-window", "0s"]).await;
+    let run = contract(
+        &db,
+        dir.path(),
+        &["--allow-hazards", "all", "--rollback-window", "0s"],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.text());
     assert!(!column_exists(&db, "users", "legacy_field").await);
 }
@@ -419,7 +407,12 @@ async fn contract_refuses_while_pg_stat_statements_shows_the_old_code() {
             .await;
     }
 
-    let run = contract(&db, dir.path(), &["--skip-rollback-window"]).await;
+    let run = contract(
+        &db,
+        dir.path(),
+        &["--allow-hazards", "all", "--skip-rollback-window"],
+    )
+    .await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(
         run.stderr.contains(
@@ -430,7 +423,17 @@ async fn contract_refuses_while_pg_stat_statements_shows_the_old_code() {
     );
     assert!(column_exists(&db, "users", "legacy_field").await);
 
-    let run = contract(&db, dir.path(), &["--skip-rollback-window", "--force"]).await;
+    let run = contract(
+        &db,
+        dir.path(),
+        &[
+            "--allow-hazards",
+            "all",
+            "--skip-rollback-window",
+            "--force",
+        ],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.text());
     assert!(run.stderr.contains("--force"), "{}", run.text());
     assert!(!column_exists(&db, "users", "legacy_field").await);
@@ -480,26 +483,22 @@ async fn dropping_what_a_view_reads_is_a_hazard() {
 
     // Contract without may-fail allowed is refused before anything runs.
     apply_up_to_contract(&db, dir.path()).await;
-    let run = zdm_on(
-        &[
-            "apply",
-            "--phase",
-            "contract",
-            "--yes",
-            "--skip-rollback-window",
-            "--allow-hazards",
-            "data-loss",
-        ],
-        &db.conninfo,
+    let run = contract(
+        &db,
         dir.path(),
-        &[],
+        &["--skip-rollback-window", "--allow-hazards", "data-loss"],
     )
     .await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(run.stderr.contains("may-fail"), "{}", run.text());
     assert!(column_exists(&db, "users", "first_name").await);
     // With every hazard allowed, PostgreSQL itself refuses, as the hazard said.
-    let run = contract(&db, dir.path(), &["--skip-rollback-window"]).await;
+    let run = contract(
+        &db,
+        dir.path(),
+        &["--allow-hazards", "all", "--skip-rollback-window"],
+    )
+    .await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(run.stderr.contains("user_names"), "{}", run.text());
     assert!(column_exists(&db, "users", "first_name").await);
