@@ -8,7 +8,7 @@
 //! the drop of the old table ...) are claimed by [`claims`] and never planned on their own.
 
 use crate::diff::Change;
-use crate::model::{Column, Index, QualifiedName, Table};
+use crate::model::{Column, Constraint, Index, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, Transform};
 use crate::sql::quote_ident;
@@ -126,32 +126,52 @@ fn claims_for_table_rename(
             table: t,
             constraint,
         } => {
-            constraint
-                .foreign_key
-                .as_ref()
-                .is_some_and(|fk| &fk.referenced_table == from)
-                && changes.iter().any(|c| {
-                    matches!(c, Change::AddConstraint { table: t2, constraint: c2 }
-                    if t2 == t && c2.name == constraint.name
-                        && c2.foreign_key.as_ref().is_some_and(|fk| &fk.referenced_table == table))
-                })
+            references(constraint, from)
+                && has_foreign_key_half(changes, t, &constraint.name, Half::Add, table)
         }
         Change::AddConstraint {
             table: t,
             constraint,
         } => {
-            constraint
-                .foreign_key
-                .as_ref()
-                .is_some_and(|fk| &fk.referenced_table == table)
-                && changes.iter().any(|c| {
-                    matches!(c, Change::DropConstraint { table: t2, constraint: c2 }
-                    if t2 == t && c2.name == constraint.name
-                        && c2.foreign_key.as_ref().is_some_and(|fk| &fk.referenced_table == from))
-                })
+            references(constraint, table)
+                && has_foreign_key_half(changes, t, &constraint.name, Half::Drop, from)
         }
         _ => false,
     }
+}
+
+fn references(constraint: &Constraint, table: &QualifiedName) -> bool {
+    constraint
+        .foreign_key
+        .as_ref()
+        .is_some_and(|fk| &fk.referenced_table == table)
+}
+
+#[derive(PartialEq)]
+enum Half {
+    Drop,
+    Add,
+}
+
+/// Whether `changes` holds the given half (drop or add) of foreign key `name` on `table`,
+/// referencing `referenced`.
+fn has_foreign_key_half(
+    changes: &[Change],
+    table: &QualifiedName,
+    name: &str,
+    half: Half,
+    referenced: &QualifiedName,
+) -> bool {
+    changes.iter().any(|c| {
+        let (t, constraint) = match c {
+            Change::DropConstraint { table, constraint } if half == Half::Drop => {
+                (table, constraint)
+            }
+            Change::AddConstraint { table, constraint } if half == Half::Add => (table, constraint),
+            _ => return false,
+        };
+        t == table && constraint.name == name && references(constraint, referenced)
+    })
 }
 
 pub fn steps(ctx: &Context) -> Vec<Step> {
