@@ -63,16 +63,7 @@ fn args() -> Args {
     a
 }
 
-const NAIVE: &str = "
-BEGIN;
-ALTER TABLE orders ADD COLUMN org_id uuid REFERENCES orgs (id);
-ALTER TABLE orders ADD CONSTRAINT chk_amount_positive CHECK (amount > 0);
-CREATE INDEX idx_orders_customer_date ON orders (customer_id, created_at DESC);
-ALTER TABLE users ADD COLUMN display_name varchar(200);
-UPDATE users SET display_name = concat(first_name, ' ', last_name);
-ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
-COMMIT;
-";
+const NAIVE: &str = include_str!("shop/naive_migration.sql");
 
 /// How long the workload runs before the migration starts (and after it ends).
 const WARMUP: Duration = Duration::from_secs(3);

@@ -145,16 +145,7 @@ where
     }
 }
 
-const NAIVE: &str = "
-BEGIN;
-ALTER TABLE orders ADD COLUMN org_id uuid REFERENCES orgs (id);
-ALTER TABLE orders ADD CONSTRAINT chk_amount_positive CHECK (amount > 0);
-CREATE INDEX idx_orders_customer_date ON orders (customer_id, created_at DESC);
-ALTER TABLE users ADD COLUMN display_name varchar(200);
-UPDATE users SET display_name = concat(first_name, ' ', last_name);
-ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
-COMMIT;
-";
+const NAIVE: &str = include_str!("../examples/shop/naive_migration.sql");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_traffic_never_waits_longer_than_the_lock_timeout() {
