@@ -14,6 +14,7 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod plan;
+pub mod rehearse;
 pub mod shadow;
 pub mod source;
 pub mod sql;

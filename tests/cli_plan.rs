@@ -3,53 +3,13 @@
 mod cli_support;
 mod common;
 
-use cli_support::{apply_all, example_schema_dir, example_v1_sql, filters, zdm_on, Run};
+use cli_support::{
+    apply_all, column_exists, example_schema_dir, filters, gating_schema, v1_db, zdm_on, Run,
+};
 use serde_json::Value;
-
-/// The bundled example's starting point, with rows (so every step is planned the safe way).
-async fn v1_db() -> common::TestDb {
-    let db = common::test_db().await;
-    db.exec(&example_v1_sql()).await;
-    db.exec(
-        "INSERT INTO orgs VALUES ('00000000-0000-0000-0000-000000000001');
-         INSERT INTO users (first_name, last_name, legacy_field)
-              SELECT 'first' || i, 'last' || i, 'x' FROM generate_series(1, 500) i;
-         INSERT INTO orders (customer_id, amount) SELECT i % 10, i FROM generate_series(1, 500) i;",
-    )
-    .await;
-    db
-}
-
-/// The bundled example with `display_name` given a constant default instead of the
-/// `-- zdm:backfill` annotation, for
-/// the gating tests, which are about apply's refusals rather than the example's plan.
-fn gating_schema() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for file in ["orgs.sql", "orders.sql"] {
-        std::fs::copy(example_schema_dir().join(file), dir.path().join(file)).unwrap();
-    }
-    std::fs::write(
-        dir.path().join("users.sql"),
-        "CREATE TABLE users (id bigserial PRIMARY KEY, display_name varchar(200) NOT NULL DEFAULT '');\n",
-    )
-    .unwrap();
-    dir
-}
 
 async fn plan(db: &common::TestDb, extra: &[&str]) -> Run {
     zdm_on(&["plan"], &db.conninfo, &example_schema_dir(), extra).await
-}
-
-async fn column_exists(db: &common::TestDb, table: &str, column: &str) -> bool {
-    db.client
-        .query_one(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
-            &[&table, &column],
-        )
-        .await
-        .unwrap()
-        .get::<_, i64>(0)
-        == 1
 }
 
 fn steps(plan: &Value) -> Vec<(String, String, bool, Vec<String>)> {
@@ -210,49 +170,6 @@ async fn plans_are_deterministic() {
             assert_eq!(first.stdout, again.stdout, "{format}, {label}");
         }
     }
-}
-
-async fn apply_saved(db: &common::TestDb, schema: &std::path::Path, plan: &str) -> Run {
-    zdm_on(
-        &["apply", "--phase", "expand", "--yes", "--plan", plan],
-        &db.conninfo,
-        schema,
-        &[],
-    )
-    .await
-}
-
-#[tokio::test]
-async fn saved_plan_is_refused_once_the_schema_moved() {
-    let db = v1_db().await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("plan.json");
-    let out_arg = out.display().to_string();
-    let schema = gating_schema();
-    let run = zdm_on(&["plan"], &db.conninfo, schema.path(), &["--out", &out_arg]).await;
-    assert_eq!(run.code, 1, "{}", run.text());
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(saved["source_fingerprint"].as_str().unwrap().len(), 64);
-
-    db.exec("ALTER TABLE users ADD COLUMN added_by_someone int")
-        .await;
-    let run = apply_saved(&db, schema.path(), &out_arg).await;
-    assert_eq!(run.code, 2, "{}", run.text());
-    assert!(run.stderr.contains("different schema"), "{}", run.text());
-    assert!(
-        !column_exists(&db, "orders", "org_id").await,
-        "nothing may run"
-    );
-
-    // back to the schema the plan was made against: accepted
-    db.exec("ALTER TABLE users DROP COLUMN added_by_someone")
-        .await;
-    let run = apply_saved(&db, schema.path(), &out_arg).await;
-    assert_eq!(run.code, 0, "{}", run.text());
-    assert!(column_exists(&db, "orders", "org_id").await);
-    // and now expand has moved it again
-    let run = apply_saved(&db, schema.path(), &out_arg).await;
-    assert_eq!(run.code, 2, "{}", run.text());
 }
 
 #[tokio::test]

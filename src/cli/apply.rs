@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use super::args::{ApplyArgs, PhaseArg};
 use super::config::Config;
-use super::{render, sides, EXIT_CLEAN};
+use super::{render, saved_plan, sides, EXIT_CLEAN};
 use crate::apply::backfill::BackfillOptions;
 use crate::apply::{run_steps, statements_for, ApplyEvent, ApplyOptions, Record};
 use crate::ledger::{Ledger, Operator};
-use crate::plan::{fingerprint, plan, HazardKind, Phase, Plan, Step};
+use crate::model::Model;
+use crate::plan::{fingerprint, HazardKind, Phase, Plan, Step};
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     if args.source.from.is_some() {
@@ -59,53 +60,43 @@ async fn run_locked(
     options: ApplyOptions,
     window: Duration,
 ) -> anyhow::Result<u8> {
-    let sides = sides::read(&args.source).await?;
+    let mut sides = sides::read(&args.source).await?;
     let current = fingerprint(&sides.from.model);
-    let plan: Plan = match &args.plan {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let saved: Plan = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a zdm plan", path.display()))?;
-            if saved.source_fingerprint != current {
-                bail!(
-                    "{} was made against a different schema: the database has changed since (fingerprint {} != {}); make a new plan",
-                    path.display(),
-                    &saved.source_fingerprint[..12],
-                    &current[..12]
-                );
-            }
-            saved
-        }
-        None => {
-            let mut fresh = plan(
-                &sides.from.model,
-                &sides.to.model,
-                &super::plan::plan_options(&sides.to),
-            )?;
-            crate::apply::prune_finished_backfills(client, &sides.from.model, &mut fresh).await?;
-            fresh
-        }
+    let made = match &args.plan {
+        Some(path) => saved_plan::read(path),
+        None => super::plan::fresh_plan(&sides, !args.no_rehearsal).await,
     };
+    sides.release().await;
+    let mut plan = made?;
 
-    let phases: Vec<Phase> = match args.phase {
+    let requested: Vec<Phase> = match args.phase {
         PhaseArg::All => Phase::ALL.to_vec(),
         PhaseArg::Expand => vec![Phase::Expand],
         PhaseArg::Backfill => vec![Phase::Backfill],
         PhaseArg::Validate => vec![Phase::Validate],
         PhaseArg::Contract => vec![Phase::Contract],
     };
-    // A later phase never runs while an earlier one still has work.
-    if let Some(first) = phases.first() {
-        let pending: Vec<&Step> = plan.steps.iter().filter(|s| s.phase < *first).collect();
-        if !pending.is_empty() {
-            bail!(
-                "cannot run {first}: {} step(s) of an earlier phase are pending ({}); run `zdm apply --phase {}` first",
-                pending.len(),
-                pending[0].description,
-                pending[0].phase
-            );
+    let phases = match &args.plan {
+        Some(path) => {
+            // A backfill leaves the schema as it was: ask the data whether it is done.
+            crate::apply::prune_finished_backfills(client, &sides.from.model, &mut plan).await?;
+            saved_plan::phases_to_run(path, &plan, &current, &requested)?
         }
+        None => {
+            refuse_pending_earlier_phase(&plan, &requested)?;
+            requested.clone()
+        }
+    };
+    if phases.is_empty() {
+        eprintln!(
+            "nothing to do for phase {}: the database is past it in {}",
+            render::phase_list(&requested),
+            args.plan
+                .as_deref()
+                .unwrap_or(std::path::Path::new("the plan"))
+                .display()
+        );
+        return Ok(EXIT_CLEAN);
     }
     let steps: Vec<Step> = plan
         .steps
@@ -146,7 +137,8 @@ async fn run_locked(
     }
 
     if steps.iter().any(|s| s.phase == Phase::Contract) {
-        gate_contract(client, ledger.as_ref(), &plan, &steps, args, window).await?;
+        let dropped = dropped_objects(&sides.from.model, &steps);
+        gate_contract(client, ledger.as_ref(), &plan, &dropped, args, window).await?;
     }
 
     let allowed = allowed_hazards(&args.allow_hazards)?;
@@ -214,6 +206,23 @@ async fn run_locked(
     Ok(EXIT_CLEAN)
 }
 
+/// A later phase never runs while an earlier one of a fresh plan still has work.
+fn refuse_pending_earlier_phase(plan: &Plan, requested: &[Phase]) -> anyhow::Result<()> {
+    let Some(first) = requested.first() else {
+        return Ok(());
+    };
+    let pending: Vec<&Step> = plan.steps.iter().filter(|s| s.phase < *first).collect();
+    if let Some(step) = pending.first() {
+        bail!(
+            "cannot run {first}: {} step(s) of an earlier phase are pending ({}); run `zdm apply --phase {}` first",
+            pending.len(),
+            step.description,
+            step.phase
+        );
+    }
+    Ok(())
+}
+
 /// Everything a run would send, in order, with its session settings.
 fn dry_run_script(steps: &[Step], options: &ApplyOptions) -> String {
     let mut out =
@@ -254,7 +263,7 @@ async fn gate_contract(
     client: &tokio_postgres::Client,
     ledger: Option<&Ledger<'_>>,
     plan: &Plan,
-    steps: &[Step],
+    targets: &[crate::apply::contract::Dropped],
     args: &ApplyArgs,
     window: Duration,
 ) -> anyhow::Result<()> {
@@ -293,11 +302,10 @@ async fn gate_contract(
             }
         }
     }
-    let targets = dropped_objects(steps);
     if targets.is_empty() {
         return Ok(());
     }
-    let found = crate::apply::contract::statements_using(client, &targets).await?;
+    let found = crate::apply::contract::statements_using(client, targets).await?;
     match found {
         None => render::note(
             "pg_stat_statements is not installed: cannot check whether queries still use what contract drops",
@@ -325,8 +333,9 @@ async fn gate_contract(
     Ok(())
 }
 
-/// The tables and columns contract's steps drop.
-fn dropped_objects(steps: &[Step]) -> Vec<crate::apply::contract::Dropped> {
+/// The tables and columns contract's steps drop, from what the steps say they drop (saved
+/// with the plan) and what the live database holds.
+fn dropped_objects(live: &Model, steps: &[Step]) -> Vec<crate::apply::contract::Dropped> {
     use crate::apply::contract::Dropped;
     use crate::plan::resource::Resource;
     let mut out = Vec::new();
@@ -337,12 +346,10 @@ fn dropped_objects(steps: &[Step]) -> Vec<crate::apply::contract::Dropped> {
                     table: t.name.clone(),
                     column: Some(c.clone()),
                 },
-                Resource::Relation(t) if step.sql.to_ascii_uppercase().contains("DROP TABLE") => {
-                    Dropped {
-                        table: t.name.clone(),
-                        column: None,
-                    }
-                }
+                Resource::Relation(t) if live.tables.contains_key(t) => Dropped {
+                    table: t.name.clone(),
+                    column: None,
+                },
                 _ => continue,
             };
             if !out.contains(&d) {

@@ -66,6 +66,10 @@ pub struct PlanArgs {
     /// Lock timeout written into `--format sql` scripts, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub lock_timeout: u64,
+    /// Show the plan without first running it on a shadow copy of the live schema (a plan
+    /// saved this way applies before its first phase only).
+    #[arg(long)]
+    pub no_rehearsal: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,4 +126,7 @@ pub struct ApplyArgs {
     /// Drop columns and tables even though pg_stat_statements shows queries that use them.
     #[arg(long)]
     pub force: bool,
+    /// Run a fresh plan without first running it on a shadow copy of the live schema.
+    #[arg(long)]
+    pub no_rehearsal: bool,
 }

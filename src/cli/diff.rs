@@ -2,7 +2,8 @@ use super::args::{Format, SourceArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
 
 pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
-    let sides = sides::read(&args).await?;
+    let mut sides = sides::read(&args).await?;
+    sides.release().await;
     let changes = crate::diff::diff(&sides.from.model, &sides.to.model);
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),

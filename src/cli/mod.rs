@@ -7,6 +7,7 @@ mod config;
 mod diff;
 mod plan;
 mod render;
+mod saved_plan;
 mod sides;
 mod status;
 

@@ -2,20 +2,13 @@ use anyhow::Context as _;
 
 use super::args::{Format, PlanArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
-use crate::plan::{plan, PlanOptions};
+use crate::plan::{plan, Plan, PlanOptions};
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
-    let sides = sides::read(&args.source).await?;
-    let options = plan_options(&sides.to);
-    let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
-    if let Some(target) = &sides.target {
-        crate::apply::prune_finished_backfills(
-            &target.connect().await?,
-            &sides.from.model,
-            &mut plan,
-        )
-        .await?;
-    }
+    let mut sides = sides::read(&args.source).await?;
+    let made = fresh_plan(&sides, !args.no_rehearsal).await;
+    sides.release().await;
+    let plan = made?;
     match args.source.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Sql => print!("{}", render::plan_sql(&plan, args.lock_timeout)),
@@ -30,6 +23,31 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_DIFFERENCES
     })
+}
+
+/// The plan from the live side to the desired one, without the backfills already done, and
+/// rehearsed on a shadow copy of the live schema when `rehearse` is set.
+pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<Plan> {
+    let options = plan_options(&sides.to);
+    let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
+    if let Some(target) = &sides.target {
+        crate::apply::prune_finished_backfills(
+            &target.connect().await?,
+            &sides.from.model,
+            &mut plan,
+        )
+        .await?;
+    }
+    if rehearse && !plan.is_empty() {
+        let rehearsal =
+            crate::rehearse::rehearse(&sides.shadow, &sides.from.model, &sides.to.model, &plan)
+                .await?;
+        for note in &rehearsal.notes {
+            render::note(note);
+        }
+        plan.checkpoints = rehearsal.checkpoints;
+    }
+    Ok(plan)
 }
 
 /// The transformations the desired schema's annotations ask for.

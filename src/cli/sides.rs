@@ -6,7 +6,7 @@ use super::args::SourceArgs;
 use super::config::Config;
 use super::render;
 use crate::connect::ConnectionTarget;
-use crate::shadow::ShadowSource;
+use crate::shadow::{ShadowDatabase, ShadowSource};
 use crate::workspace::{self, SchemaSource, Side};
 
 /// The live (or "from") side and the desired (or "to") side.
@@ -15,6 +15,20 @@ pub struct Sides {
     pub to: Side,
     /// The live database, when the "from" side is one (apply needs it).
     pub target: Option<ConnectionTarget>,
+    /// Where shadow databases come from (the rehearsal makes one more).
+    pub shadow: ShadowSource,
+    /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
+    /// cluster instead of starting another; [`Sides::release`] closes it.
+    kept: Option<ShadowDatabase>,
+}
+
+impl Sides {
+    /// Close the shadow database this run kept open (drops it on a dev server).
+    pub async fn release(&mut self) {
+        if let Some(database) = self.kept.take() {
+            let _ = database.close().await;
+        }
+    }
 }
 
 pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
@@ -70,7 +84,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
         None => ShadowSource::Embedded { preferred_major },
     };
-    let to_side = match &to {
+    let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
             let (side, database) = workspace::open_files(paths, &shadow).await?;
             let reconciled = workspace::reconcile_equivalent_checks(
@@ -79,26 +93,40 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
                 &side.model,
             )
             .await;
-            let _ = database.close().await;
-            reconciled?;
-            side
+            if let Err(e) = reconciled {
+                let _ = database.close().await;
+                return Err(e.into());
+            }
+            (side, Some(database))
         }
-        SchemaSource::Database(_) => workspace::read(&to, &shadow).await?,
+        SchemaSource::Database(_) => (workspace::read(&to, &shadow).await?, None),
     };
     if let Some(database) = from_shadow {
         let _ = database.close().await;
     }
-    if let (Some(target), Some(desired)) = (&target, &to_side.desired) {
-        let client = target.connect().await?;
-        workspace::check_annotations(&client, &from_side.model, &to_side.model, desired).await?;
+    let mut sides = Sides {
+        from: from_side,
+        to: to_side,
+        target,
+        shadow,
+        kept,
+    };
+    if let Err(e) = check_annotations(&sides).await {
+        sides.release().await;
+        return Err(e);
     }
+    let (from_side, to_side) = (&sides.from, &sides.to);
     for note in from_side.notes.iter().chain(&to_side.notes) {
         render::note(note);
     }
     render::unmanaged_note(&from_side.model, &to_side.model);
-    Ok(Sides {
-        from: from_side,
-        to: to_side,
-        target,
-    })
+    Ok(sides)
+}
+
+async fn check_annotations(sides: &Sides) -> anyhow::Result<()> {
+    if let (Some(target), Some(desired)) = (&sides.target, &sides.to.desired) {
+        let client = target.connect().await?;
+        workspace::check_annotations(&client, &sides.from.model, &sides.to.model, desired).await?;
+    }
+    Ok(())
 }

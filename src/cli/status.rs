@@ -13,7 +13,8 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     if args.from.is_some() {
         anyhow::bail!("status works on a live database: use --db (or DATABASE_URL)");
     }
-    let sides = sides::read(&args).await?;
+    let mut sides = sides::read(&args).await?;
+    sides.release().await;
     let target = sides
         .target
         .clone()

@@ -72,7 +72,20 @@ pub struct Plan {
     pub source_fingerprint: String,
     /// Fingerprint of the desired schema.
     pub target_fingerprint: String,
+    /// The schema expected before each phase and after the last, from the rehearsal (empty
+    /// when the plan was not rehearsed): a saved plan applies to a database in any of these
+    /// states, so one reviewed plan carries it through all four phases, days apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<Checkpoint>,
     pub steps: Vec<Step>,
+}
+
+/// A state the database passes through while a plan is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The phase about to run; `None` once the plan is done.
+    pub before: Option<Phase>,
+    pub fingerprint: String,
 }
 
 impl Plan {
@@ -91,9 +104,24 @@ impl Plan {
     }
 }
 
-/// A stable digest of a model's schema (statistics excluded), for "has it moved?" checks.
+/// A stable digest of a model's schema, for "has it moved?" checks.
+///
+/// Left out: statistics, and what no plan creates and so no rehearsal can reproduce — the
+/// list of unmanaged objects, the desired files' CHECK source text, and which unique index a
+/// foreign key happened to pick (none of them is compared by the diff either).
 pub fn fingerprint(model: &Model) -> String {
-    let json = serde_json::to_vec(model).expect("the model always serialises");
+    let mut model = model.clone();
+    model.unmanaged.clear();
+    model.view_reads.clear();
+    for table in model.tables.values_mut() {
+        for constraint in table.constraints.values_mut() {
+            constraint.source = None;
+            if let Some(fk) = &mut constraint.foreign_key {
+                fk.referenced_index = None;
+            }
+        }
+    }
+    let json = serde_json::to_vec(&model).expect("the model always serialises");
     let digest = Sha256::digest(json);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -122,6 +150,7 @@ pub fn plan_changes(
     Ok(Plan {
         source_fingerprint: fingerprint(from),
         target_fingerprint: fingerprint(to),
+        checkpoints: Vec::new(),
         steps: graph::order(steps)?,
     })
 }

@@ -8,7 +8,10 @@ use std::fmt;
 /// Tables, sequences and indexes share one namespace per schema in PostgreSQL (`pg_class`), so
 /// they are all `Relation`s: a new index cannot take a name until the old table of that name is
 /// gone, and the graph sees that.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Resource {
     Schema(String),
     Extension(String),

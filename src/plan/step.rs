@@ -173,15 +173,17 @@ pub struct Step {
     pub hazards: Vec<Hazard>,
     pub backfill: Option<Backfill>,
     /// Objects this step brings into existence, needs, and removes: the edges of the graph.
-    #[serde(skip)]
+    /// Saved with the plan: the gates of a saved plan (what contract drops, who still reads
+    /// it) are decided from them exactly as for a fresh plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub creates: Vec<Resource>,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uses: Vec<Resource>,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drops: Vec<Resource>,
     /// Resources whose removal must happen before this step (e.g. a primary key before its
     /// column may become nullable).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after_drop_of: Vec<Resource>,
 }
 

@@ -232,3 +232,45 @@ pub async fn write_counters(client: &tokio_postgres::Client) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The bundled example's starting point, with rows (so every step is planned the safe way).
+pub async fn v1_db() -> common::TestDb {
+    let db = common::test_db().await;
+    db.exec(&example_v1_sql()).await;
+    db.exec(
+        "INSERT INTO orgs VALUES ('00000000-0000-0000-0000-000000000001');
+         INSERT INTO users (first_name, last_name, legacy_field)
+              SELECT 'first' || i, 'last' || i, 'x' FROM generate_series(1, 500) i;
+         INSERT INTO orders (customer_id, amount) SELECT i % 10, i FROM generate_series(1, 500) i;",
+    )
+    .await;
+    db
+}
+
+/// The bundled example with `display_name` given a constant default instead of the
+/// `-- zdm:backfill` annotation, for
+/// the gating tests, which are about apply's refusals rather than the example's plan.
+pub fn gating_schema() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["orgs.sql", "orders.sql"] {
+        std::fs::copy(example_schema_dir().join(file), dir.path().join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("users.sql"),
+        "CREATE TABLE users (id bigserial PRIMARY KEY, display_name varchar(200) NOT NULL DEFAULT '');\n",
+    )
+    .unwrap();
+    dir
+}
+
+pub async fn column_exists(db: &common::TestDb, table: &str, column: &str) -> bool {
+    db.client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 1
+}
