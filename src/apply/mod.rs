@@ -7,6 +7,7 @@
 
 pub mod backfill;
 pub mod contract;
+pub mod script;
 
 use rand::Rng;
 use std::time::Duration;

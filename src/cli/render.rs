@@ -272,12 +272,13 @@ pub fn plan_sql(plan: &Plan, lock_timeout_ms: u64) -> String {
         }
         if let Some(backfill) = &step.backfill {
             out.push_str(&format!(
-                "-- run in batches of ~1000 rows on ({}) until no row changes, e.g.:\n",
+                "-- in batches of 1000 rows on ({}), each committed on its own\n",
                 backfill.key.join(", ")
             ));
-            out.push_str(&format!(
-                "{}\n",
-                crate::apply::backfill::batch_sql(backfill, None, 1000)
+            out.push_str(&crate::apply::script::backfill_do_block(
+                backfill,
+                1000,
+                lock_timeout_ms,
             ));
         } else if step.transactional {
             out.push_str(&format!(
