@@ -243,6 +243,35 @@ pub fn transforms(desired: &DesiredSchema) -> Vec<crate::plan::Transform> {
         .collect()
 }
 
+/// The annotations' expressions as the live database resolves them (see `catalog::resolve`),
+/// for zdm's sync triggers and backfills; one it cannot render that way is kept as written.
+pub async fn resolve_transform_expressions(
+    client: &tokio_postgres::Client,
+    live: &Model,
+    transforms: &mut [crate::plan::Transform],
+) {
+    use crate::plan::Transform;
+    for transform in transforms {
+        let (Transform::Backfill {
+            table, expression, ..
+        }
+        | Transform::UsingType {
+            table, expression, ..
+        }) = transform
+        else {
+            continue;
+        };
+        if !live.tables.contains_key(table) {
+            continue;
+        }
+        if let Some(resolved) =
+            crate::catalog::resolve::resolved_expression(client, table, expression).await
+        {
+            *expression = resolved;
+        }
+    }
+}
+
 /// Check the desired files' annotations against the live database: every column they name
 /// exists in the live table, and every expression type-checks against it (`PREPARE`d, never
 /// run). Annotations whose work is already done (the renamed column exists and the old one

@@ -17,7 +17,9 @@ const WORKERS: i64 = 4;
 /// zdm's lock timeout, and what an application statement may wait beyond it.
 const LOCK_TIMEOUT_MS: u64 = 100;
 const MARGIN_MS: u64 = 400;
-const BLOCKER_HOLDS: Duration = Duration::from_secs(3);
+// Long enough to outlast reading both schemas and the rehearsal, so the blocker is still
+// there when apply reaches its first locking step.
+const BLOCKER_HOLDS: Duration = Duration::from_secs(6);
 
 #[derive(Default)]
 struct Stats {

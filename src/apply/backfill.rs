@@ -214,7 +214,10 @@ impl BatchSizer {
 
 /// Run batches until the table is done, calling `on_batch` after each. With a `store`, the
 /// position is loaded from the ledger first and saved after every batch. The session's
-/// `statement_timeout` is changed per batch (see [`BatchSizer::cap`]) and restored after.
+/// `statement_timeout` is changed per batch (see [`BatchSizer::cap`]) and restored after;
+/// its `search_path` is `pg_catalog, pg_temp` meanwhile, as in zdm's sync triggers, so that
+/// the batches compute what the triggers compute (the expression names what is not in
+/// pg_catalog with its schema, see `catalog::resolve`).
 pub async fn run(
     client: &Client,
     backfill: &Backfill,
@@ -228,14 +231,21 @@ pub async fn run(
             column: backfill.column.clone(),
         });
     }
-    let session_timeout: String = client
-        .query_one("SELECT current_setting('statement_timeout')", &[])
-        .await?
-        .get(0);
+    let session = client
+        .query_one(
+            "SELECT current_setting('statement_timeout'), current_setting('search_path')",
+            &[],
+        )
+        .await?;
+    let (session_timeout, session_path): (String, String) = (session.get(0), session.get(1));
+    client
+        .batch_execute("SET search_path = pg_catalog, pg_temp")
+        .await?;
     let result = run_batches(client, backfill, options, store, on_batch).await;
     let restore = format!(
-        "SET statement_timeout = {}",
-        quote_literal(&session_timeout)
+        "SET statement_timeout = {}; SELECT pg_catalog.set_config('search_path', {}, false)",
+        quote_literal(&session_timeout),
+        quote_literal(&session_path)
     );
     let restored = client.batch_execute(&restore).await;
     // The batch loop's error, when there is one, says more than a failed restore would.

@@ -35,22 +35,28 @@ pub fn backfill_do_block(backfill: &Backfill, batch_size: i64, lock_timeout_ms: 
         )
     };
     format!(
-        "DO $zdm_backfill$\nDECLARE\n{declare}BEGIN\n\
+        "DO $zdm_backfill$\nDECLARE\n{declare}\
+         \x20 zdm_search_path text := pg_catalog.current_setting('search_path');\n\
+         BEGIN\n\
          \x20 PERFORM pg_catalog.set_config('lock_timeout', '{lock_timeout_ms}ms', false);\n\
+         \x20 -- as in zdm's sync triggers, so that the expression resolves the same way\n\
+         \x20 PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);\n\
          \x20 -- the first key, then batches after the last key of the one before\n\
          \x20 SELECT {keys} INTO {vars} FROM {table} ORDER BY {keys} LIMIT 1;\n\
-         \x20 IF NOT FOUND THEN RETURN; END IF;\n\
+         \x20 IF FOUND THEN\n\
          {first}\
-         \x20 COMMIT;\n\
-         \x20 LOOP\n{rest}\
-         \x20   EXIT WHEN NOT FOUND;\n\
          \x20   COMMIT;\n\
-         \x20 END LOOP;\n\
+         \x20   LOOP\n{rest}\
+         \x20     EXIT WHEN NOT FOUND;\n\
+         \x20     COMMIT;\n\
+         \x20   END LOOP;\n\
+         \x20 END IF;\n\
+         \x20 PERFORM pg_catalog.set_config('search_path', zdm_search_path, false);\n\
          END\n$zdm_backfill$;\n",
         vars = vars.join(", "),
         table = backfill.table,
-        first = batch(">=", "  "),
-        rest = batch(">", "    "),
+        first = batch(">=", "    "),
+        rest = batch(">", "      "),
     )
 }
 

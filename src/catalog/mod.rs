@@ -16,6 +16,7 @@ mod constraints;
 mod error;
 mod filter;
 mod indexes;
+pub mod resolve;
 mod schemas;
 mod sequences;
 mod stats;

@@ -28,15 +28,22 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
 /// The plan from the live side to the desired one, without the backfills already done, and
 /// rehearsed on a shadow copy of the live schema when `rehearse` is set.
 pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<Plan> {
-    let options = plan_options(&sides.to);
-    let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
-    if let Some(target) = &sides.target {
-        crate::apply::prune_finished_backfills(
-            &target.connect().await?,
+    let mut options = plan_options(&sides.to);
+    let live = match &sides.target {
+        Some(target) => Some(target.connect().await?),
+        None => None,
+    };
+    if let Some(client) = &live {
+        crate::workspace::resolve_transform_expressions(
+            client,
             &sides.from.model,
-            &mut plan,
+            &mut options.transforms,
         )
-        .await?;
+        .await;
+    }
+    let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
+    if let Some(client) = &live {
+        crate::apply::prune_finished_backfills(client, &sides.from.model, &mut plan).await?;
     }
     if rehearse && !plan.is_empty() {
         let rehearsal =

@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS zdm.backfill_cursors (
     updated_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz
 );
+-- Only zdm's own role writes its ledger, whatever default privileges the database has.
+REVOKE ALL ON SCHEMA zdm FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA zdm FROM PUBLIC;
 ";
 
 /// A step that a run started but never finished (the run was killed or lost its connection).

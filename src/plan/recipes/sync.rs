@@ -17,11 +17,14 @@ pub struct SyncTrigger {
 impl SyncTrigger {
     /// SQL that (re)creates the trigger function in schema `zdm` with `body` (the statements
     /// between BEGIN and END, each line ending in a newline) and fires it BEFORE INSERT OR
-    /// UPDATE on every row of `table`. Safe to run again.
+    /// UPDATE on every row of `table`. Safe to run again. The function's `search_path` is
+    /// pinned: it runs as whoever writes the table, and what it calls must not depend on what
+    /// that writer (or anyone who can create functions on its path) has put there.
     pub fn install_sql(&self, table: &QualifiedName, body: &str) -> String {
         format!(
             "CREATE SCHEMA IF NOT EXISTS zdm;\n\
-             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $zdm$\n\
+             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n\
+             \x20 SET search_path = pg_catalog, pg_temp AS $zdm$\n\
              BEGIN\n{body}END\n$zdm$;\n\
              DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
              CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
