@@ -50,6 +50,10 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
             steps
         }
         SetUnlogged { table, unlogged } => tables::set_unlogged(table, *unlogged),
+        SetReplicaIdentity {
+            table,
+            replica_identity,
+        } => tables::set_replica_identity(table, replica_identity),
         AddColumn { table, column } => columns::add(ctx, table, column),
         DropColumn { table, column } => columns::drop(ctx, table, column),
         AlterColumn { table, from, to } => columns::alter(ctx, table, from, to)?,
