@@ -53,7 +53,10 @@ pub(crate) async fn tables(
             }),
             _ => None,
         };
-        let replica_identity = match (get::<String>(&row, 11, WHAT)?.as_str(), get(&row, 12, WHAT)?) {
+        let replica_identity = match (
+            get::<String>(&row, 11, WHAT)?.as_str(),
+            get(&row, 12, WHAT)?,
+        ) {
             ("f", _) => ReplicaIdentity::Full,
             ("n", _) => ReplicaIdentity::Nothing,
             ("i", Some(index)) => ReplicaIdentity::Index(index),

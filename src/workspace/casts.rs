@@ -3,8 +3,8 @@
 
 use crate::model::{Model, QualifiedName};
 use crate::parse::{DesiredSchema, ObjectName, ParseError, ParseErrorKind};
-use crate::sql::quote_ident;
 use crate::source::{FileId, Span};
+use crate::sql::quote_ident;
 
 /// For every column whose type changes without a `-- zdm:using` annotation, ask the live
 /// server whether the conversion zdm would write (`col::new_type`) exists: `PREPARE`d against
@@ -33,10 +33,7 @@ pub(super) async fn check_type_changes(
                 continue;
             }
             let col = quote_ident(&column.name);
-            let sql = format!(
-                "SELECT ({col})::{} FROM {name} LIMIT 0",
-                column.data_type
-            );
+            let sql = format!("SELECT ({col})::{} FROM {name} LIMIT 0", column.data_type);
             let Err(e) = client.prepare(&sql).await else {
                 continue;
             };
