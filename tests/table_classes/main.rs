@@ -15,6 +15,7 @@ mod identity;
 mod not_valid;
 mod replica_identity;
 mod schemas;
+mod types;
 
 use std::collections::BTreeSet;
 
