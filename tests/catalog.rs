@@ -359,6 +359,7 @@ async fn indexes() {
                 .into(),
             valid: true,
             comment: None,
+            partitions: Vec::new(),
         }
     );
     let unique = &docs.indexes["docs_owner_title"];

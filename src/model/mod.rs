@@ -292,6 +292,30 @@ pub struct Index {
     /// `indisvalid`: false after a failed `CREATE INDEX CONCURRENTLY`.
     pub valid: bool,
     pub comment: Option<String>,
+    /// For a partitioned table's index: the partitions' indexes attached to it (their names
+    /// are PostgreSQL's choice, so zdm builds them under the names the desired side has).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionIndex>,
+}
+
+/// One partition's index, attached to a partitioned table's index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionIndex {
+    pub table: QualifiedName,
+    pub name: String,
+}
+
+impl Index {
+    /// Whether `other` indexes the same keys the same way (names and tables aside): a
+    /// partition's index that can be attached to this one.
+    pub fn same_shape(&self, other: &Index) -> bool {
+        self.unique == other.unique
+            && self.method == other.method
+            && self.key_expressions == other.key_expressions
+            && self.include == other.include
+            && self.predicate == other.predicate
+            && self.nulls_not_distinct == other.nulls_not_distinct
+    }
 }
 
 /// An object that exists in the database but is outside what zdm manages yet.

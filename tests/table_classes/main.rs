@@ -13,6 +13,7 @@ mod conformance;
 
 mod identity;
 mod not_valid;
+mod partitioned;
 mod replica_identity;
 mod schemas;
 mod types;

@@ -17,7 +17,8 @@ async fn a_type_change_without_a_cast_is_an_error_at_the_column() {
     );
     assert!(run.stderr.contains("zdm:using"), "{}", run.text());
     assert!(
-        run.stderr.contains("cannot change from bigint to timestamp"),
+        run.stderr
+            .contains("cannot change from bigint to timestamp"),
         "{}",
         run.text()
     );

@@ -5,6 +5,7 @@ mod constraints;
 mod identity;
 mod indexes;
 mod objects;
+mod partitioned;
 mod renames;
 mod retype;
 mod sync;
@@ -118,6 +119,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
+                    && !partitioned::attached_by_parent(ctx, changes, table, index)
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
             Change::DropConstraint { table, constraint } => {
