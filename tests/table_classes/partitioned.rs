@@ -97,6 +97,36 @@ const CASES: &[Case] = &[
               CREATE INDEX p_at ON p (at);",
         hazards: &[],
     },
+    Case {
+        name: "add an index to partitions holding rows (built concurrently, no long lock)",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              INSERT INTO p SELECT i, '2024-03-01', 'v' || i FROM generate_series(1, 100) i;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "add a primary key to partitions holding rows",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              INSERT INTO p SELECT i, '2024-03-01' FROM generate_series(1, 100) i;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &["may-fail"],
+    },
+    Case {
+        name: "a partition's matching index under another name",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX my_local_name ON p_1 (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]

@@ -120,6 +120,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
                     && !partitioned::attached_by_parent(ctx, changes, table, index)
+                    && !partitioned::taken_by_parent_key(ctx, changes, table, index)
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
             Change::DropConstraint { table, constraint } => {

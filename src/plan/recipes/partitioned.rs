@@ -5,8 +5,8 @@
 //! `ALTER INDEX ... ATTACH PARTITION`; the parent's index turns valid with the last one.
 
 use crate::diff::Change;
-use crate::model::{Index, QualifiedName, Table, TableKind};
-use crate::plan::resource::Resource;
+use crate::model::{Constraint, ConstraintKind, Index, QualifiedName, Table, TableKind};
+use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
@@ -209,6 +209,137 @@ pub fn attached_by_parent(
             t == parent
                 && reusable(partition, added).is_some_and(|r| r.name == index.name)
                 && added.partitions.iter().any(|p| &p.table == table)
+        }
+        _ => false,
+    })
+}
+
+/// A live standalone index of `partition` that can become the partition's part of the key
+/// `constraint` (a plain unique index on exactly its columns).
+fn reusable_for_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option<&'a Index> {
+    let keys: Vec<String> = constraint.columns.iter().map(|c| quote_ident(c)).collect();
+    let wanted = constraint.index.as_deref();
+    let fits = |i: &&Index| {
+        i.valid
+            && i.unique
+            && i.method == "btree"
+            && i.include.is_empty()
+            && i.predicate.is_none()
+            && i.key_expressions == keys
+    };
+    let mut candidates = partition.indexes.values().filter(fits);
+    let first = candidates.clone().next();
+    candidates
+        .find(|i| Some(i.name.as_str()) == wanted)
+        .or(first)
+}
+
+/// The partition's own copy of the parent's key, as the desired side has it.
+fn desired_partition_key<'a>(
+    ctx: &'a Context,
+    partition: &QualifiedName,
+    constraint: &Constraint,
+) -> Option<&'a Constraint> {
+    ctx.desired_table(partition)?
+        .constraints
+        .values()
+        .find(|c| c.inherited && c.kind == constraint.kind && c.columns == constraint.columns)
+}
+
+/// A PRIMARY KEY or UNIQUE constraint added to the live partitioned table `parent` without
+/// building its index under ACCESS EXCLUSIVE: each partition gets its own constraint first,
+/// on an index built concurrently (or an existing matching one), and the parent's
+/// `ADD CONSTRAINT` then attaches those instead of building. Returns the partitions' steps
+/// and what the parent's step must wait for; `None` when a partition cannot be covered so.
+pub fn add_key(
+    ctx: &Context,
+    parent: &QualifiedName,
+    constraint: &Constraint,
+) -> Option<(Vec<Step>, Vec<Resource>)> {
+    let kind = match constraint.kind {
+        ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        ConstraintKind::Unique if !constraint.deferrable => "UNIQUE",
+        _ => return None,
+    };
+    let mut steps = Vec::new();
+    let mut needs = Vec::new();
+    for partition in kept_partitions(ctx, parent) {
+        if partition.kind != TableKind::Regular {
+            return None;
+        }
+        let table = &partition.name;
+        let own = desired_partition_key(ctx, table, constraint)?;
+        let index = match reusable_for_key(partition, constraint) {
+            Some(existing) => existing.name.clone(),
+            None => {
+                let name = own.index.clone()?;
+                let definition = own.index_definition.clone()?;
+                let mut build = super::indexes::build_concurrently(table, &name, &definition)
+                    .uses(columns_of(table, &constraint.columns))
+                    .creates([relation(&table.schema, &name)]);
+                if ctx.has_rows(table) {
+                    build = build.hazard(
+                        HazardKind::MayFail,
+                        format!("fails if {table} holds duplicate keys"),
+                    );
+                }
+                steps.push(build);
+                name
+            }
+        };
+        let mut uses = vec![relation(&table.schema, &index)];
+        if constraint.kind == ConstraintKind::PrimaryKey {
+            uses.extend(
+                constraint
+                    .columns
+                    .iter()
+                    .map(|c| Resource::NotNull(table.clone(), c.clone())),
+            );
+        }
+        steps.push(
+            Step::new(
+                Phase::Validate,
+                format!(
+                    "make index {} the {kind} constraint {} of partition {table}",
+                    quote_ident(&index),
+                    quote_ident(&own.name)
+                ),
+                format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {};",
+                    quote_ident(&own.name),
+                    quote_ident(&index)
+                ),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses(uses)
+            .creates([Resource::Constraint(table.clone(), own.name.clone())]),
+        );
+        needs.push(Resource::Constraint(table.clone(), own.name.clone()));
+    }
+    Some((steps, needs))
+}
+
+/// A live partition's standalone index that becomes its part of a key added to its parent
+/// (see [`add_key`]): not dropped.
+pub fn taken_by_parent_key(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    index: &Index,
+) -> bool {
+    let Some(partition) = ctx.live_table(table) else {
+        return false;
+    };
+    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
+        return false;
+    };
+    changes.iter().any(|c| match c {
+        Change::AddConstraint {
+            table: t,
+            constraint,
+        } => {
+            t == parent
+                && reusable_for_key(partition, constraint).is_some_and(|r| r.name == index.name)
         }
         _ => false,
     })
