@@ -138,23 +138,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Vec
             add_unique_via_index(ctx, table, constraint, uses)
         }
         ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion => {
-            if let Some((mut steps, needs)) = super::partitioned::add_key(ctx, table, constraint) {
-                // Every partition holds its part already: the parent's statement attaches
-                // them (catalog only) instead of building.
-                steps.push(
-                    Step::new(
-                        Phase::Validate,
-                        format!("add constraint {name} to {table} over its partitions' keys"),
-                        ddl::add_constraint(table, constraint),
-                    )
-                    .lock(LockMode::AccessExclusive, table)
-                    .uses(uses)
-                    .uses(needs)
-                    .creates([creates])
-                    .creates(constraint.index.iter().map(|index| {
-                        Resource::Relation(QualifiedName::new(table.schema.clone(), index.clone()))
-                    })),
-                );
+            if let Some(steps) = super::partitioned::add_key(ctx, table, constraint, &uses) {
                 return steps;
             }
             let mut step = Step::new(

@@ -249,13 +249,14 @@ fn desired_partition_key<'a>(
 /// A PRIMARY KEY or UNIQUE constraint added to the live partitioned table `parent` without
 /// building its index under ACCESS EXCLUSIVE: each partition gets its own constraint first,
 /// on an index built concurrently (or an existing matching one), and the parent's
-/// `ADD CONSTRAINT` then attaches those instead of building. Returns the partitions' steps
-/// and what the parent's step must wait for; `None` when a partition cannot be covered so.
+/// `ADD CONSTRAINT` then attaches those instead of building. `None` when a partition cannot
+/// be covered so.
 pub fn add_key(
     ctx: &Context,
     parent: &QualifiedName,
     constraint: &Constraint,
-) -> Option<(Vec<Step>, Vec<Resource>)> {
+    uses: &[Resource],
+) -> Option<Vec<Step>> {
     let kind = match constraint.kind {
         ConstraintKind::PrimaryKey => "PRIMARY KEY",
         ConstraintKind::Unique if !constraint.deferrable => "UNIQUE",
@@ -316,7 +317,39 @@ pub fn add_key(
         );
         needs.push(Resource::Constraint(table.clone(), own.name.clone()));
     }
-    Some((steps, needs))
+    steps.push(parent_key_step(parent, constraint, uses, needs));
+    Some(steps)
+}
+
+/// Every partition holds its part already: the parent's statement attaches them (catalog
+/// only) instead of building.
+fn parent_key_step(
+    parent: &QualifiedName,
+    constraint: &Constraint,
+    uses: &[Resource],
+    needs: Vec<Resource>,
+) -> Step {
+    Step::new(
+        Phase::Validate,
+        format!(
+            "add constraint {} to {parent} over its partitions' keys",
+            quote_ident(&constraint.name)
+        ),
+        crate::sql::ddl::add_constraint(parent, constraint),
+    )
+    .lock(LockMode::AccessExclusive, parent)
+    .uses(uses.to_vec())
+    .uses(needs)
+    .creates([Resource::Constraint(
+        parent.clone(),
+        constraint.name.clone(),
+    )])
+    .creates(
+        constraint
+            .index
+            .iter()
+            .map(|index| relation(&parent.schema, index)),
+    )
 }
 
 /// A live partition's standalone index that becomes its part of a key added to its parent
