@@ -2,6 +2,8 @@
 //! directly; schema files are parsed, loaded into a shadow database and introspected there,
 //! by the same catalog code.
 
+mod casts;
+
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -435,6 +437,7 @@ pub async fn check_annotations(
             );
         }
     }
+    casts::check_type_changes(client, live, desired_model, desired, &mut errors).await;
     if errors.is_empty() {
         Ok(())
     } else {

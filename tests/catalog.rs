@@ -19,6 +19,7 @@ fn col(name: &str, data_type: &str) -> Column {
         not_null: false,
         default: None,
         identity: None,
+        identity_sequence: None,
         generated: None,
         collation: None,
         comment: None,
@@ -143,6 +144,15 @@ async fn columns_defaults_identity_generated_collation() {
         Column {
             not_null: true,
             identity: Some(Identity::ByDefault),
+            identity_sequence: Some(IdentitySequence {
+                name: qn("public", "users_big_seq"),
+                start: 1,
+                increment: 1,
+                min_value: 1,
+                max_value: i64::MAX,
+                cache: 1,
+                cycle: false,
+            }),
             ..col("big", "bigint")
         },
         Column {
@@ -349,6 +359,7 @@ async fn indexes() {
                 .into(),
             valid: true,
             comment: None,
+            partitions: Vec::new(),
         }
     );
     let unique = &docs.indexes["docs_owner_title"];
@@ -666,14 +677,12 @@ async fn unmanaged_objects_are_listed() {
             ("grant", "public"),
             ("grant", "public.t"),
             ("grant", "public.t.v"),
-            ("identity options", "public.t.n"),
             ("index", "public.mv.mv_id"),
             ("materialized view", "public.mv"),
             ("policy", "public.t.t_pol"),
             ("procedure", "public.p()"),
             ("publication", "pub"),
             ("range type", "public.floatrange"),
-            ("replica identity", "public.tuned"),
             ("row level security", "public.t"),
             ("rule", "public.t.t_rule"),
             ("server", "srv"),
@@ -688,6 +697,13 @@ async fn unmanaged_objects_are_listed() {
     );
     // The managed parts are still read.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
+    // Identity options and replica identity are part of the model now.
+    assert_eq!(
+        model.tables[&qn("public", "tuned")].replica_identity,
+        zdm::model::ReplicaIdentity::Full
+    );
+    let n = model.tables[&qn("public", "t")].column("n").unwrap();
+    assert_eq!(n.identity_sequence.as_ref().map(|s| s.start), Some(10));
     assert!(model.sequences.contains_key(&qn("public", "useq")));
     // What the views read: each column they name (a plan dropping one carries a hazard).
     let reads: Vec<(String, String, Option<String>)> = model

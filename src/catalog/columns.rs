@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, TableOids};
-use crate::model::{Column, Identity, QualifiedName, Table};
+use crate::model::{Column, Identity, IdentitySequence, QualifiedName, Table};
 
 pub(crate) async fn columns(
     client: &Client,
@@ -26,7 +26,9 @@ pub(crate) async fn columns(
                      THEN NULLIF(con.nspname::text, 'pg_catalog') END,
                 CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
                 pg_catalog.col_description(a.attrelid, a.attnum),
-                NOT a.attislocal
+                NOT a.attislocal,
+                idn.nspname::text, idc.relname::text, ids.seqstart, ids.seqincrement,
+                ids.seqmin, ids.seqmax, ids.seqcache, ids.seqcycle
          FROM pg_catalog.pg_attribute a
          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -34,6 +36,15 @@ pub(crate) async fn columns(
          LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
          LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
          LEFT JOIN pg_catalog.pg_namespace con ON con.oid = co.collnamespace
+         -- An identity column's sequence depends on it internally ('i').
+         LEFT JOIN pg_catalog.pg_depend idd
+                ON idd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND idd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
+               AND idd.deptype = 'i' AND a.attidentity <> ''
+         LEFT JOIN pg_catalog.pg_sequence ids ON ids.seqrelid = idd.objid
+         LEFT JOIN pg_catalog.pg_class idc ON idc.oid = ids.seqrelid
+         LEFT JOIN pg_catalog.pg_namespace idn ON idn.oid = idc.relnamespace
          WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
            AND {USER_SCHEMA} AND {}
          ORDER BY a.attrelid, a.attnum",
@@ -68,12 +79,17 @@ pub(crate) async fn columns(
             Some(schema) => QualifiedName::new(schema, name).to_string(),
             None => crate::sql::quote_ident(&name),
         });
+        let identity_sequence = match identity {
+            Some(_) => identity_sequence(&row)?,
+            None => None,
+        };
         table.columns.push(Column {
             name: get(&row, 1, WHAT)?,
             data_type: get(&row, 2, WHAT)?,
             not_null: get(&row, 3, WHAT)?,
             default,
             identity,
+            identity_sequence,
             generated,
             collation,
             comment: get(&row, 9, WHAT)?,
@@ -83,6 +99,27 @@ pub(crate) async fn columns(
     }
     mark_partition_overrides(tables);
     Ok(())
+}
+
+/// Columns 11.. of the query above: the identity sequence, when there is one (a partition's
+/// inherited identity column has none of its own).
+fn identity_sequence(row: &tokio_postgres::Row) -> Result<Option<IdentitySequence>, CatalogError> {
+    const WHAT: &str = "identity sequences";
+    let (Some(schema), Some(name)) = (
+        get::<Option<String>>(row, 11, WHAT)?,
+        get::<Option<String>>(row, 12, WHAT)?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(IdentitySequence {
+        name: QualifiedName::new(schema, name),
+        start: get(row, 13, WHAT)?,
+        increment: get(row, 14, WHAT)?,
+        min_value: get(row, 15, WHAT)?,
+        max_value: get(row, 16, WHAT)?,
+        cache: get(row, 17, WHAT)?,
+        cycle: get(row, 18, WHAT)?,
+    }))
 }
 
 /// Mark the inherited columns of partitions whose DEFAULT or NOT NULL differ from their

@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, Server, TableOids};
-use crate::model::{Index, QualifiedName, Table};
+use crate::model::{Index, PartitionIndex, QualifiedName, Table};
 
 pub(crate) async fn indexes(
     client: &Client,
@@ -21,6 +21,23 @@ pub(crate) async fn indexes(
     } else {
         "false"
     };
+    // The partitions' indexes attached to this one, as three parallel arrays.
+    let children = |what: &str| {
+        format!(
+            "ARRAY(SELECT {what}
+                   FROM pg_catalog.pg_inherits ih
+                   JOIN pg_catalog.pg_index cx ON cx.indexrelid = ih.inhrelid
+                   JOIN pg_catalog.pg_class ci ON ci.oid = cx.indexrelid
+                   JOIN pg_catalog.pg_class ct ON ct.oid = cx.indrelid
+                   JOIN pg_catalog.pg_namespace cn ON cn.oid = ct.relnamespace
+                   WHERE ih.inhparent = i.indexrelid ORDER BY ci.oid)"
+        )
+    };
+    let (children_schema, children_table, children_index) = (
+        children("cn.nspname::text"),
+        children("ct.relname::text"),
+        children("ci.relname::text"),
+    );
     let sql = format!(
         "SELECT i.indrelid, ic.relname::text, i.indisunique, am.amname::text,
                 ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
@@ -31,7 +48,8 @@ pub(crate) async fn indexes(
                 {nulls_not_distinct},
                 pg_catalog.pg_get_indexdef(i.indexrelid),
                 i.indisvalid,
-                pg_catalog.obj_description(i.indexrelid, 'pg_class')
+                pg_catalog.obj_description(i.indexrelid, 'pg_class'),
+                {children_schema}, {children_table}, {children_index}
          FROM pg_catalog.pg_index i
          JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
          JOIN pg_catalog.pg_am am ON am.oid = ic.relam
@@ -72,10 +90,28 @@ pub(crate) async fn indexes(
                 definition,
                 valid: get(&row, 9, WHAT)?,
                 comment: get(&row, 10, WHAT)?,
+                partitions: partition_indexes(&row)?,
             },
         );
     }
     Ok(())
+}
+
+/// Columns 11-13: the partitions' indexes attached to this one.
+fn partition_indexes(row: &tokio_postgres::Row) -> Result<Vec<PartitionIndex>, CatalogError> {
+    const WHAT: &str = "partition indexes";
+    let schemas: Vec<String> = get(row, 11, WHAT)?;
+    let tables: Vec<String> = get(row, 12, WHAT)?;
+    let names: Vec<String> = get(row, 13, WHAT)?;
+    Ok(schemas
+        .into_iter()
+        .zip(tables)
+        .zip(names)
+        .map(|((schema, table), name)| PartitionIndex {
+            table: QualifiedName::new(schema, table),
+            name,
+        })
+        .collect())
 }
 
 /// The items of the first parenthesised list of a `CREATE INDEX` statement as

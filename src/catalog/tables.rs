@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, TableOids};
-use crate::model::{PartitionOf, QualifiedName, Table, TableKind, TableStats};
+use crate::model::{PartitionOf, QualifiedName, ReplicaIdentity, Table, TableKind, TableStats};
 
 pub(crate) async fn tables(
     client: &Client,
@@ -20,7 +20,11 @@ pub(crate) async fn tables(
                 pn.nspname::text, pc.relname::text,
                 CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
                 pg_catalog.obj_description(c.oid, 'pg_class'),
-                c.reltuples::float8
+                c.reltuples::float8,
+                c.relreplident::text,
+                (SELECT ri.relname::text FROM pg_catalog.pg_index rx
+                 JOIN pg_catalog.pg_class ri ON ri.oid = rx.indexrelid
+                 WHERE rx.indrelid = c.oid AND rx.indisreplident)
          FROM pg_catalog.pg_class c
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -49,6 +53,16 @@ pub(crate) async fn tables(
             }),
             _ => None,
         };
+        let replica_identity = match (
+            get::<String>(&row, 11, WHAT)?.as_str(),
+            get(&row, 12, WHAT)?,
+        ) {
+            ("f", _) => ReplicaIdentity::Full,
+            ("n", _) => ReplicaIdentity::Nothing,
+            ("i", Some(index)) => ReplicaIdentity::Index(index),
+            // 'i' whose index is gone behaves as NOTHING; PostgreSQL resets it to 'd' then.
+            _ => ReplicaIdentity::Default,
+        };
         let table = Table {
             name: name.clone(),
             kind,
@@ -59,6 +73,7 @@ pub(crate) async fn tables(
             constraints: BTreeMap::new(),
             indexes: BTreeMap::new(),
             comment: get(&row, 9, WHAT)?,
+            replica_identity,
             stats: TableStats {
                 estimated_rows: get(&row, 10, WHAT)?,
                 // Filled by the row probe; until then assume the worst.

@@ -439,10 +439,6 @@ fn branches() -> Vec<Branch> {
             ),
         ),
         branch(
-            "replica identity",
-            format!("SELECT {rel} FROM {tables} AND c.relreplident <> 'd'"),
-        ),
-        branch(
             "table inheritance",
             format!(
                 "SELECT {rel} FROM {tables} AND NOT c.relispartition
@@ -535,25 +531,6 @@ fn branches() -> Vec<Branch> {
             format!(
                 "SELECT {column} FROM {columns} AND a.attoptions IS NOT NULL AND {}",
                 not_from_parent("attoptions")
-            ),
-        ),
-        branch(
-            "identity options",
-            format!(
-                "SELECT {column} FROM {columns} AND a.attidentity <> ''
-                   AND EXISTS (
-                     SELECT FROM pg_catalog.pg_depend d
-                     JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid
-                     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                       AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
-                       AND d.deptype = 'i'
-                       AND (s.seqincrement <> 1 OR s.seqstart <> 1 OR s.seqmin <> 1
-                            OR s.seqcache <> 1 OR s.seqcycle
-                            OR s.seqmax <> CASE s.seqtypid
-                                 WHEN 'pg_catalog.int2'::pg_catalog.regtype THEN 32767
-                                 WHEN 'pg_catalog.int4'::pg_catalog.regtype THEN 2147483647
-                                 ELSE 9223372036854775807 END))"
             ),
         ),
     ];

@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::model::{
-    Column, Constraint, EnumType, Extension, Index, QualifiedName, Schema, Sequence, Table,
+    Column, Constraint, EnumType, Extension, Index, QualifiedName, ReplicaIdentity, Schema,
+    Sequence, Table,
 };
 use crate::sql::quote_ident;
 
@@ -67,6 +68,10 @@ pub enum Change {
     SetUnlogged {
         table: QualifiedName,
         unlogged: bool,
+    },
+    SetReplicaIdentity {
+        table: QualifiedName,
+        replica_identity: ReplicaIdentity,
     },
     AddColumn {
         table: QualifiedName,
@@ -259,6 +264,7 @@ impl Change {
             CreateTable { table } | DropTable { table } => ObjectKey::table(&table.name),
             RecreateTable { to, .. } => ObjectKey::table(&to.name),
             SetUnlogged { table, .. }
+            | SetReplicaIdentity { table, .. }
             | AddColumn { table, .. }
             | DropColumn { table, .. }
             | AlterColumn { table, .. }
@@ -303,6 +309,12 @@ impl Change {
                     "set logged".into()
                 }
             }
+            SetReplicaIdentity {
+                replica_identity, ..
+            } => format!(
+                "set replica identity {}",
+                crate::sql::ddl::replica_identity(replica_identity)
+            ),
             AddColumn { column, .. } => format!("add column {}", quote_ident(&column.name)),
             DropColumn { column, .. } => format!("drop column {}", quote_ident(&column.name)),
             AlterColumn { from, to, .. } => {
@@ -353,6 +365,8 @@ pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
     }
     if from.identity != to.identity {
         out.push("identity");
+    } else if from.identity_sequence != to.identity_sequence {
+        out.push("identity options");
     }
     if from.generated != to.generated {
         out.push("generated");

@@ -46,6 +46,17 @@ fn push_new_table_extras(table: &Table, changes: &mut Vec<Change>) {
         });
     }
     push_comment_changes(&Table::empty_like(table), table, changes);
+    push_replica_identity(&Table::empty_like(table), table, changes);
+}
+
+/// After the table's indexes and constraints (the plan orders it after the index it names).
+fn push_replica_identity(old: &Table, new: &Table, changes: &mut Vec<Change>) {
+    if old.replica_identity != new.replica_identity {
+        changes.push(Change::SetReplicaIdentity {
+            table: new.name.clone(),
+            replica_identity: new.replica_identity.clone(),
+        });
+    }
 }
 
 fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
@@ -159,6 +170,7 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
         }
     }
     push_comment_changes(old, new, changes);
+    push_replica_identity(old, new, changes);
 }
 
 fn local_columns(table: &Table) -> BTreeMap<String, &Column> {
@@ -242,6 +254,7 @@ impl Table {
             constraints: BTreeMap::new(),
             indexes: BTreeMap::new(),
             comment: None,
+            replica_identity: Default::default(),
             stats: Default::default(),
         }
     }

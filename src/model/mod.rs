@@ -106,6 +106,9 @@ pub struct Table {
     /// partitions of a parent table's index (those come with the parent index).
     pub indexes: BTreeMap<String, Index>,
     pub comment: Option<String>,
+    /// What logical decoding records of an updated or deleted row.
+    #[serde(default, skip_serializing_if = "ReplicaIdentity::is_default")]
+    pub replica_identity: ReplicaIdentity,
     /// Live statistics, not part of the schema: never compared.
     #[serde(skip)]
     pub stats: TableStats,
@@ -114,6 +117,25 @@ pub struct Table {
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// `REPLICA IDENTITY` of a table (`pg_class.relreplident`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaIdentity {
+    /// The primary key, if any.
+    #[default]
+    Default,
+    Full,
+    Nothing,
+    /// `USING INDEX name`: a unique, non-partial, non-deferrable index on NOT NULL columns.
+    Index(String),
+}
+
+impl ReplicaIdentity {
+    pub fn is_default(&self) -> bool {
+        *self == ReplicaIdentity::Default
     }
 }
 
@@ -142,6 +164,9 @@ pub struct Column {
     /// `pg_get_expr(adbin)`; `None` for generated columns (see `generated`).
     pub default: Option<String>,
     pub identity: Option<Identity>,
+    /// The options of an identity column's sequence (`None` when not an identity column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_sequence: Option<IdentitySequence>,
     /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
     pub generated: Option<String>,
     /// Explicit collation when it differs from the type's default, rendered the way
@@ -163,6 +188,19 @@ pub struct Column {
 pub enum Identity {
     Always,
     ByDefault,
+}
+
+/// The sequence behind an identity column: its name and every option `GENERATED ... AS
+/// IDENTITY (...)` can set. Its type is always the column's, so it is not kept here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySequence {
+    pub name: QualifiedName,
+    pub start: i64,
+    pub increment: i64,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub cache: i64,
+    pub cycle: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -254,6 +292,30 @@ pub struct Index {
     /// `indisvalid`: false after a failed `CREATE INDEX CONCURRENTLY`.
     pub valid: bool,
     pub comment: Option<String>,
+    /// For a partitioned table's index: the partitions' indexes attached to it (their names
+    /// are PostgreSQL's choice, so zdm builds them under the names the desired side has).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionIndex>,
+}
+
+/// One partition's index, attached to a partitioned table's index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionIndex {
+    pub table: QualifiedName,
+    pub name: String,
+}
+
+impl Index {
+    /// Whether `other` indexes the same keys the same way (names and tables aside): a
+    /// partition's index that can be attached to this one.
+    pub fn same_shape(&self, other: &Index) -> bool {
+        self.unique == other.unique
+            && self.method == other.method
+            && self.key_expressions == other.key_expressions
+            && self.include == other.include
+            && self.predicate == other.predicate
+            && self.nulls_not_distinct == other.nulls_not_distinct
+    }
 }
 
 /// An object that exists in the database but is outside what zdm manages yet.

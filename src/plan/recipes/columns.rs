@@ -1,7 +1,7 @@
 //! Adding, dropping and altering columns.
 
 use crate::diff::Change;
-use crate::model::{Column, Constraint, ConstraintKind, Identity, QualifiedName};
+use crate::model::{Column, Constraint, ConstraintKind, QualifiedName};
 use crate::plan::resource::{column_uses, type_uses, Resource};
 use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
@@ -69,6 +69,7 @@ pub(super) fn companion(column: &Column, name: &str) -> Column {
         not_null: false,
         default: None,
         identity: None,
+        identity_sequence: None,
         generated: None,
         comment: None,
         ..column.clone()
@@ -498,19 +499,18 @@ pub fn alter(
             clauses.push(format!("ALTER COLUMN {col} SET DEFAULT {default}"));
         }
     }
-    match (from.identity, to.identity) {
-        (None, Some(kind)) => clauses.push(format!(
-            "ALTER COLUMN {col} ADD GENERATED {} AS IDENTITY",
-            identity_kind(kind)
-        )),
-        (Some(a), Some(b)) if a != b => clauses.push(format!(
-            "ALTER COLUMN {col} SET GENERATED {}",
-            identity_kind(b)
-        )),
-        _ => {}
-    }
-    if !clauses.is_empty() {
-        let mut sql = format!("ALTER TABLE {table} {};", clauses.join(", "));
+    let (identity, after_identity) = super::identity::identity_clauses(has_rows, from, to);
+    clauses.extend(identity);
+    if !clauses.is_empty() || !after_identity.is_empty() {
+        let mut sql = if clauses.is_empty() {
+            after_identity.join("\n")
+        } else {
+            [format!("ALTER TABLE {table} {};", clauses.join(", "))]
+                .into_iter()
+                .chain(after_identity)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         if let Some(sequence) = serial {
             sql = super::identity::carry_over_sql(table, &to.name, sequence, &sql);
         }
@@ -563,13 +563,6 @@ pub fn alter(
         steps.extend(not_null_recipe(ctx, table, &to.name, has_value, false));
     }
     Ok(steps)
-}
-
-fn identity_kind(identity: Identity) -> &'static str {
-    match identity {
-        Identity::Always => "ALWAYS",
-        Identity::ByDefault => "BY DEFAULT",
-    }
 }
 
 fn primary_keys_on(ctx: &Context, table: &QualifiedName, column: &str) -> Vec<Resource> {

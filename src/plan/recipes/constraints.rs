@@ -138,6 +138,9 @@ pub fn add(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Vec
             add_unique_via_index(ctx, table, constraint, uses)
         }
         ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion => {
+            if let Some(steps) = super::partitioned::add_key(ctx, table, constraint, &uses) {
+                return steps;
+            }
             let mut step = Step::new(
                 Phase::Expand,
                 format!("add constraint {name} to {table}"),

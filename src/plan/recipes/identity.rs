@@ -4,9 +4,9 @@
 //! because the serial's sequence still holds the name. One short transaction moves the old
 //! sequence aside, adds the identity, carries the position over and drops the old sequence.
 
-use crate::model::{Column, QualifiedName, Sequence};
+use crate::model::{Column, IdentitySequence, QualifiedName, Sequence};
 use crate::plan::Context;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{ddl, quote_ident, quote_literal};
 
 use super::helper_name;
 
@@ -84,4 +84,92 @@ pub fn carry_over_sql(
         format!("DROP SEQUENCE {aside};"),
     ]
     .join("\n")
+}
+
+/// The `ALTER COLUMN` clause that gives an identity column its desired kind and sequence
+/// options in place (`SET GENERATED ...`, `SET INCREMENT BY ...`, ...), or adds the identity,
+/// plus the statements the clause cannot express (a renamed or moved sequence).
+pub fn identity_clauses(has_rows: bool, from: &Column, to: &Column) -> (Vec<String>, Vec<String>) {
+    let col = quote_ident(&to.name);
+    let (Some(kind), Some(before)) = (to.identity, from.identity) else {
+        let clause = to.identity.filter(|_| from.identity.is_none()).map(|kind| {
+            let options = to
+                .identity_sequence
+                .as_ref()
+                .map(|s| format!(" ({})", ddl::identity_options(s)))
+                .unwrap_or_default();
+            format!(
+                "ALTER COLUMN {col} ADD GENERATED {} AS IDENTITY{options}",
+                ddl::identity_kind(kind)
+            )
+        });
+        return (clause.into_iter().collect(), Vec::new());
+    };
+    let mut options = Vec::new();
+    if before != kind {
+        options.push(format!("SET GENERATED {}", ddl::identity_kind(kind)));
+    }
+    let mut after = Vec::new();
+    if let (Some(old), Some(new)) = (&from.identity_sequence, &to.identity_sequence) {
+        options.extend(sequence_option_changes(old, new));
+        // START only says where a RESTART goes; an empty table restarts there so that its
+        // first row gets the desired number. (A table with rows keeps its position: restarting
+        // would hand out numbers its rows already hold.)
+        let bounds_moved = old.start != new.start
+            || old.min_value != new.min_value
+            || old.max_value != new.max_value;
+        if bounds_moved && !has_rows {
+            options.push("RESTART".to_string());
+        }
+        after = rename_sequence(old, new);
+    }
+    let clauses = if options.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!("ALTER COLUMN {col} {}", options.join(" "))]
+    };
+    (clauses, after)
+}
+
+fn sequence_option_changes(old: &IdentitySequence, new: &IdentitySequence) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.increment != new.increment {
+        out.push(format!("SET INCREMENT BY {}", new.increment));
+    }
+    if old.min_value != new.min_value {
+        out.push(format!("SET MINVALUE {}", new.min_value));
+    }
+    if old.max_value != new.max_value {
+        out.push(format!("SET MAXVALUE {}", new.max_value));
+    }
+    if old.start != new.start {
+        out.push(format!("SET START WITH {}", new.start));
+    }
+    if old.cache != new.cache {
+        out.push(format!("SET CACHE {}", new.cache));
+    }
+    if old.cycle != new.cycle {
+        out.push(
+            if new.cycle {
+                "SET CYCLE"
+            } else {
+                "SET NO CYCLE"
+            }
+            .to_string(),
+        );
+    }
+    out
+}
+
+/// `SEQUENCE NAME` cannot be altered through the column; the sequence itself can be renamed
+/// (it stays the column's identity sequence, and PostgreSQL keeps it in the table's schema).
+fn rename_sequence(old: &IdentitySequence, new: &IdentitySequence) -> Vec<String> {
+    if old.name.name == new.name.name {
+        return Vec::new();
+    }
+    vec![format!(
+        "ALTER SEQUENCE {} RENAME TO {};",
+        old.name,
+        quote_ident(&new.name.name)
+    )]
 }

@@ -130,6 +130,9 @@ pub fn add(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
         .creates(creates)];
     }
     if is_partitioned(live) {
+        if let Some(steps) = super::partitioned::add_index(ctx, table, index, uses.clone()) {
+            return steps;
+        }
         let mut step = Step::new(
             Phase::Expand,
             format!(
@@ -176,7 +179,11 @@ pub fn drop(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(uses)
-        .drops([relation(table, &index.name)])];
+        .drops([relation(table, &index.name)])
+        // Its partitions' indexes go with it, and their names with them.
+        .drops(index.partitions.iter().map(|p| {
+            Resource::Relation(QualifiedName::new(p.table.schema.clone(), p.name.clone()))
+        }))];
     }
     vec![drop_concurrently(table, &index.name, Phase::Contract).uses(uses)]
 }

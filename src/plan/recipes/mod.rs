@@ -5,6 +5,7 @@ mod constraints;
 mod identity;
 mod indexes;
 mod objects;
+mod partitioned;
 mod renames;
 mod retype;
 mod sync;
@@ -50,6 +51,10 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
             steps
         }
         SetUnlogged { table, unlogged } => tables::set_unlogged(table, *unlogged),
+        SetReplicaIdentity {
+            table,
+            replica_identity,
+        } => tables::set_replica_identity(table, replica_identity),
         AddColumn { table, column } => columns::add(ctx, table, column),
         DropColumn { table, column } => columns::drop(ctx, table, column),
         AlterColumn { table, from, to } => columns::alter(ctx, table, from, to)?,
@@ -114,6 +119,8 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
+                    && !partitioned::attached_by_parent(ctx, changes, table, index)
+                    && !partitioned::taken_by_parent_key(ctx, changes, table, index)
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
             Change::DropConstraint { table, constraint } => {

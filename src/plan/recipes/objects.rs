@@ -34,6 +34,8 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             format!("drop extension {}", quote_ident(&extension.name)),
             format!("DROP EXTENSION {};", quote_ident(&extension.name)),
         )
+        // Drops of what lives in a schema go before the schema's own drop.
+        .uses([Resource::Schema(extension.schema.clone())])
         .drops([Resource::Extension(extension.name.clone())])
         .hazard(
             HazardKind::DataLoss,
@@ -64,6 +66,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             format!("drop type {}", enum_type.name),
             format!("DROP TYPE {};", enum_type.name),
         )
+        .uses([Resource::Schema(enum_type.name.schema.clone())])
         .drops([Resource::Type(enum_type.name.clone())])],
         AddEnumValue {
             name,
@@ -97,6 +100,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             // A sequence owned by a column that this plan drops goes with it.
             format!("DROP SEQUENCE IF EXISTS {};", sequence.name),
         )
+        .uses([Resource::Schema(sequence.name.schema.clone())])
         .drops([Resource::Relation(sequence.name.clone())])],
         AlterSequence { from, to } => alter_sequence(from, to),
         SetComment { target, comment } => vec![Step::new(

@@ -1,6 +1,6 @@
 //! Creating, dropping and rebuilding whole tables.
 
-use crate::model::{ConstraintKind, QualifiedName, Table};
+use crate::model::{ConstraintKind, QualifiedName, ReplicaIdentity, Table};
 use crate::plan::resource::{table_uses, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
 use crate::sql::ddl;
@@ -101,4 +101,26 @@ pub fn set_unlogged(table: &QualifiedName, unlogged: bool) -> Vec<Step> {
         HazardKind::TableRewrite,
         format!("SET {mode} rewrites {table} under ACCESS EXCLUSIVE"),
     )]
+}
+
+/// A catalog update under a short ACCESS EXCLUSIVE lock; `USING INDEX` waits for its index
+/// (or the constraint that brings it).
+pub fn set_replica_identity(table: &QualifiedName, identity: &ReplicaIdentity) -> Vec<Step> {
+    let mut uses = vec![Resource::Relation(table.clone())];
+    if let ReplicaIdentity::Index(index) = identity {
+        uses.push(Resource::Relation(QualifiedName::new(
+            table.schema.clone(),
+            index.clone(),
+        )));
+    }
+    vec![Step::new(
+        Phase::Expand,
+        format!(
+            "set replica identity of {table} to {}",
+            ddl::replica_identity(identity)
+        ),
+        ddl::set_replica_identity(table, identity),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses(uses)]
 }

@@ -1,0 +1,379 @@
+//! Indexes of partitioned tables, the way PostgreSQL documents for building them without
+//! blocking writes (`CREATE INDEX CONCURRENTLY` is refused on a partitioned table): the
+//! parent's index is created `ON ONLY` the parent (catalog only, invalid), each partition's
+//! index is built concurrently, or an existing one that matches is reused, and attached with
+//! `ALTER INDEX ... ATTACH PARTITION`; the parent's index turns valid with the last one.
+
+use crate::diff::Change;
+use crate::model::{Constraint, ConstraintKind, Index, QualifiedName, Table, TableKind};
+use crate::plan::resource::{columns_of, Resource};
+use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::sql::quote_ident;
+
+use super::indexes::index_sql;
+
+/// The live partitions of `parent` that stay partitions of it in the desired schema.
+fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
+    ctx.from
+        .tables
+        .values()
+        .filter(|t| t.partition_of.as_ref().is_some_and(|p| &p.parent == parent))
+        .filter(|t| {
+            ctx.desired_table(&t.name)
+                .and_then(|d| d.partition_of.as_ref())
+                == t.partition_of.as_ref()
+        })
+        .collect()
+}
+
+/// A live standalone index of `partition` that can serve as its part of `index`.
+fn reusable<'a>(partition: &'a Table, index: &Index) -> Option<&'a Index> {
+    partition
+        .indexes
+        .values()
+        .find(|i| i.valid && i.same_shape(index))
+}
+
+fn relation(schema: &str, name: &str) -> Resource {
+    Resource::Relation(QualifiedName::new(schema.to_string(), name.to_string()))
+}
+
+/// `index`'s definition on `partition` under `name` (`CREATE INDEX n ON ONLY parent USING
+/// ...` -> `CREATE INDEX [CONCURRENTLY] name ON partition USING ...`).
+fn on_partition(
+    index: &Index,
+    parent: &QualifiedName,
+    partition: &QualifiedName,
+    name: &str,
+    concurrently: bool,
+) -> Option<String> {
+    let (_, rest) = index
+        .definition
+        .split_once(&format!(" ON ONLY {parent} "))
+        .or_else(|| index.definition.split_once(&format!(" ON {parent} ")))?;
+    let definition = format!(
+        "CREATE {}INDEX x ON {partition} {rest}",
+        if index.unique { "UNIQUE " } else { "" }
+    );
+    Some(index_sql(&definition, name, concurrently))
+}
+
+/// Steps that add `index` to the live partitioned table `parent`; `None` when a partition's
+/// part cannot be named (then the caller builds the index on the parent in one statement).
+pub fn add_index(
+    ctx: &Context,
+    parent: &QualifiedName,
+    index: &Index,
+    uses: Vec<Resource>,
+) -> Option<Vec<Step>> {
+    let parent_index = QualifiedName::new(parent.schema.clone(), index.name.clone());
+    let mut on_only = index_sql(&index.definition, &index.name, false);
+    on_only = on_only.replacen(&format!(" ON {parent} "), &format!(" ON ONLY {parent} "), 1);
+    let mut steps = vec![Step::new(
+        Phase::Expand,
+        format!(
+            "create index {} on partitioned table {parent} only",
+            quote_ident(&index.name)
+        ),
+        on_only,
+    )
+    .lock(LockMode::Share, parent)
+    .uses(uses)
+    .creates([relation(&parent.schema, &index.name)])];
+    for partition in kept_partitions(ctx, parent) {
+        let target = index
+            .partitions
+            .iter()
+            .find(|p| p.table == partition.name)
+            .map(|p| p.name.clone())?;
+        let mut part = partition_part(ctx, parent, index, partition, &target)?;
+        part.push(
+            Step::new(
+                Phase::Expand,
+                format!(
+                    "attach index {} of {} to {parent_index}",
+                    quote_ident(&target),
+                    partition.name
+                ),
+                format!(
+                    "ALTER INDEX {parent_index} ATTACH PARTITION {};",
+                    QualifiedName::new(partition.name.schema.clone(), target.clone())
+                ),
+            )
+            .lock(LockMode::ShareUpdateExclusive, &partition.name)
+            .uses([
+                relation(&parent.schema, &index.name),
+                relation(&partition.name.schema, &target),
+            ]),
+        );
+        steps.extend(part);
+    }
+    Some(steps)
+}
+
+/// How `partition` gets its index named `target`: an existing match (renamed if need be), a
+/// concurrent build, or, for a partition that is partitioned itself, a plain build.
+fn partition_part(
+    ctx: &Context,
+    parent: &QualifiedName,
+    index: &Index,
+    partition: &Table,
+    target: &str,
+) -> Option<Vec<Step>> {
+    let table = &partition.name;
+    let creates = [relation(&table.schema, target)];
+    if let Some(existing) = reusable(partition, index) {
+        if existing.name == target {
+            return Some(Vec::new());
+        }
+        return Some(vec![Step::new(
+            Phase::Expand,
+            format!(
+                "rename index {} of {table} to {}",
+                quote_ident(&existing.name),
+                quote_ident(target)
+            ),
+            format!(
+                "ALTER INDEX {} RENAME TO {};",
+                QualifiedName::new(table.schema.clone(), existing.name.clone()),
+                quote_ident(target)
+            ),
+        )
+        .lock(LockMode::ShareUpdateExclusive, table)
+        .uses([relation(&table.schema, &existing.name)])
+        .creates(creates)]);
+    }
+    let uses = [Resource::Relation(table.clone())];
+    if partition.kind == TableKind::Partitioned {
+        let mut step = Step::new(
+            Phase::Expand,
+            format!(
+                "create index {} on partitioned table {table}",
+                quote_ident(target)
+            ),
+            on_partition(index, parent, table, target, false)?,
+        )
+        .lock(LockMode::Share, table)
+        .work(TableWork::Scan)
+        .uses(uses)
+        .creates(creates);
+        if ctx.has_rows(table) {
+            step = step.hazard(
+                HazardKind::LongLock,
+                format!("{table} is partitioned too: writes to it wait for the build"),
+            );
+        }
+        return Some(vec![step]);
+    }
+    let mut step = Step::new(
+        Phase::Expand,
+        format!(
+            "build index {} on {table} concurrently",
+            quote_ident(target)
+        ),
+        on_partition(index, parent, table, target, true)?,
+    )
+    .lock(LockMode::ShareUpdateExclusive, table)
+    .work(TableWork::Scan)
+    .outside_transaction()
+    .uses(uses)
+    .creates(creates);
+    if index.unique && ctx.has_rows(table) {
+        step = step.hazard(
+            HazardKind::MayFail,
+            format!("fails if {table} holds duplicate keys"),
+        );
+    }
+    Some(vec![step])
+}
+
+/// A live partition's standalone index that an index added to its parent takes over (see
+/// [`add_index`]): not dropped.
+pub fn attached_by_parent(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    index: &Index,
+) -> bool {
+    let Some(partition) = ctx.live_table(table) else {
+        return false;
+    };
+    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
+        return false;
+    };
+    changes.iter().any(|c| match c {
+        Change::AddIndex {
+            table: t,
+            index: added,
+        } => {
+            t == parent
+                && reusable(partition, added).is_some_and(|r| r.name == index.name)
+                && added.partitions.iter().any(|p| &p.table == table)
+        }
+        _ => false,
+    })
+}
+
+/// A live standalone index of `partition` that can become the partition's part of the key
+/// `constraint` (a plain unique index on exactly its columns).
+fn reusable_for_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option<&'a Index> {
+    let keys: Vec<String> = constraint.columns.iter().map(|c| quote_ident(c)).collect();
+    let wanted = constraint.index.as_deref();
+    let fits = |i: &&Index| {
+        i.valid
+            && i.unique
+            && i.method == "btree"
+            && i.include.is_empty()
+            && i.predicate.is_none()
+            && i.key_expressions == keys
+    };
+    let mut candidates = partition.indexes.values().filter(fits);
+    let first = candidates.clone().next();
+    candidates
+        .find(|i| Some(i.name.as_str()) == wanted)
+        .or(first)
+}
+
+/// The partition's own copy of the parent's key, as the desired side has it.
+fn desired_partition_key<'a>(
+    ctx: &'a Context,
+    partition: &QualifiedName,
+    constraint: &Constraint,
+) -> Option<&'a Constraint> {
+    ctx.desired_table(partition)?
+        .constraints
+        .values()
+        .find(|c| c.inherited && c.kind == constraint.kind && c.columns == constraint.columns)
+}
+
+/// A PRIMARY KEY or UNIQUE constraint added to the live partitioned table `parent` without
+/// building its index under ACCESS EXCLUSIVE: each partition gets its own constraint first,
+/// on an index built concurrently (or an existing matching one), and the parent's
+/// `ADD CONSTRAINT` then attaches those instead of building. `None` when a partition cannot
+/// be covered so.
+pub fn add_key(
+    ctx: &Context,
+    parent: &QualifiedName,
+    constraint: &Constraint,
+    uses: &[Resource],
+) -> Option<Vec<Step>> {
+    let kind = match constraint.kind {
+        ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        ConstraintKind::Unique if !constraint.deferrable => "UNIQUE",
+        _ => return None,
+    };
+    let mut steps = Vec::new();
+    let mut needs = Vec::new();
+    for partition in kept_partitions(ctx, parent) {
+        if partition.kind != TableKind::Regular {
+            return None;
+        }
+        let table = &partition.name;
+        let own = desired_partition_key(ctx, table, constraint)?;
+        let index = match reusable_for_key(partition, constraint) {
+            Some(existing) => existing.name.clone(),
+            None => {
+                let name = own.index.clone()?;
+                let definition = own.index_definition.clone()?;
+                let mut build = super::indexes::build_concurrently(table, &name, &definition)
+                    .uses(columns_of(table, &constraint.columns))
+                    .creates([relation(&table.schema, &name)]);
+                if ctx.has_rows(table) {
+                    build = build.hazard(
+                        HazardKind::MayFail,
+                        format!("fails if {table} holds duplicate keys"),
+                    );
+                }
+                steps.push(build);
+                name
+            }
+        };
+        let mut uses = vec![relation(&table.schema, &index)];
+        if constraint.kind == ConstraintKind::PrimaryKey {
+            uses.extend(
+                constraint
+                    .columns
+                    .iter()
+                    .map(|c| Resource::NotNull(table.clone(), c.clone())),
+            );
+        }
+        steps.push(
+            Step::new(
+                Phase::Validate,
+                format!(
+                    "make index {} the {kind} constraint {} of partition {table}",
+                    quote_ident(&index),
+                    quote_ident(&own.name)
+                ),
+                format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {};",
+                    quote_ident(&own.name),
+                    quote_ident(&index)
+                ),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses(uses)
+            .creates([Resource::Constraint(table.clone(), own.name.clone())]),
+        );
+        needs.push(Resource::Constraint(table.clone(), own.name.clone()));
+    }
+    steps.push(parent_key_step(parent, constraint, uses, needs));
+    Some(steps)
+}
+
+/// Every partition holds its part already: the parent's statement attaches them (catalog
+/// only) instead of building.
+fn parent_key_step(
+    parent: &QualifiedName,
+    constraint: &Constraint,
+    uses: &[Resource],
+    needs: Vec<Resource>,
+) -> Step {
+    Step::new(
+        Phase::Validate,
+        format!(
+            "add constraint {} to {parent} over its partitions' keys",
+            quote_ident(&constraint.name)
+        ),
+        crate::sql::ddl::add_constraint(parent, constraint),
+    )
+    .lock(LockMode::AccessExclusive, parent)
+    .uses(uses.to_vec())
+    .uses(needs)
+    .creates([Resource::Constraint(
+        parent.clone(),
+        constraint.name.clone(),
+    )])
+    .creates(
+        constraint
+            .index
+            .iter()
+            .map(|index| relation(&parent.schema, index)),
+    )
+}
+
+/// A live partition's standalone index that becomes its part of a key added to its parent
+/// (see [`add_key`]): not dropped.
+pub fn taken_by_parent_key(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    index: &Index,
+) -> bool {
+    let Some(partition) = ctx.live_table(table) else {
+        return false;
+    };
+    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
+        return false;
+    };
+    changes.iter().any(|c| match c {
+        Change::AddConstraint {
+            table: t,
+            constraint,
+        } => {
+            t == parent
+                && reusable_for_key(partition, constraint).is_some_and(|r| r.name == index.name)
+        }
+        _ => false,
+    })
+}

@@ -1,0 +1,135 @@
+//! Indexes and keys of partitioned tables.
+
+use crate::{run, Case};
+
+const CASES: &[Case] = &[
+    Case {
+        name: "add an index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "drop an index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "change an index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v, id);",
+        hazards: &[],
+    },
+    Case {
+        name: "add a primary key",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "add a unique constraint over partitions' matching indexes",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE UNIQUE INDEX p_1_id_at_key ON p_1 (id, at);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, UNIQUE (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "a partition's local index backs the new parent index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_1_v_idx ON p_1 (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "drop the primary key",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "an INVALID parent index (built ON ONLY, never attached)",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON ONLY p (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "a sub-partitioned table's index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+                PARTITION BY HASH (id);
+              CREATE TABLE p_1_a PARTITION OF p_1 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+              CREATE TABLE p_1_b PARTITION OF p_1 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+              CREATE INDEX p_v ON p (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+                PARTITION BY HASH (id);
+              CREATE TABLE p_1_a PARTITION OF p_1 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+              CREATE TABLE p_1_b PARTITION OF p_1 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+              CREATE INDEX p_at ON p (at);",
+        hazards: &[],
+    },
+    Case {
+        name: "add an index to partitions holding rows (built concurrently, no long lock)",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              INSERT INTO p SELECT i, '2024-03-01', 'v' || i FROM generate_series(1, 100) i;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "add a primary key to partitions holding rows",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              INSERT INTO p SELECT i, '2024-03-01' FROM generate_series(1, 100) i;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &["may-fail"],
+    },
+    Case {
+        name: "a partition's matching index under another name",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX my_local_name ON p_1 (v);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+];
+
+#[tokio::test]
+async fn partitioned_indexes_and_keys_converge() {
+    run(CASES).await;
+}

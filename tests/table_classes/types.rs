@@ -1,0 +1,50 @@
+//! Type changes PostgreSQL has no cast for: an error at plan time, at the column.
+
+use crate::cli_support::{schema_dir, zdm_on};
+use crate::{common, run, Case};
+
+#[tokio::test]
+async fn a_type_change_without_a_cast_is_an_error_at_the_column() {
+    let db = common::test_db().await;
+    db.exec("CREATE TABLE t (id int, n bigint);").await;
+    let desired = schema_dir("CREATE TABLE t (\n    id int,\n    n timestamp\n);\n");
+    let run = zdm_on(&["plan"], &db.conninfo, desired.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains("schema.sql:3:5"),
+        "points at the column: {}",
+        run.text()
+    );
+    assert!(run.stderr.contains("zdm:using"), "{}", run.text());
+    assert!(
+        run.stderr
+            .contains("cannot change from bigint to timestamp"),
+        "{}",
+        run.text()
+    );
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "bigint to timestamp with a using annotation",
+        old: "CREATE TABLE t (id int PRIMARY KEY, n bigint);",
+        new: "CREATE TABLE t (
+                id int PRIMARY KEY,
+                -- zdm:using to_timestamp(n)
+                n timestamp with time zone
+              );",
+        // An empty table converts in place, under a lock held for no time.
+        hazards: &[],
+    },
+    Case {
+        name: "text to integer (an explicit cast exists)",
+        old: "CREATE TABLE t (id int PRIMARY KEY, n text);",
+        new: "CREATE TABLE t (id int PRIMARY KEY, n integer);",
+        hazards: &[],
+    },
+];
+
+#[tokio::test]
+async fn type_changes_with_a_conversion_converge() {
+    run(CASES).await;
+}
