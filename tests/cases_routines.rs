@@ -29,7 +29,7 @@ static CASES: &[Case] = &[
         old: ADD,
         new: "",
         hazards: &[],
-        plan_has: &["DROP FUNCTION public.add(a integer, b integer)"],
+        plan_has: &["DROP FUNCTION public.add(integer, integer)"],
     },
     Case {
         name: "a new body and attributes: replaced in place",
@@ -57,7 +57,7 @@ static CASES: &[Case] = &[
         new: "CREATE FUNCTION public.add(a bigint, b bigint) RETURNS bigint
                   LANGUAGE sql IMMUTABLE AS 'SELECT a + b';",
         hazards: &[],
-        plan_has: &["DROP FUNCTION public.add(a integer, b integer)"],
+        plan_has: &["DROP FUNCTION public.add(integer, integer)"],
     },
     Case {
         name: "a renamed parameter: dropped and created",
@@ -65,7 +65,7 @@ static CASES: &[Case] = &[
         new: "CREATE FUNCTION public.add(x integer, b integer) RETURNS integer
                   LANGUAGE sql IMMUTABLE AS 'SELECT x + b';",
         hazards: &[],
-        plan_has: &["DROP FUNCTION public.add(a integer, b integer)"],
+        plan_has: &["DROP FUNCTION public.add(integer, integer)"],
     },
     Case {
         name: "RETURNS TABLE and SETOF a view's rows",

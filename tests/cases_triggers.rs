@@ -19,10 +19,10 @@ static CASES: &[Case] = &[
         name: "add a trigger with its function",
         old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, updated_at timestamptz);",
         new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, updated_at timestamptz);
-              CREATE TRIGGER t_touch BEFORE UPDATE ON public.t
-                  FOR EACH ROW EXECUTE FUNCTION public.touch();
               CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$
               BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+              CREATE TRIGGER t_touch BEFORE UPDATE ON public.t
+                  FOR EACH ROW EXECUTE FUNCTION public.touch();
               COMMENT ON TRIGGER t_touch ON public.t IS 'keeps updated_at';",
         hazards: &[],
         plan_has: &["CREATE TRIGGER t_touch", "COMMENT ON TRIGGER"],

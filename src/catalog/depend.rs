@@ -36,7 +36,7 @@ fn objects() -> String {
          SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::oid, p.oid,
                 CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
                 n.nspname::text, p.proname::text,
-                pg_catalog.pg_get_function_identity_arguments(p.oid)
+                pg_catalog.oidvectortypes(p.proargtypes)
          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
          WHERE p.prokind IN ('f', 'w', 'p') AND {USER_SCHEMA}"
     )

@@ -13,7 +13,7 @@ pub(crate) async fn routines(client: &Client) -> Result<BTreeMap<String, Routine
     const WHAT: &str = "functions";
     let sql = format!(
         "SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind = 'p' AS procedure,
-                pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity,
+                pg_catalog.oidvectortypes(p.proargtypes) AS identity,
                 pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
                 CASE WHEN p.prokind <> 'p' THEN pg_catalog.pg_get_function_result(p.oid) END
                     AS result,

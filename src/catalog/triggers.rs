@@ -19,7 +19,7 @@ pub(crate) async fn triggers(client: &Client) -> Result<BTreeMap<String, Trigger
         "SELECT n.nspname::text AS schema, c.relname::text AS table, t.tgname::text AS name,
                 pg_catalog.pg_get_triggerdef(t.oid) AS definition,
                 pn.nspname::text AS function_schema, p.proname::text AS function_name,
-                pg_catalog.pg_get_function_identity_arguments(p.oid) AS function_args,
+                pg_catalog.oidvectortypes(p.proargtypes) AS function_args,
                 t.tgconstraint <> 0 AS constraint, t.tgenabled::text AS enabled,
                 pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment
          FROM pg_catalog.pg_trigger t

@@ -51,7 +51,8 @@ pub struct ObjectId {
     pub kind: Kind,
     pub schema: String,
     pub name: String,
-    /// A routine's identity arguments as `pg_get_function_identity_arguments` renders them.
+    /// A routine's input argument types (`oidvectortypes(proargtypes)`, e.g. `integer, text`):
+    /// what tells overloads apart. Parameter names are not part of the identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<String>,
     /// A column's or trigger's own name (`name` is its relation).

@@ -303,13 +303,30 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<Resource> {
             _ => {}
         }
     }
+    // An annotation stays in the files after its migration finished: it counts while the
+    // live table is not there yet.
     for transform in &ctx.options.transforms {
         match transform {
             Transform::UsingType { table, column, .. } => {
-                out.push(Resource::Column(table.clone(), column.clone()))
+                let live = ctx.live_table(table).and_then(|t| t.column(column));
+                let desired = ctx.desired_table(table).and_then(|t| t.column(column));
+                let shadow = ctx
+                    .live_table(table)
+                    .and_then(|t| t.column(&super::retype::shadow_name(column)));
+                let pending = match (live, desired) {
+                    (Some(l), Some(d)) => l.data_type != d.data_type || shadow.is_some(),
+                    _ => false,
+                };
+                if pending {
+                    out.push(Resource::Column(table.clone(), column.clone()))
+                }
             }
             Transform::RenameColumn { table, from, .. } => {
-                out.push(Resource::Column(table.clone(), from.clone()))
+                let live = ctx.live_table(table).and_then(|t| t.column(from));
+                let desired = ctx.desired_table(table).and_then(|t| t.column(from));
+                if live.is_some() && desired.is_none() {
+                    out.push(Resource::Column(table.clone(), from.clone()))
+                }
             }
             _ => {}
         }
