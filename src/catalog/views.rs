@@ -55,6 +55,7 @@ pub(crate) async fn views(client: &Client) -> Result<BTreeMap<String, View>, Cat
     const WHAT: &str = "views";
     let sql = format!(
         "SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind = 'm' AS materialized,
+                c.relispopulated AS populated,
                 pg_catalog.pg_get_viewdef(c.oid) AS definition,
                 COALESCE(c.reloptions::text[], '{{}}') AS options,
                 pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
@@ -109,6 +110,7 @@ pub(crate) async fn views(client: &Client) -> Result<BTreeMap<String, View>, Cat
                 columns,
                 options: named(&row, "options", WHAT)?,
                 comment: named(&row, "comment", WHAT)?,
+                populated: named(&row, "populated", WHAT)?,
                 indexes: BTreeMap::new(),
             },
         );

@@ -89,6 +89,10 @@ impl Keyed for View {
                 .collect()
         };
         let (old, new) = (shape(self), shape(to));
+        if self.id.kind != to.id.kind {
+            // A view that becomes materialized, or back: same name, another object.
+            return Verdict::Recreate;
+        }
         if self.definition == to.definition && old == new && self.options == to.options {
             return Verdict::Same;
         }

@@ -18,6 +18,10 @@ pub struct View {
     /// `reloptions`, e.g. `security_barrier=true`, `check_option=local`.
     pub options: Vec<String>,
     pub comment: Option<String>,
+    /// A materialized view created `WITH NO DATA` is not populated (`relispopulated`). Data
+    /// state rather than schema: never compared, only followed when creating.
+    #[serde(default = "populated", skip_serializing_if = "Clone::clone")]
+    pub populated: bool,
     /// Indexes of a materialized view, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub indexes: BTreeMap<String, ViewIndex>,
@@ -43,4 +47,8 @@ pub struct ViewIndex {
     /// `pg_get_indexdef(oid)`.
     pub definition: String,
     pub comment: Option<String>,
+}
+
+fn populated() -> bool {
+    true
 }

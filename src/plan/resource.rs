@@ -95,6 +95,13 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
             out.push(Resource::Type(name.clone()));
         }
     }
+    // A default or CHECK calling a user function: every overload of that name (the text
+    // does not say which one is called).
+    for routine in model.routines.values() {
+        if expression.contains(&format!("{}(", routine.name)) {
+            out.push(Resource::Routine(routine.id.clone()));
+        }
+    }
     out
 }
 

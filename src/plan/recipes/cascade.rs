@@ -53,6 +53,17 @@ impl Cascade {
                     objects.extend(dependents_of(&ctx.from.depends, &view.id));
                 }
             }
+            if let Resource::Relation(table) = &removed {
+                // A table becoming a view of the same name: the view is created in the very
+                // step that drops the table, before the views that read it again.
+                objects.extend(
+                    ctx.to
+                        .views
+                        .values()
+                        .filter(|v| &v.name == table && !ctx.from.views.contains_key(&v.id.to_string()))
+                        .map(|v| v.id.clone()),
+                );
+            }
             objects.retain(|id| handled.insert(id.clone()));
             if !objects.is_empty() {
                 around.push(Around { removed, objects });
@@ -90,6 +101,7 @@ impl Cascade {
     /// Whether a change belongs to an object planned here (or by a table rename).
     pub fn claims(&self, change: &Change) -> bool {
         match change {
+            Change::CreateObject { object } => self.handled.contains(object.id()),
             Change::DropObject { object } => {
                 self.handled.contains(object.id())
                     || (object.id().kind == Kind::View
@@ -300,6 +312,7 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<Resource> {
                 out.push(Resource::Column(table.clone(), to.name.clone()))
             }
             Change::RecreateTable { from, .. } => out.push(Resource::Relation(from.name.clone())),
+            Change::DropTable { table } => out.push(Resource::Relation(table.name.clone())),
             _ => {}
         }
     }

@@ -16,10 +16,11 @@ fn with_options(view: &View) -> String {
 pub fn create(view: &View) -> String {
     if view.materialized() {
         format!(
-            "CREATE MATERIALIZED VIEW {}{} AS\n{}\nWITH DATA;",
+            "CREATE MATERIALIZED VIEW {}{} AS\n{}\nWITH {}DATA;",
             view.name,
             with_options(view),
-            view.definition
+            view.definition,
+            if view.populated { "" } else { "NO " }
         )
     } else {
         format!(
@@ -77,11 +78,8 @@ pub fn comments(view: &View) -> Vec<String> {
             out.push(comment_on(&target.sql(), Some(comment)));
         }
     }
-    for index in view.indexes.values() {
-        if let Some(comment) = &index.comment {
-            out.push(index_comment(&view.name, index));
-            let _ = comment;
-        }
+    for index in view.indexes.values().filter(|i| i.comment.is_some()) {
+        out.push(index_comment(&view.name, index));
     }
     out
 }
