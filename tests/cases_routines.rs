@@ -90,7 +90,10 @@ static CASES: &[Case] = &[
               CREATE PROCEDURE public.clear() LANGUAGE sql AS 'DELETE FROM public.log';
               COMMENT ON PROCEDURE public.clear() IS 'empties the log';",
         hazards: &[],
-        plan_has: &["CREATE OR REPLACE PROCEDURE public.note", "COMMENT ON PROCEDURE"],
+        plan_has: &[
+            "CREATE OR REPLACE PROCEDURE public.note",
+            "COMMENT ON PROCEDURE",
+        ],
     },
     Case {
         name: "a function calling a function",

@@ -10,7 +10,8 @@ mod kinds_support;
 
 use kinds_support::{run_all, Case};
 
-const BASE: &str = "CREATE TABLE public.t (id integer PRIMARY KEY, name text, updated_at timestamptz);
+const BASE: &str =
+    "CREATE TABLE public.t (id integer PRIMARY KEY, name text, updated_at timestamptz);
 CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN NEW.updated_at := now(); RETURN NEW; END $$;\n";
 
@@ -40,7 +41,10 @@ static CASES: &[Case] = &[
               CREATE TRIGGER t_touch BEFORE UPDATE ON public.t
                   FOR EACH ROW EXECUTE FUNCTION public.touch();",
         hazards: &[],
-        plan_has: &["CREATE OR REPLACE FUNCTION public.touch()", "!TRIGGER t_touch"],
+        plan_has: &[
+            "CREATE OR REPLACE FUNCTION public.touch()",
+            "!TRIGGER t_touch",
+        ],
     },
     Case {
         name: "the trigger moves to another function",
@@ -55,7 +59,10 @@ static CASES: &[Case] = &[
               CREATE TRIGGER t_touch BEFORE INSERT OR UPDATE OF name ON public.t
                   FOR EACH ROW WHEN (NEW.name IS NOT NULL) EXECUTE FUNCTION public.stamp();",
         hazards: &[],
-        plan_has: &["CREATE OR REPLACE TRIGGER t_touch", "DROP FUNCTION public.touch()"],
+        plan_has: &[
+            "CREATE OR REPLACE TRIGGER t_touch",
+            "DROP FUNCTION public.touch()",
+        ],
     },
     Case {
         name: "disable a trigger",
@@ -82,7 +89,10 @@ static CASES: &[Case] = &[
                   FOR EACH ROW EXECUTE FUNCTION public.touch();",
         new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, updated_at timestamptz);",
         hazards: &[],
-        plan_has: &["DROP TRIGGER t_touch ON public.t", "DROP FUNCTION public.touch()"],
+        plan_has: &[
+            "DROP TRIGGER t_touch ON public.t",
+            "DROP FUNCTION public.touch()",
+        ],
     },
     Case {
         name: "a constraint trigger, a statement trigger with a transition table, a view trigger",

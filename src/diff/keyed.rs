@@ -133,8 +133,7 @@ impl Keyed for View {
         for index in to.indexes.values() {
             let old = self.indexes.get(&index.name);
             // A new or rebuilt index gets its comment with it.
-            if old.is_some_and(|o| o.definition == index.definition && o.comment != index.comment)
-            {
+            if old.is_some_and(|o| o.definition == index.definition && o.comment != index.comment) {
                 changes.push(Change::SetComment {
                     target: CommentTarget::Index {
                         table: to.name.clone(),

@@ -294,9 +294,7 @@ impl Model {
     pub fn object(&self, id: &ObjectId) -> Option<Object> {
         let key = id.to_string();
         match id.kind {
-            Kind::View | Kind::MaterializedView => {
-                self.views.get(&key).cloned().map(Object::View)
-            }
+            Kind::View | Kind::MaterializedView => self.views.get(&key).cloned().map(Object::View),
             Kind::Function | Kind::Procedure => {
                 self.routines.get(&key).cloned().map(Object::Routine)
             }

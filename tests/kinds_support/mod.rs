@@ -28,7 +28,11 @@ pub async fn run(case: &Case) -> Result<(), String> {
     let dir = schema_dir(case.new);
     let plan = zdm_on(&["plan"], &db.conninfo, dir.path(), &["--format", "json"]).await;
     if plan.code != 1 {
-        return Err(format!("{}: plan should list steps:\n{}", case.name, plan.text()));
+        return Err(format!(
+            "{}: plan should list steps:\n{}",
+            case.name,
+            plan.text()
+        ));
     }
     let json: serde_json::Value = serde_json::from_str(&plan.stdout)
         .map_err(|e| format!("{}: plan is not JSON ({e}):\n{}", case.name, plan.text()))?;
@@ -75,7 +79,11 @@ pub async fn run(case: &Case) -> Result<(), String> {
     }
     let again = zdm_on(&["plan"], &db.conninfo, dir.path(), &[]).await;
     if again.code != 0 {
-        return Err(format!("{}: second plan not empty:\n{}", case.name, again.text()));
+        return Err(format!(
+            "{}: second plan not empty:\n{}",
+            case.name,
+            again.text()
+        ));
     }
     let built = common::test_db().await;
     // Bodies may name what the file creates further down (zdm loads them the same way).

@@ -60,7 +60,9 @@ impl Cascade {
                     ctx.to
                         .views
                         .values()
-                        .filter(|v| &v.name == table && !ctx.from.views.contains_key(&v.id.to_string()))
+                        .filter(|v| {
+                            &v.name == table && !ctx.from.views.contains_key(&v.id.to_string())
+                        })
                         .map(|v| v.id.clone()),
                 );
             }
@@ -168,7 +170,7 @@ impl Cascade {
             }
             let (sql, finish) = cluster(ctx, &ids);
             let (drops, creates) = sql.split_once(INNER).expect("cluster SQL has its marker");
-            let original = std::mem::replace(&mut step.sql, String::new());
+            let original = std::mem::take(&mut step.sql);
             let names: Vec<String> = ids.iter().map(describe).collect();
             let mut wrapped = finish(Step::new(step.phase, String::new(), String::new()));
             step.sql = format!("{drops}{original}\n{}", creates.trim_start());
@@ -262,7 +264,13 @@ fn cluster(ctx: &Context, ids: &[ObjectId]) -> (String, impl Fn(Step) -> Step) {
 
 /// `ids` in dependency order (what an object needs first) by `model`'s edges.
 fn ordered(model: &Model, ids: &[ObjectId]) -> Vec<ObjectId> {
-    fn visit(model: &Model, ids: &[ObjectId], id: &ObjectId, out: &mut Vec<ObjectId>, seen: &mut BTreeSet<ObjectId>) {
+    fn visit(
+        model: &Model,
+        ids: &[ObjectId],
+        id: &ObjectId,
+        out: &mut Vec<ObjectId>,
+        seen: &mut BTreeSet<ObjectId>,
+    ) {
         if !seen.insert(id.clone()) {
             return;
         }

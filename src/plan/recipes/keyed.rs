@@ -120,9 +120,13 @@ pub fn create(ctx: &Context, object: &Object) -> Step {
     if matches!(object, Object::Routine(_)) {
         sql.insert(0, NO_BODY_CHECKS.to_string());
     }
-    let mut step = Step::new(Phase::Expand, format!("create {}", noun(id)), sql.join("\n"))
-        .uses(needs(ctx.to, id))
-        .creates(resources(object));
+    let mut step = Step::new(
+        Phase::Expand,
+        format!("create {}", noun(id)),
+        sql.join("\n"),
+    )
+    .uses(needs(ctx.to, id))
+    .creates(resources(object));
     if let Object::Trigger(trigger) = object {
         step = step.lock(LockMode::ShareRowExclusive, &trigger.table);
     }

@@ -23,7 +23,8 @@ pub fn replace(ctx: &Context, from: &Trigger, to: &Trigger) -> Step {
         return step(ddl::triggers::set_enabled(to), LockMode::ShareRowExclusive);
     }
     let mut sql = Vec::new();
-    let or_replace = ctx.from.server_version >= OR_REPLACE_SINCE && !from.constraint && !to.constraint;
+    let or_replace =
+        ctx.from.server_version >= OR_REPLACE_SINCE && !from.constraint && !to.constraint;
     let create = ddl::triggers::create(to);
     let lock = match create.strip_prefix("CREATE TRIGGER ") {
         Some(rest) if or_replace => {

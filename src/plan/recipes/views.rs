@@ -45,9 +45,8 @@ pub fn alter_indexes(from: &View, to: &View) -> Vec<Step> {
                 let temp = helper_name("new", &index.name);
                 let temp_name = index_name(&to.name, &temp);
                 steps.push(
-                    build(to, &temp, &index.definition).creates([Resource::Relation(
-                        temp_name.clone(),
-                    )]),
+                    build(to, &temp, &index.definition)
+                        .creates([Resource::Relation(temp_name.clone())]),
                 );
                 steps.push(
                     Step::new(
