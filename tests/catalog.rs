@@ -604,7 +604,7 @@ async fn excludes_system_zdm_and_extension_objects() {
 }
 
 #[tokio::test]
-async fn unmanaged_objects_are_listed() {
+async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
     let (_db, model) = model_of(
         r#"
         DO $$ BEGIN CREATE ROLE zdm_catalog_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -661,16 +661,11 @@ async fn unmanaged_objects_are_listed() {
             ("domain", "public.posint"),
             ("foreign data wrapper", "dummy"),
             ("foreign table", "public.ft"),
-            ("function", "public.f(integer, text)"),
-            ("function", "public.trg()"),
             ("grant", "public"),
             ("grant", "public.t"),
             ("grant", "public.t.v"),
             ("identity options", "public.t.n"),
-            ("index", "public.mv.mv_id"),
-            ("materialized view", "public.mv"),
             ("policy", "public.t.t_pol"),
-            ("procedure", "public.p()"),
             ("publication", "pub"),
             ("range type", "public.floatrange"),
             ("replica identity", "public.tuned"),
@@ -681,13 +676,27 @@ async fn unmanaged_objects_are_listed() {
             ("storage parameters", "public.tuned"),
             ("table inheritance", "public.child"),
             ("text search configuration", "public.mycfg"),
-            ("trigger", "public.t.t_trg"),
             ("unlogged sequence", "public.useq"),
-            ("view", "public.v"),
         ])
     );
-    // The managed parts are still read.
+    // The managed parts are still read, views, routines and triggers among them.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
+    let keys = |m: Vec<&String>| m.into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(model.views.keys().collect()),
+        ["public.mv", "public.v"]
+    );
+    assert_eq!(model.views["public.mv"].indexes.len(), 1);
+    assert_eq!(
+        keys(model.routines.keys().collect()),
+        ["public.f(integer, text)", "public.p()", "public.trg()"]
+    );
+    assert_eq!(keys(model.triggers.keys().collect()), ["public.t.t_trg"]);
+    assert!(model
+        .depends
+        .iter()
+        .any(|d| d.dependent.to_string() == "public.t.t_trg"
+            && d.referenced.to_string() == "public.trg()"));
     assert!(model.sequences.contains_key(&qn("public", "useq")));
     // What the views read: each column they name (a plan dropping one carries a hazard).
     let reads: Vec<(String, String, Option<String>)> = model
