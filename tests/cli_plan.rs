@@ -455,13 +455,13 @@ async fn a_view_over_a_dropped_column_is_dropped_first() {
             .position(|s| s["sql"].as_str().unwrap().contains(needle))
             .unwrap_or_else(|| panic!("no step with {needle}: {}", run.stdout))
     };
-    // The view is not in the desired schema: it goes before the column it reads, so the
-    // drop no longer runs into it and carries no may-fail hazard.
-    assert!(position("DROP VIEW public.user_names") < position("DROP COLUMN first_name"));
+    // The view is not in the desired schema: it is dropped before the column it reads (in
+    // the column's own step), so the drop no longer runs into it: no may-fail hazard.
+    assert!(position("DROP VIEW public.user_names") <= position("DROP COLUMN first_name"));
     let may_fail = steps
         .iter()
         .flat_map(|s| s["hazards"].as_array().unwrap())
-        .any(|h| h["kind"] == "may-fail");
+        .any(|h| h["kind"] == "may-fail" && h["message"].as_str().unwrap().contains("view"));
     assert!(!may_fail, "{}", run.stdout);
 
     apply_up_to_contract(&db, dir.path()).await;
