@@ -14,3 +14,13 @@ pub(crate) fn not_extension_member(catalog: &str, oid_expr: &str) -> String {
          AND ext_d.objid = {oid_expr} AND ext_d.deptype = 'e')"
     )
 }
+
+/// Not created as an internal part of another object (`deptype = 'i'`): a range type's
+/// constructor functions and multirange casts, an identity column's sequence, ...
+pub(crate) fn not_internal(catalog: &str, oid_expr: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT FROM pg_catalog.pg_depend int_d
+         WHERE int_d.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass
+         AND int_d.objid = {oid_expr} AND int_d.deptype = 'i')"
+    )
+}

@@ -8,19 +8,22 @@
 //! object.
 //!
 //! Excluded everywhere: system schemas (`pg_*`, `information_schema`), zdm's own schema `zdm`,
-//! and objects that belong to an extension. What zdm does not manage yet is listed in
+//! objects that belong to an extension, and zdm's own `zdm_*` triggers. What zdm does not manage yet is listed in
 //! [`Model::unmanaged`] rather than silently dropped.
 
 mod columns;
 mod constraints;
+mod depend;
 mod error;
 mod filter;
 mod indexes;
 pub mod resolve;
+mod routines;
 mod schemas;
 mod sequences;
 mod stats;
 mod tables;
+mod triggers;
 mod types;
 mod unmanaged;
 mod views;
@@ -71,6 +74,7 @@ pub(crate) type TableOids = HashMap<u32, QualifiedName>;
 async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     let server = server(client).await?;
     let mut model = Model {
+        server_version: server.version,
         schemas: schemas::schemas(client).await?,
         extensions: schemas::extensions(client).await?,
         enums: types::enums(client).await?,
@@ -84,6 +88,10 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     indexes::indexes(client, server, &oids, &mut model.tables).await?;
     model.unmanaged = unmanaged::unmanaged(client, server).await?;
     model.view_reads = views::view_reads(client).await?;
+    model.views = views::views(client).await?;
+    model.routines = routines::routines(client).await?;
+    model.triggers = triggers::triggers(client).await?;
+    model.depends = depend::depends(client, &model.triggers).await?;
     // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
     stats::stats(client, &oids, &mut model.tables).await?;
     Ok(model)
@@ -125,6 +133,15 @@ pub(crate) async fn query_one(
         .query_one(sql, &[])
         .await
         .map_err(|e| CatalogError::query(what, e))
+}
+
+/// Read the column called `name` of a catalog row, naming the query in the error.
+pub(crate) fn named<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    name: &str,
+    what: &'static str,
+) -> Result<T, CatalogError> {
+    row.try_get(name).map_err(|e| CatalogError::query(what, e))
 }
 
 /// Read one column of a catalog row, naming the query in the error.

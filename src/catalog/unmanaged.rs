@@ -5,7 +5,7 @@
 
 use tokio_postgres::Client;
 
-use super::filter::{not_extension_member, USER_SCHEMA};
+use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
 use super::{get, query, CatalogError, Server};
 use crate::model::UnmanagedObject;
 use crate::sql::quote_ident;
@@ -71,16 +71,6 @@ fn global(catalog: &str) -> String {
     )
 }
 
-/// Not created as an internal part of another object (`deptype = 'i'`): a range type's
-/// constructor functions and multirange casts, an identity column's sequence, ...
-fn not_internal(catalog: &str, oid_expr: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT FROM pg_catalog.pg_depend int_d
-         WHERE int_d.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass
-         AND int_d.objid = {oid_expr} AND int_d.deptype = 'i')"
-    )
-}
-
 /// Column setting `attr` is the column's own, not copied from the parent it inherits from.
 fn not_from_parent(attr: &str) -> String {
     format!(
@@ -107,12 +97,7 @@ fn branches() -> Vec<Branch> {
     );
     let column = rel_child("a.attname::text");
     let mut b = vec![
-        // Relations other than tables and sequences.
-        branch("view", format!("SELECT {rel} FROM {}", relations("'v'"))),
-        branch(
-            "materialized view",
-            format!("SELECT {rel} FROM {}", relations("'m'")),
-        ),
+        // Relations other than tables, sequences, views and materialized views.
         branch(
             "foreign table",
             format!("SELECT {rel} FROM {}", relations("'f'")),
@@ -121,35 +106,7 @@ fn branches() -> Vec<Branch> {
             "composite type",
             format!("SELECT {rel} FROM {}", relations("'c'")),
         ),
-        branch(
-            "index",
-            format!(
-                "SELECT n.nspname::text, c.relname::text, ic.relname::text, NULL::text
-                 FROM pg_catalog.pg_index i
-                 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-                 JOIN {}",
-                attached("'m'", "i.indrelid")
-            ),
-        ),
-        // Routines.
-        branch(
-            "function",
-            format!(
-                "SELECT n.nspname::text, NULL::text, o.proname::text,
-                        '(' || pg_catalog.oidvectortypes(o.proargtypes) || ')'
-                 FROM {} AND o.prokind IN ('f', 'w')",
-                in_schema("pg_proc", "pronamespace")
-            ),
-        ),
-        branch(
-            "procedure",
-            format!(
-                "SELECT n.nspname::text, NULL::text, o.proname::text,
-                        '(' || pg_catalog.oidvectortypes(o.proargtypes) || ')'
-                 FROM {} AND o.prokind = 'p'",
-                in_schema("pg_proc", "pronamespace")
-            ),
-        ),
+        // Routines other than functions and procedures.
         branch(
             "aggregate",
             format!(
@@ -159,14 +116,16 @@ fn branches() -> Vec<Branch> {
                 in_schema("pg_proc", "pronamespace")
             ),
         ),
-        // Things attached to relations (of any kind).
+        // Things attached to relations (of any kind). Of the triggers, only zdm's own sync
+        // triggers: the planner looks for them here.
         branch(
             "trigger",
             format!(
                 "SELECT n.nspname::text, c.relname::text, t.tgname::text, NULL::text
                  FROM pg_catalog.pg_trigger t JOIN {}
-                  AND NOT t.tgisinternal AND t.tgparentid = 0",
-                attached("'r', 'p', 'v', 'm', 'f'", "t.tgrelid")
+                  AND NOT t.tgisinternal AND t.tgparentid = 0 AND {}",
+                attached("'r', 'p', 'v', 'm', 'f'", "t.tgrelid"),
+                super::triggers::ZDM_TRIGGER
             ),
         ),
         branch(

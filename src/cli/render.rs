@@ -109,6 +109,13 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             .values()
             .find(|t| t.name.to_string() == key.name)
             .map(ddl::table_definition),
+        ObjectKind::View | ObjectKind::MaterializedView => {
+            model.views.get(&key.name).map(ddl::views::definition)
+        }
+        ObjectKind::Function | ObjectKind::Procedure => {
+            model.routines.get(&key.name).map(ddl::routines::definition)
+        }
+        ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()

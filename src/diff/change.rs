@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::model::{
-    Column, Constraint, EnumType, Extension, Index, QualifiedName, ReplicaIdentity, Schema,
+    Column, Constraint, EnumType, Extension, Index, Kind, Object, ObjectId, QualifiedName,
+    ReplicaIdentity, Schema,
     Sequence, Table,
 };
 use crate::sql::quote_ident;
@@ -117,6 +118,28 @@ pub enum Change {
         target: CommentTarget,
         comment: Option<String>,
     },
+    /// A view, routine or trigger that only the desired side has.
+    CreateObject {
+        object: Object,
+    },
+    DropObject {
+        object: Object,
+    },
+    /// Changed in a way `CREATE OR REPLACE` accepts.
+    ReplaceObject {
+        from: Object,
+        to: Object,
+    },
+    /// Changed in a way that needs a drop and a create (and its dependents re-created).
+    RecreateObject {
+        from: Object,
+        to: Object,
+    },
+    /// An index of a materialized view added, dropped or changed.
+    AlterViewIndexes {
+        from: crate::model::View,
+        to: crate::model::View,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +178,10 @@ pub enum CommentTarget {
         table: QualifiedName,
         index: String,
     },
+    /// A view, materialized view, routine or trigger.
+    Object {
+        id: ObjectId,
+    },
 }
 
 impl CommentTarget {
@@ -175,6 +202,7 @@ impl CommentTarget {
                 "INDEX {}",
                 QualifiedName::new(table.schema.clone(), index.clone())
             ),
+            CommentTarget::Object { id } => id.sql(),
         }
     }
 
@@ -186,6 +214,7 @@ impl CommentTarget {
                 ObjectKey::new(ObjectKind::Sequence, name.to_string())
             }
             CommentTarget::Table { name } => ObjectKey::table(name),
+            CommentTarget::Object { id } => ObjectKey::object(id),
             CommentTarget::Column { table, .. }
             | CommentTarget::Constraint { table, .. }
             | CommentTarget::Index { table, .. } => ObjectKey::table(table),
@@ -209,6 +238,19 @@ impl ObjectKey {
     pub fn table(name: &QualifiedName) -> Self {
         Self::new(ObjectKind::Table, name.to_string())
     }
+
+    pub fn object(id: &ObjectId) -> Self {
+        let kind = match id.kind {
+            Kind::View => ObjectKind::View,
+            Kind::MaterializedView => ObjectKind::MaterializedView,
+            Kind::Function => ObjectKind::Function,
+            Kind::Procedure => ObjectKind::Procedure,
+            Kind::Trigger => ObjectKind::Trigger,
+            Kind::Type => ObjectKind::Type,
+            Kind::Table | Kind::Column => ObjectKind::Table,
+        };
+        Self::new(kind, id.to_string())
+    }
 }
 
 impl fmt::Display for ObjectKey {
@@ -225,6 +267,11 @@ pub enum ObjectKind {
     Type,
     Sequence,
     Table,
+    View,
+    MaterializedView,
+    Function,
+    Procedure,
+    Trigger,
 }
 
 impl fmt::Display for ObjectKind {
@@ -235,6 +282,11 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Type => "type",
             ObjectKind::Sequence => "sequence",
             ObjectKind::Table => "table",
+            ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Function => "function",
+            ObjectKind::Procedure => "procedure",
+            ObjectKind::Trigger => "trigger",
         })
     }
 }
@@ -275,6 +327,9 @@ impl Change {
             | DropIndex { table, .. }
             | ReplaceIndex { table, .. } => ObjectKey::table(table),
             SetComment { target, .. } => target.object(),
+            CreateObject { object } | DropObject { object } => ObjectKey::object(object.id()),
+            ReplaceObject { to, .. } | RecreateObject { to, .. } => ObjectKey::object(to.id()),
+            AlterViewIndexes { to, .. } => ObjectKey::object(&to.id),
         }
     }
 
@@ -336,6 +391,14 @@ impl Change {
             AddIndex { index, .. } => format!("create index {}", quote_ident(&index.name)),
             DropIndex { index, .. } => format!("drop index {}", quote_ident(&index.name)),
             ReplaceIndex { to, .. } => format!("rebuild index {}", quote_ident(&to.name)),
+            CreateObject { object } => format!("create {}", object.id().kind.sql().to_lowercase()),
+            DropObject { object } => format!("drop {}", object.id().kind.sql().to_lowercase()),
+            ReplaceObject { to, .. } => format!("replace {}", to.id().kind.sql().to_lowercase()),
+            RecreateObject { to, .. } => format!(
+                "drop and re-create {} (CREATE OR REPLACE cannot make this change)",
+                to.id().kind.sql().to_lowercase()
+            ),
+            AlterViewIndexes { .. } => "change indexes".into(),
             SetComment { target, comment } => match comment {
                 Some(_) => format!("set comment on {}", target.sql().to_lowercase()),
                 None => format!("remove comment on {}", target.sql().to_lowercase()),

@@ -5,6 +5,7 @@
 //! parent table are skipped: they follow their parent.
 
 mod change;
+pub mod keyed;
 mod tables;
 
 pub use change::{
@@ -23,6 +24,9 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     diff_enums(from, to, &mut changes);
     diff_sequences(from, to, &mut changes);
     tables::diff_tables(from, to, &mut changes);
+    keyed::diff_keyed(&from.views, &to.views, &mut changes);
+    keyed::diff_keyed(&from.routines, &to.routines, &mut changes);
+    keyed::diff_keyed(&from.triggers, &to.triggers, &mut changes);
     changes
 }
 

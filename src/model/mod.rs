@@ -6,9 +6,17 @@
 //! `pg_get_constraintdef`, `pg_get_indexdef`), produced with an empty `search_path` so that
 //! every name in it is schema-qualified.
 
+mod id;
 mod name;
+mod routine;
+mod trigger;
+mod view;
 
+pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
+pub use routine::Routine;
+pub use trigger::Trigger;
+pub use view::{View, ViewColumn, ViewIndex};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,9 +29,25 @@ pub struct Model {
     pub enums: BTreeMap<QualifiedName, EnumType>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
-    /// Objects that exist but that zdm does not manage yet (views, functions, triggers, ...).
+    /// Views and materialized views, keyed by `ObjectId` display (`public.v`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<String, View>,
+    /// Functions and procedures, keyed by `public.f(integer, text)`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routines: BTreeMap<String, Routine>,
+    /// Triggers, keyed by `public.orders.audit`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub triggers: BTreeMap<String, Trigger>,
+    /// What the views, routines and triggers need (tables, columns, types, each other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<Dependency>,
+    /// Objects that exist but that zdm does not manage yet (aggregates, policies, domains, ...).
     /// They are reported, never diffed.
     pub unmanaged: Vec<UnmanagedObject>,
+    /// `server_version_num` of the database this was read from (what DDL it accepts, e.g.
+    /// `CREATE OR REPLACE TRIGGER` on 14+). Not part of the schema: never compared.
+    #[serde(skip)]
+    pub server_version: i32,
     /// What those views read: a plan that drops a column or table a view reads is refused by
     /// PostgreSQL, so it carries a hazard. Never diffed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -325,4 +349,27 @@ pub struct UnmanagedObject {
     pub kind: String,
     /// Qualified display name, e.g. `public.active_users` or `public.users.trg_audit`.
     pub name: String,
+}
+
+impl Model {
+    /// The view, routine or trigger `id` names, if this model has it.
+    pub fn object(&self, id: &ObjectId) -> Option<Object> {
+        let key = id.to_string();
+        match id.kind {
+            Kind::View | Kind::MaterializedView => self.views.get(&key).cloned().map(Object::View),
+            Kind::Function | Kind::Procedure => {
+                self.routines.get(&key).cloned().map(Object::Routine)
+            }
+            Kind::Trigger => self.triggers.get(&key).cloned().map(Object::Trigger),
+            Kind::Table | Kind::Column | Kind::Type => None,
+        }
+    }
+
+    /// What `id` needs, by this model's dependency edges.
+    pub fn needs<'a>(&'a self, id: &'a ObjectId) -> impl Iterator<Item = &'a ObjectId> + 'a {
+        self.depends
+            .iter()
+            .filter(move |d| &d.dependent == id)
+            .map(|d| &d.referenced)
+    }
 }

@@ -139,13 +139,20 @@ pub fn plan_changes(
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let context = Context { from, to, options };
-    let mut steps = Vec::new();
+    // Views, routines and triggers re-created with their dependents, or around a step that
+    // drops or retypes what they read.
+    let cascade = recipes::cascade::Cascade::new(&context, changes);
+    let mut steps = cascade.steps(&context);
     for change in recipes::claim_interrupted(&context, changes) {
-        steps.extend(recipes::steps_for(&context, change)?);
+        if !cascade.claims(change) {
+            steps.extend(recipes::steps_for(&context, change)?);
+        }
     }
     steps.extend(recipes::transform_steps(&context));
     let leftovers = recipes::leftover_sync_triggers(&context, &steps);
     steps.extend(leftovers);
+    let wrapped = cascade.wrap(&context, &mut steps);
+    steps.extend(cascade.leftovers(&context, &wrapped));
     views::flag_drops_read_by_views(from, &mut steps);
     Ok(Plan {
         source_fingerprint: fingerprint(from),

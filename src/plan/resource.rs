@@ -1,6 +1,6 @@
 //! The objects steps create, use and drop: the vertices that order steps in the graph.
 
-use crate::model::{Column, Model, QualifiedName, Table};
+use crate::model::{Column, Kind, Model, ObjectId, QualifiedName, Table};
 use std::fmt;
 
 /// Something in the database a step can depend on.
@@ -21,6 +21,23 @@ pub enum Resource {
     Constraint(QualifiedName, String),
     /// A column's NOT NULL flag (a primary key needs it before it can use an index).
     NotNull(QualifiedName, String),
+    /// A function or procedure (overloads are different routines).
+    Routine(ObjectId),
+    Trigger(ObjectId),
+}
+
+impl Resource {
+    /// The resource an object (or what it depends on) is in the graph. Views are relations:
+    /// they share the namespace of tables, sequences and indexes.
+    pub fn of(id: &ObjectId) -> Resource {
+        match id.kind {
+            Kind::Table | Kind::View | Kind::MaterializedView => Resource::Relation(id.qualified()),
+            Kind::Column => Resource::Column(id.qualified(), id.member.clone().unwrap_or_default()),
+            Kind::Type => Resource::Type(id.qualified()),
+            Kind::Function | Kind::Procedure => Resource::Routine(id.clone()),
+            Kind::Trigger => Resource::Trigger(id.clone()),
+        }
+    }
 }
 
 impl fmt::Display for Resource {
@@ -34,6 +51,8 @@ impl fmt::Display for Resource {
             Resource::Column(t, c) => write!(f, "{t}.{}", quote_ident(c)),
             Resource::Constraint(t, c) => write!(f, "constraint {} on {t}", quote_ident(c)),
             Resource::NotNull(t, c) => write!(f, "not null on {t}.{}", quote_ident(c)),
+            Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
+            Resource::Trigger(id) => write!(f, "trigger {id}"),
         }
     }
 }
@@ -77,6 +96,13 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
     for name in model.enums.keys() {
         if expression.contains(&name.to_string()) {
             out.push(Resource::Type(name.clone()));
+        }
+    }
+    // A default or CHECK calling a user function: every overload of that name (the text
+    // does not say which one is called).
+    for routine in model.routines.values() {
+        if expression.contains(&format!("{}(", routine.name)) {
+            out.push(Resource::Routine(routine.id.clone()));
         }
     }
     out

@@ -185,6 +185,10 @@ pub struct Step {
     /// column may become nullable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after_drop_of: Vec<Resource>,
+    /// Columns this step drops or swaps for another under the same name (a type change): a
+    /// view reading one must be dropped before and re-created after, in the same transaction.
+    #[serde(skip)]
+    pub repoints: Vec<Resource>,
 }
 
 impl Step {
@@ -203,6 +207,7 @@ impl Step {
             uses: Vec::new(),
             drops: Vec::new(),
             after_drop_of: Vec::new(),
+            repoints: Vec::new(),
         }
     }
 
@@ -242,6 +247,11 @@ impl Step {
 
     pub fn after_drop_of(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
         self.after_drop_of.extend(resources);
+        self
+    }
+
+    pub fn repoints(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
+        self.repoints.extend(resources);
         self
     }
 

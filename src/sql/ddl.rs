@@ -9,6 +9,10 @@ use crate::model::{
 };
 use crate::sql::{quote_ident, quote_literal};
 
+pub mod routines;
+pub mod triggers;
+pub mod views;
+
 pub fn create_schema(schema: &Schema) -> String {
     format!("CREATE SCHEMA {};", quote_ident(&schema.name))
 }

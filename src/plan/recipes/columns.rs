@@ -529,6 +529,10 @@ pub fn alter(
         .lock(LockMode::AccessExclusive, table)
         .uses(column_uses(ctx.to, table, to))
         .uses(type_uses(ctx.to, &to.data_type));
+        if type_changes {
+            // PostgreSQL refuses to retype a column a view reads, even in place.
+            step = step.repoints([Resource::Column(table.clone(), to.name.clone())]);
+        }
         if from.not_null && !to.not_null {
             // A column in a primary key cannot become nullable while the key exists.
             step = step.after_drop_of(primary_keys_on(ctx, table, &to.name));

@@ -1,15 +1,20 @@
 //! One recipe per kind of change (DESIGN.md, "Recipes"): how a change becomes safe steps.
 
+pub mod cascade;
 mod columns;
 mod constraints;
 mod identity;
 mod indexes;
+mod keyed;
 mod objects;
 mod partitioned;
 mod renames;
 mod retype;
+mod routines;
 mod sync;
 mod tables;
+mod triggers;
+mod views;
 
 use super::{Context, PlanError, Step};
 use crate::diff::Change;
@@ -64,6 +69,11 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         AddIndex { table, index } => indexes::add(ctx, table, index),
         DropIndex { table, index } => indexes::drop(ctx, table, index),
         ReplaceIndex { table, from, to } => indexes::replace(ctx, table, from, to),
+        CreateObject { .. }
+        | DropObject { .. }
+        | ReplaceObject { .. }
+        | RecreateObject { .. }
+        | AlterViewIndexes { .. } => keyed::steps(ctx, change),
     })
 }
 

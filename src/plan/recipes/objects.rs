@@ -134,6 +134,7 @@ fn comment_uses(target: &CommentTarget) -> Vec<Resource> {
             table.schema.clone(),
             index.clone(),
         ))],
+        CommentTarget::Object { id } => vec![Resource::of(id)],
     }
 }
 

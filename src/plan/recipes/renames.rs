@@ -64,11 +64,7 @@ fn pending_table_rename<'a>(
 fn compatibility_view_exists(ctx: &Context, table: &QualifiedName, from: &QualifiedName) -> bool {
     ctx.live_table(table).is_some()
         && ctx.live_table(from).is_none()
-        && ctx
-            .from
-            .unmanaged
-            .iter()
-            .any(|o| o.kind == "view" && o.name == from.to_string())
+        && ctx.from.views.values().any(|v| &v.name == from)
 }
 
 /// Whether a change belongs to a rename recipe (which plans it itself).

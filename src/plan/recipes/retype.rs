@@ -310,12 +310,9 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
             ),
         );
     }
-    // The old column is renamed and dropped: a view reading it (by attnum) blocks that.
-    if let Some(message) =
-        crate::plan::views::dropping_read_by_views(ctx.from, table, Some(&r.to.name))
-    {
-        swap = swap.hazard(crate::plan::HazardKind::MayFail, message);
-    }
+    // The old column is renamed and dropped: views reading it (by attnum) are re-created
+    // around the swap (or flagged when they cannot be), see `plan::views`.
+    swap = swap.repoints([Resource::Column(table.clone(), r.to.name.clone())]);
     steps.push(swap);
     steps
 }

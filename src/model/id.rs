@@ -1,0 +1,154 @@
+//! One identity for the object kinds beyond the table layer (views, routines, triggers), and
+//! for what they depend on: what diff pairs by, what comments and hazards name, and what the
+//! planner orders by.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::{QualifiedName, Routine, Trigger, View};
+use crate::sql::quote_ident;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Table,
+    /// A column of a table or view (`member` is the column).
+    Column,
+    Type,
+    View,
+    MaterializedView,
+    Function,
+    Procedure,
+    /// A trigger (`name` is its table, `member` the trigger).
+    Trigger,
+}
+
+impl Kind {
+    /// The words SQL uses for the kind (`COMMENT ON <words> ...`, `DROP <words> ...`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            Kind::Table => "TABLE",
+            Kind::Column => "COLUMN",
+            Kind::Type => "TYPE",
+            Kind::View => "VIEW",
+            Kind::MaterializedView => "MATERIALIZED VIEW",
+            Kind::Function => "FUNCTION",
+            Kind::Procedure => "PROCEDURE",
+            Kind::Trigger => "TRIGGER",
+        }
+    }
+
+    /// Relations share one namespace per schema (`pg_class`).
+    pub fn is_relation(self) -> bool {
+        matches!(self, Kind::Table | Kind::View | Kind::MaterializedView)
+    }
+}
+
+/// `kind` + schema-qualified `name` (+ argument types of a routine, + the column or trigger
+/// inside a relation).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectId {
+    pub kind: Kind,
+    pub schema: String,
+    pub name: String,
+    /// A routine's input argument types (`oidvectortypes(proargtypes)`, e.g. `integer, text`):
+    /// what tells overloads apart. Parameter names are not part of the identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<String>,
+    /// A column's or trigger's own name (`name` is its relation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+impl ObjectId {
+    pub fn new(kind: Kind, schema: impl Into<String>, name: impl Into<String>) -> Self {
+        ObjectId {
+            kind,
+            schema: schema.into(),
+            name: name.into(),
+            args: None,
+            member: None,
+        }
+    }
+
+    pub fn routine(kind: Kind, name: &QualifiedName, args: impl Into<String>) -> Self {
+        ObjectId {
+            args: Some(args.into()),
+            ..ObjectId::new(kind, name.schema.clone(), name.name.clone())
+        }
+    }
+
+    /// A column or trigger of relation `relation`.
+    pub fn member(kind: Kind, relation: &QualifiedName, member: impl Into<String>) -> Self {
+        ObjectId {
+            member: Some(member.into()),
+            ..ObjectId::new(kind, relation.schema.clone(), relation.name.clone())
+        }
+    }
+
+    /// The schema-qualified name (for a column or trigger: its relation's).
+    pub fn qualified(&self) -> QualifiedName {
+        QualifiedName::new(self.schema.clone(), self.name.clone())
+    }
+
+    /// The object clause of `COMMENT ON` / `DROP`: `VIEW public.v`,
+    /// `FUNCTION public.f(integer)`, `TRIGGER t ON public.orders`, `COLUMN public.v.c`.
+    pub fn sql(&self) -> String {
+        match self.kind {
+            Kind::Trigger => format!(
+                "TRIGGER {} ON {}",
+                quote_ident(self.member.as_deref().unwrap_or_default()),
+                self.qualified()
+            ),
+            _ => format!("{} {self}", self.kind.sql()),
+        }
+    }
+}
+
+impl fmt::Display for ObjectId {
+    /// `public.v`, `public.f(integer, text)`, `public.orders.audit`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.qualified())?;
+        if let Some(args) = &self.args {
+            write!(f, "({args})")?;
+        }
+        if let Some(member) = &self.member {
+            write!(f, ".{}", quote_ident(member))?;
+        }
+        Ok(())
+    }
+}
+
+/// `dependent` needs `referenced` (a `pg_depend` edge, or a trigger's table and function).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Dependency {
+    pub dependent: ObjectId,
+    pub referenced: ObjectId,
+}
+
+/// One object of the kinds diffed by identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Object {
+    View(View),
+    Routine(Routine),
+    Trigger(Trigger),
+}
+
+impl Object {
+    pub fn id(&self) -> &ObjectId {
+        match self {
+            Object::View(v) => &v.id,
+            Object::Routine(r) => &r.id,
+            Object::Trigger(t) => &t.id,
+        }
+    }
+
+    pub fn comment(&self) -> Option<&str> {
+        match self {
+            Object::View(v) => v.comment.as_deref(),
+            Object::Routine(r) => r.comment.as_deref(),
+            Object::Trigger(t) => t.comment.as_deref(),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Views and materialized views, case by case (see `kinds_support`): created after what they
+//! read, replaced in place when their columns stay, re-created with their dependents when
+//! not, and re-created around a change under them (a dropped, retyped or renamed column).
+
+mod cli_support;
+mod common;
+#[allow(dead_code)]
+mod conformance;
+mod kinds_support;
+
+use kinds_support::{run_all, Case};
+
+const T: &str = "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);\n";
+
+static CASES: &[Case] = &[
+    Case {
+        name: "add a view over a new column",
+        old: T,
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer, note text);
+              CREATE VIEW public.v AS SELECT id, note FROM public.t;",
+        hazards: &[],
+        plan_has: &["CREATE VIEW public.v"],
+    },
+    Case {
+        name: "drop a view",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY);
+              CREATE VIEW public.v AS SELECT id FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY);",
+        hazards: &[],
+        plan_has: &["DROP VIEW public.v"],
+    },
+    Case {
+        name: "same columns: replaced in place",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, name FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, name FROM public.t WHERE amount > 0;",
+        hazards: &[],
+        plan_has: &["CREATE OR REPLACE VIEW public.v", "!DROP VIEW"],
+    },
+    Case {
+        name: "written differently, stored the same: untouched",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, name FROM public.t;
+              CREATE VIEW public.w AS SELECT id FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS select t.id,   t.name from t;
+              CREATE VIEW public.w AS SELECT id, amount FROM public.t;",
+        hazards: &[],
+        plan_has: &["CREATE OR REPLACE VIEW public.w", "!public.v"],
+    },
+    Case {
+        name: "a column removed from the middle: dropped and created",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, name, amount FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, amount FROM public.t;",
+        hazards: &[],
+        plan_has: &["DROP VIEW public.v", "CREATE VIEW public.v"],
+    },
+    Case {
+        name: "a view chain three deep, the bottom one re-typed",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v1 AS SELECT id, amount FROM public.t;
+              CREATE VIEW public.v2 AS SELECT id, amount FROM public.v1;
+              CREATE VIEW public.v3 AS SELECT id FROM public.v2 WHERE amount > 1;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v1 AS SELECT id, amount::bigint AS amount FROM public.t;
+              CREATE VIEW public.v2 AS SELECT id, amount FROM public.v1;
+              CREATE VIEW public.v3 AS SELECT id FROM public.v2 WHERE amount > 1;",
+        hazards: &[],
+        plan_has: &["DROP VIEW public.v3", "CREATE VIEW public.v3"],
+    },
+    Case {
+        name: "a view over a dropped column",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              CREATE VIEW public.v AS SELECT id, name, amount FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              CREATE VIEW public.v AS SELECT id, name FROM public.t;",
+        hazards: &["data-loss"],
+        plan_has: &["DROP COLUMN amount"],
+    },
+    Case {
+        name: "a view over a column retyped with zdm:using",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, amount integer);
+              INSERT INTO public.t VALUES (1, 'a', 10);
+              CREATE VIEW public.v AS SELECT id, amount FROM public.t;",
+        new: "CREATE TABLE public.t (
+                  id integer PRIMARY KEY,
+                  name text,
+                  amount bigint -- zdm:using amount::bigint
+              );
+              CREATE VIEW public.v AS SELECT id, amount FROM public.t;",
+        hazards: &[],
+        plan_has: &["CREATE VIEW public.v"],
+    },
+    Case {
+        name: "a view over a column retyped in place",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(10));
+              CREATE VIEW public.v AS SELECT id, label FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(20));
+              CREATE VIEW public.v AS SELECT id, label FROM public.t;",
+        hazards: &[],
+        plan_has: &["TYPE character varying(20)"],
+    },
+    Case {
+        name: "a view over a renamed column",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              INSERT INTO public.t VALUES (1, 'a');
+              CREATE VIEW public.v AS SELECT id, name FROM public.t;",
+        new: "CREATE TABLE public.t (
+                  id integer PRIMARY KEY,
+                  full_name text -- zdm:renamed-from name
+              );
+              CREATE VIEW public.v AS SELECT id, full_name AS name FROM public.t;",
+        hazards: &[],
+        plan_has: &[],
+    },
+    Case {
+        name: "a function a view calls: a new body leaves the view alone",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE
+                  AS 'SELECT x * 2';
+              CREATE VIEW public.v AS SELECT id, public.twice(amount) AS doubled FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE
+                  AS 'SELECT x + x';
+              CREATE VIEW public.v AS SELECT id, public.twice(amount) AS doubled FROM public.t;",
+        hazards: &[],
+        plan_has: &["CREATE OR REPLACE FUNCTION public.twice", "!VIEW"],
+    },
+    Case {
+        name: "a function a view calls changes its result type: both re-created",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE
+                  AS 'SELECT x * 2';
+              CREATE VIEW public.v AS SELECT id, public.twice(amount) AS doubled FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.twice(x integer) RETURNS bigint LANGUAGE sql IMMUTABLE
+                  AS 'SELECT x * 2::bigint';
+              CREATE VIEW public.v AS SELECT id, public.twice(amount) AS doubled FROM public.t;",
+        hazards: &[],
+        plan_has: &["DROP VIEW public.v", "DROP FUNCTION public.twice("],
+    },
+    Case {
+        name: "options and comments",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              CREATE VIEW public.v WITH (security_barrier = true) AS SELECT id FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              CREATE VIEW public.v AS SELECT id FROM public.t WITH LOCAL CHECK OPTION;
+              COMMENT ON VIEW public.v IS 'ids';
+              COMMENT ON COLUMN public.v.id IS 'the id';",
+        hazards: &[],
+        plan_has: &["COMMENT ON VIEW public.v"],
+    },
+    Case {
+        name: "a materialized view with an index, then its definition changes",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount * 2 AS amount FROM public.t;
+              CREATE UNIQUE INDEX m_id ON public.m (id);
+              COMMENT ON INDEX public.m_id IS 'one row per id';",
+        hazards: &[],
+        plan_has: &["CREATE MATERIALIZED VIEW public.m"],
+    },
+    Case {
+        name: "an index added to a live materialized view: concurrently",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;
+              CREATE INDEX m_amount ON public.m (amount);",
+        hazards: &[],
+        plan_has: &["CREATE INDEX CONCURRENTLY m_amount"],
+    },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn view_cases() {
+    run_all(CASES).await;
+}
