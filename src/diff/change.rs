@@ -3,8 +3,7 @@ use std::fmt;
 
 use crate::model::{
     Column, Constraint, EnumType, Extension, Index, Kind, Object, ObjectId, QualifiedName,
-    ReplicaIdentity, Schema,
-    Sequence, Table,
+    ReplicaIdentity, Schema, Sequence, Table,
 };
 use crate::sql::quote_ident;
 
