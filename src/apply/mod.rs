@@ -7,6 +7,7 @@
 
 pub mod backfill;
 pub mod contract;
+mod crash;
 pub mod script;
 
 use rand::Rng;
@@ -284,33 +285,6 @@ fn transaction_script(step: &Step, options: &ApplyOptions) -> String {
     )
 }
 
-/// Where a crash point may fire: a step's work is done but the ledger does not know yet, or
-/// the ledger has recorded it too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CrashAt {
-    BeforeRecord,
-    AfterRecord,
-}
-
-/// Fault injection for the crash tests: `ZDM_CRASH_AT=<step>:unrecorded|recorded` ends the
-/// process at once, as `kill -9` would (no destructor, no unlock), at that point of that
-/// step of a recorded run (never in a rehearsal). Unset, it is one environment lookup a step.
-fn crash_point(index: usize, at: CrashAt) {
-    let Ok(spec) = std::env::var("ZDM_CRASH_AT") else {
-        return;
-    };
-    let wanted = match at {
-        CrashAt::BeforeRecord => format!("{index}:unrecorded"),
-        CrashAt::AfterRecord => format!("{index}:recorded"),
-    };
-    if spec == wanted {
-        // SIGKILL itself, not abort(): a core dump would keep the process (and so its
-        // connections and advisory lock) alive for a while after the "crash".
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-        std::process::abort();
-    }
-}
-
 /// Run `steps` in order. `first_index` numbers them in events and errors (and in the ledger).
 pub async fn run_steps(
     client: &Client,
@@ -333,7 +307,7 @@ pub async fn run_steps(
         let started = std::time::Instant::now();
         let result = run_step(client, index, step, options, record, on_event).await;
         if record.is_some() {
-            crash_point(index, CrashAt::BeforeRecord);
+            crash::point(index, crash::At::BeforeRecord);
         }
         if let Some(r) = record {
             let error = result.as_ref().err().map(|e| e.to_string());
@@ -343,7 +317,7 @@ pub async fn run_steps(
         }
         result?;
         if record.is_some() {
-            crash_point(index, CrashAt::AfterRecord);
+            crash::point(index, crash::At::AfterRecord);
         }
         on_event(ApplyEvent::StepFinished {
             index,
