@@ -11,6 +11,7 @@ mod checks;
 mod ffi;
 mod lexer;
 mod order;
+mod recreate;
 mod refs;
 
 use std::collections::BTreeSet;
@@ -205,6 +206,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
     let mut annotations = Vec::new();
     let mut roles = BTreeSet::new();
     let mut notes = Vec::new();
+    let mut skipped = Vec::new();
     for file in sources.ids() {
         let Some(input) = parse_input(&sources, file, &mut errors) else {
             continue;
@@ -229,7 +231,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
                 continue;
             }
         };
-        let file_statements = file_statements(
+        let (file_statements, file_skipped) = file_statements(
             &sources,
             file,
             &input,
@@ -238,6 +240,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
             &mut roles,
             &mut notes,
         );
+        skipped.extend(file_skipped);
         annotations.extend(annotate::annotations(
             &sources,
             file,
@@ -247,6 +250,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
         ));
         statements.extend(file_statements.into_iter().map(|s| s.statement));
     }
+    check_skipped(&sources, &skipped, &statements, &mut errors, &mut notes);
     if !errors.list.is_empty() {
         let mut list = errors.list;
         list.sort_by_key(|e| (e.span.file, e.span.start));
@@ -309,10 +313,11 @@ fn file_statements(
     errors: &mut Errors,
     roles: &mut BTreeSet<String>,
     notes: &mut Vec<String>,
-) -> Vec<FileStatement> {
+) -> (Vec<FileStatement>, Vec<recreate::SkippedStatement>) {
     let mut ctx = refs::Ctx::new();
     let mut settings: Vec<String> = Vec::new();
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for raw in &parsed.stmts {
         let Some(node) = raw.stmt.as_ref().and_then(|s| s.node.as_ref()) else {
             continue;
@@ -326,6 +331,10 @@ fn file_statements(
         let end = start + input[start..end.max(start)].trim_end().len();
         let span = Span::new(file, start, end);
         let text = sources.file(file).text[start..end].to_string();
+        if let Some(what) = recreate::skipped(node, &ctx) {
+            skipped.push(recreate::SkippedStatement { span, what });
+            continue;
+        }
         let kind = match classify(node) {
             Ok(kind) => kind,
             Err((message, help)) => {
@@ -378,7 +387,51 @@ fn file_statements(
         }
         out.push(FileStatement { statement, targets });
     }
-    out
+    (out, skipped)
+}
+
+/// A skipped `DROP ... IF EXISTS` must name only objects the files create (anything else is an
+/// instruction to destroy, an error); every skipped statement gets a note.
+fn check_skipped(
+    sources: &SourceSet,
+    skipped: &[recreate::SkippedStatement],
+    statements: &[Statement],
+    errors: &mut Errors,
+    notes: &mut Vec<String>,
+) {
+    let provided: BTreeSet<&ObjectName> = statements.iter().flat_map(|s| &s.provides).collect();
+    for s in skipped {
+        let location = sources.location(s.span);
+        match &s.what {
+            recreate::Skipped::DropIfExists(names) => {
+                let missing: Vec<String> = names
+                    .iter()
+                    .filter(|n| !provided.contains(n))
+                    .map(ToString::to_string)
+                    .collect();
+                if missing.is_empty() {
+                    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+                    notes.push(format!(
+                        "{location}: DROP ... IF EXISTS {} is skipped: the files declare it, and zdm re-creates an object only when the live one differs",
+                        names.join(", ")
+                    ));
+                } else {
+                    errors.push(
+                        ParseErrorKind::Rejected,
+                        s.span,
+                        format!(
+                            "DROP ... IF EXISTS of {}, which the files do not create",
+                            missing.join(", ")
+                        ),
+                        Some("a DROP in a schema file is accepted only as the re-create idiom (DROP IF EXISTS x, then CREATE x); to drop an object, delete its CREATE from the files and zdm plans the drop"),
+                    );
+                }
+            }
+            recreate::Skipped::Insert(table) => notes.push(format!(
+                "{location}: INSERT INTO {table} is skipped: zdm manages the schema, not rows; seed data belongs in a data migration"
+            )),
+        }
+    }
 }
 
 /// First word (plus the object kind after CREATE/ALTER/DROP), upper-cased, for messages.

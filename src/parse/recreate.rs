@@ -1,0 +1,99 @@
+//! Statements people keep in schema files that are not declarations, and what zdm makes of
+//! them instead of rejecting the file:
+//!
+//! - the re-create idiom, `DROP <kind> IF EXISTS x` with `x` created elsewhere in the files: it
+//!   means "x as declared", which is what a declarative schema says anyway, so the `DROP` is
+//!   skipped (with a note). A `DROP` of anything the files do not create stays an error: it
+//!   would be an instruction to destroy, not a declaration.
+//! - seed rows, `INSERT INTO t ...`: rows are not schema, so the statement is skipped with a
+//!   note naming the table. Other DML stays an error.
+
+use pg_query::protobuf::{self, ObjectType};
+use pg_query::NodeEnum;
+
+use super::refs::{qualify_range_var, string_list, sval, Ctx};
+use super::ObjectName;
+use crate::model::QualifiedName;
+use crate::source::Span;
+
+/// A statement accepted but not loaded.
+#[derive(Debug, Clone)]
+pub(crate) enum Skipped {
+    /// `DROP ... IF EXISTS` of these objects: each must be created by the files.
+    DropIfExists(Vec<ObjectName>),
+    /// `INSERT INTO` this table.
+    Insert(QualifiedName),
+}
+
+/// A skipped statement and where it was.
+#[derive(Debug, Clone)]
+pub(crate) struct SkippedStatement {
+    pub span: Span,
+    pub what: Skipped,
+}
+
+/// What the statement is, if it is one zdm skips; `None` for every other statement (which goes
+/// on to be classified as usual).
+pub(crate) fn skipped(node: &NodeEnum, ctx: &Ctx) -> Option<Skipped> {
+    match node {
+        NodeEnum::DropStmt(s) if s.missing_ok => dropped(s, ctx).map(Skipped::DropIfExists),
+        NodeEnum::InsertStmt(s) => {
+            let rv = s.relation.as_ref()?;
+            Some(Skipped::Insert(qualify_range_var(rv, ctx)))
+        }
+        _ => None,
+    }
+}
+
+/// The objects a `DROP` names, for the kinds whose creation the parse layer tracks
+/// ([`super::Statement::provides`]); `None` for any other kind (such a `DROP` stays an error).
+fn dropped(s: &protobuf::DropStmt, ctx: &Ctx) -> Option<Vec<ObjectName>> {
+    let kind = ObjectType::try_from(s.remove_type).ok()?;
+    let mut out = Vec::new();
+    for object in &s.objects {
+        let node = object.node.as_ref()?;
+        let name = match kind {
+            ObjectType::ObjectTable
+            | ObjectType::ObjectView
+            | ObjectType::ObjectMatview
+            | ObjectType::ObjectSequence
+            | ObjectType::ObjectIndex
+            | ObjectType::ObjectForeignTable => ObjectName::Relation(qualified(list(node)?, ctx)?),
+            ObjectType::ObjectType | ObjectType::ObjectDomain => match node {
+                NodeEnum::TypeName(t) => ObjectName::Type(qualified(string_list(&t.names), ctx)?),
+                _ => return None,
+            },
+            ObjectType::ObjectFunction
+            | ObjectType::ObjectProcedure
+            | ObjectType::ObjectRoutine
+            | ObjectType::ObjectAggregate => match node {
+                NodeEnum::ObjectWithArgs(f) => {
+                    ObjectName::Function(qualified(string_list(&f.objname), ctx)?)
+                }
+                _ => return None,
+            },
+            ObjectType::ObjectSchema => ObjectName::Schema(sval(object)?.to_string()),
+            ObjectType::ObjectExtension => ObjectName::Extension(sval(object)?.to_string()),
+            _ => return None,
+        };
+        out.push(name);
+    }
+    Some(out)
+}
+
+/// The strings of a `List` node (`[schema,] name`).
+fn list(node: &NodeEnum) -> Option<Vec<String>> {
+    match node {
+        NodeEnum::List(l) => Some(string_list(&l.items)),
+        _ => None,
+    }
+}
+
+/// `[schema,] name` -> qualified name (unqualified: the creation schema, as `CREATE` would).
+fn qualified(parts: Vec<String>, ctx: &Ctx) -> Option<QualifiedName> {
+    match parts.as_slice() {
+        [name] => Some(QualifiedName::new(ctx.creation_schema(), name.clone())),
+        [.., schema, name] => Some(QualifiedName::new(schema.clone(), name.clone())),
+        [] => None,
+    }
+}
