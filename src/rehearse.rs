@@ -137,7 +137,7 @@ async fn rehearse_in(
             fingerprint: fp,
         });
     }
-    crate::workspace::reconcile_equivalent_checks(client, &mut model, desired)
+    crate::workspace::reconcile_equivalent(client, &mut model, desired)
         .await
         .map_err(Box::new)?;
     let remaining: Vec<String> = diff(&model, desired)

@@ -3,6 +3,9 @@
 //! by the same catalog code.
 
 mod casts;
+mod equivalent;
+
+pub use equivalent::reconcile_equivalent;
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -80,7 +83,7 @@ pub async fn read_files(paths: &[PathBuf], shadow: &ShadowSource) -> Result<Side
 }
 
 /// Like [`read_files`], but hands back the shadow database, still open, for questions only a
-/// server can answer (see [`reconcile_equivalent_checks`]). The caller closes it.
+/// server can answer (see [`reconcile_equivalent`]). The caller closes it.
 pub async fn open_files(
     paths: &[PathBuf],
     shadow: &ShadowSource,
@@ -135,70 +138,6 @@ fn attach_check_sources(model: &mut Model, desired: &DesiredSchema) {
         };
         constraint.source = Some(format!("CHECK ({}){no_inherit}", check.expression));
     }
-}
-
-/// CHECK constraints whose catalog text differs between the two sides but which PostgreSQL
-/// reads the same: `pg_get_constraintdef` is not a fixpoint (a `varchar IN (...)` list comes
-/// back as `ARRAY[...]::text[]`, and once re-applied as `ARRAY[(...)::text, ...]`). Both texts
-/// are applied to a scratch copy of the table in the shadow database and compared as
-/// PostgreSQL renders them then; when they agree, the live text is taken as the desired one.
-pub async fn reconcile_equivalent_checks(
-    shadow: &tokio_postgres::Client,
-    live: &mut Model,
-    desired: &Model,
-) -> Result<usize, WorkspaceError> {
-    use crate::model::ConstraintKind;
-    let mut reconciled = 0;
-    for (name, desired_table) in &desired.tables {
-        let Some(live_table) = live.tables.get_mut(name) else {
-            continue;
-        };
-        for (constraint_name, wanted) in &desired_table.constraints {
-            let Some(have) = live_table.constraints.get_mut(constraint_name) else {
-                continue;
-            };
-            if have.kind != ConstraintKind::Check
-                || wanted.kind != ConstraintKind::Check
-                || have.definition == wanted.definition
-            {
-                continue;
-            }
-            if canonical_check(shadow, name, &have.definition).await?
-                == canonical_check(shadow, name, &wanted.definition).await?
-            {
-                have.definition = wanted.definition.clone();
-                reconciled += 1;
-            }
-        }
-    }
-    Ok(reconciled)
-}
-
-/// How PostgreSQL renders `definition` once applied to a copy of `table` (None if it does not
-/// apply there).
-async fn canonical_check(
-    shadow: &tokio_postgres::Client,
-    table: &crate::model::QualifiedName,
-    definition: &str,
-) -> Result<Option<String>, WorkspaceError> {
-    let script = format!(
-        "BEGIN; SET LOCAL search_path = ''; \
-         CREATE TEMP TABLE zdm_probe (LIKE {table}); \
-         ALTER TABLE pg_temp.zdm_probe ADD CONSTRAINT zdm_probe_check {definition} NOT VALID;"
-    );
-    if shadow.batch_execute(&script).await.is_err() {
-        let _ = shadow.batch_execute("ROLLBACK").await;
-        return Ok(None);
-    }
-    let row = shadow
-        .query_one(
-            "SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint \
-             WHERE conname = 'zdm_probe_check' AND conrelid = 'pg_temp.zdm_probe'::regclass",
-            &[],
-        )
-        .await;
-    let _ = shadow.batch_execute("ROLLBACK").await;
-    Ok(row.ok().map(|r| r.get(0)))
 }
 
 pub async fn read(source: &SchemaSource, shadow: &ShadowSource) -> Result<Side, WorkspaceError> {

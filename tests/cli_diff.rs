@@ -182,7 +182,9 @@ async fn syntax_error_points_at_file_line_col() {
 #[tokio::test]
 async fn dml_statement_is_rejected_with_its_location() {
     let db = v1_db().await;
-    let dir = schema_dir("CREATE TABLE orgs (id uuid PRIMARY KEY);\n\n    DELETE FROM orgs WHERE id IS NULL;\n");
+    let dir = schema_dir(
+        "CREATE TABLE orgs (id uuid PRIMARY KEY);\n\n    DELETE FROM orgs WHERE id IS NULL;\n",
+    );
     let run = zdm_on(&["diff"], &db.conninfo, dir.path(), &[]).await;
     assert_one_cause(&run, "DELETE");
     let location = format!("{}:3:5", dir.path().join("schema.sql").display());

@@ -96,5 +96,23 @@ async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_converges() {
-    conformance::run_corpus("conformance-converge", "known_failures_converge.tsv", check).await;
+    conformance::run_corpus(
+        "conformance-converge",
+        "cases.tsv",
+        "known_failures_converge.tsv",
+        check,
+    )
+    .await;
+}
+
+/// The whole real-world schemas (`schemas.tsv`), built from an empty database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_schemas_converge() {
+    conformance::run_corpus(
+        "schemas-converge",
+        "schemas.tsv",
+        "known_failures_schemas.tsv",
+        check,
+    )
+    .await;
 }

@@ -80,5 +80,11 @@ async fn run_case(case: &conformance::Case, managed_only: &mut bool) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_no_spurious_differences() {
-    conformance::run_corpus("conformance-diff", "known_failures_diff.tsv", check).await;
+    conformance::run_corpus(
+        "conformance-diff",
+        "cases.tsv",
+        "known_failures_diff.tsv",
+        check,
+    )
+    .await;
 }

@@ -181,13 +181,19 @@ INSERT INTO employees VALUES (1);
         .all(|s| !s.text.starts_with("DROP") && !s.text.starts_with("INSERT")));
     let notes = schema.notes.join("\n");
     for (at, what) in [
-        ("s.sql:1:1", "relation public.dept_emp, relation public.employees is skipped"),
+        (
+            "s.sql:1:1",
+            "relation public.dept_emp, relation public.employees is skipped",
+        ),
         ("s.sql:2:1", "relation app.v is skipped"),
         ("s.sql:3:1", "function public.f is skipped"),
         ("s.sql:4:1", "type public.mood is skipped"),
         ("s.sql:11:1", "INSERT INTO public.employees is skipped"),
     ] {
-        assert!(notes.contains(&format!("{at}: ")) && notes.contains(what), "{what}:\n{notes}");
+        assert!(
+            notes.contains(&format!("{at}: ")) && notes.contains(what),
+            "{what}:\n{notes}"
+        );
     }
 }
 
@@ -199,12 +205,17 @@ fn drop_if_exists_of_what_the_files_do_not_create_is_an_error() {
     )]);
     assert_eq!(kind, ParseErrorKind::Rejected);
     assert!(
-        message.starts_with("s.sql:2:1: DROP ... IF EXISTS of relation public.gone, which the files do not create"),
+        message.starts_with(
+            "s.sql:2:1: DROP ... IF EXISTS of relation public.gone, which the files do not create"
+        ),
         "{message}"
     );
     // A DROP of a kind the idiom does not cover (triggers) stays the usual error.
     let (_, message) = one_error(&[("s.sql", "DROP TRIGGER IF EXISTS t ON x;")]);
-    assert!(message.contains("DROP TRIGGER does not belong"), "{message}");
+    assert!(
+        message.contains("DROP TRIGGER does not belong"),
+        "{message}"
+    );
 }
 
 #[test]

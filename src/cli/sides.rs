@@ -87,7 +87,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
             let (side, database) = workspace::open_files(paths, &shadow).await?;
-            let reconciled = workspace::reconcile_equivalent_checks(
+            let reconciled = workspace::reconcile_equivalent(
                 database.client(),
                 &mut from_side.model,
                 &side.model,

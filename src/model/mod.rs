@@ -263,6 +263,14 @@ pub struct Constraint {
     pub source: Option<String>,
 }
 
+impl Constraint {
+    /// Whether `CREATE TABLE` can declare it: not a `NOT VALID` one (PostgreSQL validates those
+    /// anyway when the table is created), and a foreign key only when `foreign_keys_inline`.
+    pub fn inline_in_create_table(&self, foreign_keys_inline: bool) -> bool {
+        self.validated && (foreign_keys_inline || self.foreign_key.is_none())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForeignKey {
     pub referenced_table: QualifiedName,

@@ -167,8 +167,7 @@ pub fn create_table(table: &Table, foreign_keys_inline: bool) -> String {
         table
             .constraints
             .values()
-            .filter(|c| !c.inherited)
-            .filter(|c| foreign_keys_inline || c.foreign_key.is_none())
+            .filter(|c| !c.inherited && c.inline_in_create_table(foreign_keys_inline))
             .map(constraint_clause),
     );
     let persistence = if table.unlogged { "UNLOGGED " } else { "" };

@@ -47,10 +47,11 @@ pub fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"))
 }
 
-/// Every case, with the corpus' own note on whether it loads on PostgreSQL 15.
-pub fn cases() -> Vec<Case> {
+/// Every case of an index (`cases.tsv`: schema pairs; `schemas.tsv`: whole schemas built from
+/// nothing), with the corpus' own note on whether it loads on PostgreSQL 15.
+pub fn cases(index_file: &str) -> Vec<Case> {
     let dir = corpus_dir();
-    let index = std::fs::read_to_string(dir.join("cases.tsv")).unwrap_or_else(|e| {
+    let index = std::fs::read_to_string(dir.join(index_file)).unwrap_or_else(|e| {
         panic!(
             "the conformance corpus is missing at {} ({e}); set ZDM_CONFORMANCE_DIR",
             dir.display()
@@ -294,14 +295,14 @@ pub async fn create_shared_roles() {
 
 /// Run `check` over every runnable case (three at a time), then [`report`] against the
 /// known-failures file. `check` returns the case's result and whether it is managed-only.
-pub async fn run_corpus<F, Fut>(label: &str, known_failures_file: &str, check: F)
+pub async fn run_corpus<F, Fut>(label: &str, index_file: &str, known_failures_file: &str, check: F)
 where
     F: Fn(&'static Case) -> Fut,
     Fut: std::future::Future<Output = (Result<(), String>, bool)>,
 {
     use futures_util::stream::{self, StreamExt};
     create_shared_roles().await;
-    let cases: &'static [Case] = Box::leak(cases().into_boxed_slice());
+    let cases: &'static [Case] = Box::leak(cases(index_file).into_boxed_slice());
     let skipped: Vec<(String, String)> = cases
         .iter()
         .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))

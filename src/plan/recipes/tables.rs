@@ -1,6 +1,6 @@
 //! Creating, dropping and rebuilding whole tables.
 
-use crate::model::{ConstraintKind, QualifiedName, ReplicaIdentity, Table};
+use crate::model::{QualifiedName, ReplicaIdentity, Table};
 use crate::plan::resource::{table_uses, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
 use crate::sql::ddl;
@@ -9,7 +9,7 @@ use super::constraints;
 
 /// A new table is empty: it is created whole, with every constraint but its foreign keys
 /// inline (those come as separate steps so that tables referencing each other can be created
-/// in any order).
+/// in any order) and those declared `NOT VALID` (which `CREATE TABLE` would validate).
 pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
     let mut creates = vec![Resource::Relation(table.name.clone())];
     for column in &table.columns {
@@ -21,7 +21,7 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
     for constraint in table
         .constraints
         .values()
-        .filter(|c| c.foreign_key.is_none())
+        .filter(|c| c.inline_in_create_table(false))
     {
         creates.push(Resource::Constraint(
             table.name.clone(),
@@ -44,7 +44,7 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
     for constraint in table
         .constraints
         .values()
-        .filter(|c| c.kind == ConstraintKind::ForeignKey && !c.inherited)
+        .filter(|c| !c.inherited && !c.inline_in_create_table(false))
     {
         steps.push(constraints::add_to_new_table(ctx, &table.name, constraint));
     }
