@@ -20,12 +20,32 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     }
     let config = Config::load(&args.source.config)?;
     let options = ApplyOptions {
-        lock_timeout: Duration::from_millis(args.lock_timeout),
-        lock_retries: args.lock_retries,
-        statement_timeout: Duration::from_secs(args.statement_timeout),
+        lock_timeout: Duration::from_millis(
+            args.lock_timeout
+                .or(config.apply.lock_timeout)
+                .unwrap_or(100),
+        ),
+        lock_retries: args
+            .lock_retries
+            .or(config.apply.lock_retries)
+            .unwrap_or(30),
+        statement_timeout: Duration::from_secs(
+            args.statement_timeout
+                .or(config.apply.statement_timeout)
+                .unwrap_or(3600),
+        ),
         backfill: BackfillOptions {
-            target_batch_time: Duration::from_millis(args.batch_target_ms.max(1)),
-            pause: Duration::from_millis(args.backfill_pause),
+            target_batch_time: Duration::from_millis(
+                args.batch_target_ms
+                    .or(config.apply.batch_target_ms)
+                    .unwrap_or(50)
+                    .max(1),
+            ),
+            pause: Duration::from_millis(
+                args.backfill_pause
+                    .or(config.apply.backfill_pause)
+                    .unwrap_or(0),
+            ),
             ..BackfillOptions::default()
         },
         ..ApplyOptions::default()
@@ -33,7 +53,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     let window = parse_duration(
         args.rollback_window
             .as_deref()
-            .or(config.rollback_window.as_deref())
+            .or(config.rollback_window())
             .unwrap_or("24h"),
     )?;
 

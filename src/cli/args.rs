@@ -23,6 +23,15 @@ pub enum Command {
     /// Show the phases done (from the ledger) and pending (from a fresh plan), and backfill
     /// progress.
     Status(SourceArgs),
+    /// Start a schema repository here: a commented zdm.toml and an empty schema/ directory.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to set up (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// Where the two sides come from.
@@ -101,26 +110,30 @@ pub struct ApplyArgs {
     /// Run contract without waiting for the rollback window.
     #[arg(long)]
     pub skip_rollback_window: bool,
-    /// How long a step may wait for its lock before it is retried, in milliseconds.
-    #[arg(long, default_value_t = 100)]
-    pub lock_timeout: u64,
-    /// How many times a step that could not get its lock is retried.
-    #[arg(long, default_value_t = 30)]
-    pub lock_retries: u32,
+    /// How long a step may wait for its lock before it is retried, in milliseconds (default
+    /// from zdm.toml `[apply] lock_timeout`, else 100).
+    #[arg(long)]
+    pub lock_timeout: Option<u64>,
+    /// How many times a step that could not get its lock is retried (default from zdm.toml,
+    /// else 30).
+    #[arg(long)]
+    pub lock_retries: Option<u32>,
     /// Print what would run, change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Upper bound for each non-concurrent statement, in seconds.
-    #[arg(long, default_value_t = 3600)]
-    pub statement_timeout: u64,
-    /// Pause between backfill batches, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub backfill_pause: u64,
-    /// How long one backfill batch should hold its row locks, in milliseconds.
-    #[arg(long, default_value_t = 50)]
-    pub batch_target_ms: u64,
+    /// Upper bound for each non-concurrent statement, in seconds (default from zdm.toml,
+    /// else 3600).
+    #[arg(long)]
+    pub statement_timeout: Option<u64>,
+    /// Pause between backfill batches, in milliseconds (default from zdm.toml, else 0).
+    #[arg(long)]
+    pub backfill_pause: Option<u64>,
+    /// How long one backfill batch should hold its row locks, in milliseconds (default from
+    /// zdm.toml, else 50).
+    #[arg(long)]
+    pub batch_target_ms: Option<u64>,
     /// How long after expand finished contract may run (e.g. 24h, 30m, 0s; default from
-    /// zdm.toml `rollback_window`, else 24h).
+    /// zdm.toml `[apply] rollback_window`, else 24h).
     #[arg(long, value_name = "DURATION")]
     pub rollback_window: Option<String>,
     /// Drop columns and tables even though pg_stat_statements shows queries that use them.
