@@ -152,35 +152,41 @@ where
 /// A stable text picture of a database's schema (catalog rows, no OIDs) and of its data
 /// (a digest per table), to prove a command changed nothing.
 pub async fn fingerprint_db(client: &tokio_postgres::Client) -> String {
-    let queries = [
+    // (line, FROM ...): one sorted line per catalog row.
+    let pictures = [
         // relations and their kinds
-        "SELECT string_agg(format('%s.%s %s %s', n.nspname, c.relname, c.relkind, c.relpersistence), E'\\n' ORDER BY 1)
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+        ("format('%s.%s %s %s', n.nspname, c.relname, c.relkind, c.relpersistence)",
+         "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"),
         // columns, types, defaults, nullability
-        "SELECT string_agg(format('%s.%s %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                                  a.attnotnull, a.attisdropped, pg_get_expr(d.adbin, d.adrelid)), E'\\n' ORDER BY 1)
-           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        ("format('%s.%s %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                 a.attnotnull, a.attisdropped, pg_get_expr(d.adbin, d.adrelid))",
+         "pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-          WHERE a.attnum > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+          WHERE a.attnum > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"),
         // constraints (with validation state)
-        "SELECT string_agg(format('%s %s %s %s', conrelid::regclass, conname, convalidated, pg_get_constraintdef(oid)), E'\\n' ORDER BY 1)
-           FROM pg_constraint WHERE connamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)",
+        ("format('%s %s %s %s', conrelid::regclass, conname, convalidated, pg_get_constraintdef(oid))",
+         "pg_constraint WHERE connamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)"),
         // indexes (with validity)
-        "SELECT string_agg(format('%s %s %s', indexrelid::regclass, indisvalid, pg_get_indexdef(indexrelid)), E'\\n' ORDER BY 1)
-           FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+        ("format('%s %s %s', indexrelid::regclass, indisvalid, pg_get_indexdef(indexrelid))",
+         "pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"),
         // schemas, types, triggers, functions
-        "SELECT string_agg(nspname, ',' ORDER BY 1) FROM pg_namespace",
-        "SELECT string_agg(format('%s %s', t.typname, t.typtype), ',' ORDER BY 1) FROM pg_type t
-           JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
-        "SELECT string_agg(tgname, ',' ORDER BY 1) FROM pg_trigger",
-        "SELECT string_agg(p.proname, ',' ORDER BY 1) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        ("nspname::text", "pg_namespace"),
+        ("format('%s %s', t.typname, t.typtype)",
+         "pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"),
+        ("tgname::text", "pg_trigger"),
+        ("p.proname::text",
+         "pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"),
     ];
+    let queries = pictures.map(|(line, from)| {
+        format!("SELECT string_agg(l, E'\\n' ORDER BY l) FROM (SELECT {line} AS l FROM {from}) s")
+    });
     let mut out = String::new();
-    for q in queries {
-        let row = client.query_one(q, &[]).await.unwrap_or_else(|e| {
+    for q in &queries {
+        let row = client.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| {
             panic!("{}\n{q}", zdm::shadow::db_message(&e));
         });
         let text: Option<String> = row.get(0);
