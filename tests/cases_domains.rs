@@ -108,7 +108,8 @@ const BIG_OLD: &str = "CREATE DOMAIN public.amount AS integer;
      CREATE TABLE public.orders (id integer PRIMARY KEY, total public.amount);
      INSERT INTO public.orders SELECT g, g FROM generate_series(1, 100000) g;
      ANALYZE public.orders;";
-const BIG_NEW: &str = "CREATE DOMAIN public.amount AS integer CONSTRAINT positive CHECK (VALUE > 0);
+const BIG_NEW: &str =
+    "CREATE DOMAIN public.amount AS integer CONSTRAINT positive CHECK (VALUE > 0);
      CREATE TABLE public.orders (id integer PRIMARY KEY, total public.amount);";
 
 /// A CHECK added to a domain that a table of 100,000 rows uses: `NOT VALID` in expand (no

@@ -40,12 +40,13 @@ pub(crate) async fn domains(
             named::<String>(&row, "name", WHAT)?,
         );
         let collation_schema: Option<String> = named(&row, "collation_schema", WHAT)?;
-        let collation = named::<Option<String>>(&row, "collation_name", WHAT)?.map(|c| {
-            match collation_schema {
-                Some(schema) => QualifiedName::new(schema, c).to_string(),
-                None => crate::sql::quote_ident(&c),
-            }
-        });
+        let collation =
+            named::<Option<String>>(&row, "collation_name", WHAT)?.map(
+                |c| match collation_schema {
+                    Some(schema) => QualifiedName::new(schema, c).to_string(),
+                    None => crate::sql::quote_ident(&c),
+                },
+            );
         domains.insert(
             name.clone(),
             Domain {

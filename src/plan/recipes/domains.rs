@@ -14,7 +14,10 @@ use crate::sql::quote_ident;
 fn needs(model: &Model, domain: &Domain) -> Vec<Resource> {
     let mut out = vec![Resource::Schema(domain.name.schema.clone())];
     out.extend(type_uses(model, &domain.base_type));
-    let expressions = domain.default.iter().chain(domain.checks.values().map(|c| &c.definition));
+    let expressions = domain
+        .default
+        .iter()
+        .chain(domain.checks.values().map(|c| &c.definition));
     for expression in expressions {
         out.extend(expression_uses(model, expression));
     }
@@ -69,7 +72,11 @@ pub fn alter(ctx: &Context, from: &Domain, to: &Domain) -> Result<Vec<Step>, Pla
         );
     }
     if from.not_null != to.not_null {
-        let set = step(Phase::Expand, "change not null".into(), ddl::set_not_null(to));
+        let set = step(
+            Phase::Expand,
+            "change not null".into(),
+            ddl::set_not_null(to),
+        );
         steps.push(if to.not_null {
             scanning(ctx, to, set, "SET NOT NULL")
         } else {
@@ -211,7 +218,10 @@ fn validate(ctx: &Context, domain: &Domain, check: &DomainCheck) -> Step {
 /// A new base type or collation: drop and create, which PostgreSQL allows only while no
 /// column, routine or other domain uses the domain. Otherwise refused with the recipe.
 fn recreate(ctx: &Context, from: &Domain, to: &Domain) -> Result<Step, PlanError> {
-    let mut users: Vec<String> = tables_using(ctx, from).into_iter().map(|(t, _)| t).collect();
+    let mut users: Vec<String> = tables_using(ctx, from)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
     users.extend(
         ctx.from
             .depends
