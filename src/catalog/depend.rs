@@ -31,7 +31,7 @@ fn objects() -> String {
          SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::oid, t.oid, 'type',
                 n.nspname::text, t.typname::text, NULL::text
          FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-         WHERE t.typtype = 'e' AND {USER_SCHEMA}
+         WHERE t.typtype IN ('e', 'd') AND {USER_SCHEMA}
          UNION ALL
          SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::oid, p.oid,
                 CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,

@@ -14,6 +14,7 @@
 mod columns;
 mod constraints;
 mod depend;
+mod domains;
 mod error;
 mod filter;
 mod indexes;
@@ -78,6 +79,7 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
         schemas: schemas::schemas(client).await?,
         extensions: schemas::extensions(client).await?,
         enums: types::enums(client).await?,
+        domains: domains::domains(client).await?,
         sequences: sequences::sequences(client).await?,
         ..Model::default()
     };

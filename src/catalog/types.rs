@@ -1,4 +1,4 @@
-//! Enum types. (Domains, composite and range types are listed as unmanaged.)
+//! Enum types. (Domains are in `domains`; composite and range types are listed as unmanaged.)
 
 use std::collections::BTreeMap;
 

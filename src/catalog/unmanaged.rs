@@ -145,16 +145,8 @@ fn branches() -> Vec<Branch> {
                 attached("'r', 'p', 'v', 'm', 'f'", "r.ev_class")
             ),
         ),
-        // Types other than enums (composite types come from pg_class above; array and
+        // Types other than enums and domains (composite types come from pg_class above; array and
         // multirange types come with their element / range type).
-        branch(
-            "domain",
-            format!(
-                "SELECT {} FROM {} AND o.typtype = 'd'",
-                obj("o.typname::text"),
-                in_schema("pg_type", "typnamespace")
-            ),
-        ),
         branch(
             "range type",
             format!(
@@ -379,7 +371,7 @@ fn branches() -> Vec<Branch> {
         branch(
             "grant",
             format!(
-                "SELECT {} FROM {} AND o.typtype = 'e' AND o.typacl IS NOT NULL
+                "SELECT {} FROM {} AND o.typtype IN ('e', 'd') AND o.typacl IS NOT NULL
                    AND o.typacl IS DISTINCT FROM pg_catalog.acldefault('T', o.typowner)",
                 obj("o.typname::text"),
                 in_schema("pg_type", "typnamespace")

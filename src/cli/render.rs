@@ -99,6 +99,11 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             .values()
             .find(|e| e.name.to_string() == key.name)
             .map(ddl::enum_definition),
+        ObjectKind::Domain => model
+            .domains
+            .values()
+            .find(|d| d.name.to_string() == key.name)
+            .map(ddl::domains::definition),
         ObjectKind::Sequence => model
             .sequences
             .values()

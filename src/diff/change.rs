@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::model::{
-    Column, Constraint, EnumType, Extension, Index, Kind, Object, ObjectId, QualifiedName,
+    Column, Constraint, Domain, EnumType, Extension, Index, Kind, Object, ObjectId, QualifiedName,
     ReplicaIdentity, Schema, Sequence, Table,
 };
 use crate::sql::quote_ident;
@@ -42,6 +42,17 @@ pub enum Change {
     ReplaceEnum {
         from: EnumType,
         to: EnumType,
+    },
+    CreateDomain {
+        domain: Domain,
+    },
+    DropDomain {
+        domain: Domain,
+    },
+    /// Default, NOT NULL, checks or comments changed (or the base type: re-created).
+    AlterDomain {
+        from: Domain,
+        to: Domain,
     },
     CreateSequence {
         sequence: Sequence,
@@ -264,6 +275,7 @@ pub enum ObjectKind {
     Schema,
     Extension,
     Type,
+    Domain,
     Sequence,
     Table,
     View,
@@ -279,6 +291,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Schema => "schema",
             ObjectKind::Extension => "extension",
             ObjectKind::Type => "type",
+            ObjectKind::Domain => "domain",
             ObjectKind::Sequence => "sequence",
             ObjectKind::Table => "table",
             ObjectKind::View => "view",
@@ -308,6 +321,9 @@ impl Change {
             }
             AddEnumValue { name, .. } => ObjectKey::new(ObjectKind::Type, name.to_string()),
             ReplaceEnum { to, .. } => ObjectKey::new(ObjectKind::Type, to.name.to_string()),
+            CreateDomain { domain } | DropDomain { domain } | AlterDomain { to: domain, .. } => {
+                ObjectKey::new(ObjectKind::Domain, domain.name.to_string())
+            }
             CreateSequence { sequence } | DropSequence { sequence } => {
                 ObjectKey::new(ObjectKind::Sequence, sequence.name.to_string())
             }
@@ -350,6 +366,9 @@ impl Change {
             DropEnum { .. } => "drop enum type".into(),
             AddEnumValue { value, .. } => format!("add enum value '{value}'"),
             ReplaceEnum { .. } => "remove or reorder enum values".into(),
+            CreateDomain { .. } => "create domain".into(),
+            DropDomain { .. } => "drop domain".into(),
+            AlterDomain { .. } => "alter domain".into(),
             CreateSequence { .. } => "create sequence".into(),
             DropSequence { .. } => "drop sequence".into(),
             AlterSequence { .. } => "alter sequence".into(),

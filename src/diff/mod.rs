@@ -5,6 +5,7 @@
 //! parent table are skipped: they follow their parent.
 
 mod change;
+mod domains;
 pub mod keyed;
 mod tables;
 
@@ -22,6 +23,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     diff_schemas(from, to, &mut changes);
     diff_extensions(from, to, &mut changes);
     diff_enums(from, to, &mut changes);
+    domains::diff_domains(from, to, &mut changes);
     diff_sequences(from, to, &mut changes);
     tables::diff_tables(from, to, &mut changes);
     keyed::diff_keyed(&from.views, &to.views, &mut changes);

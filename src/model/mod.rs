@@ -6,12 +6,14 @@
 //! `pg_get_constraintdef`, `pg_get_indexdef`), produced with an empty `search_path` so that
 //! every name in it is schema-qualified.
 
+mod domain;
 mod id;
 mod name;
 mod routine;
 mod trigger;
 mod view;
 
+pub use domain::{Domain, DomainCheck};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
 pub use routine::Routine;
@@ -27,6 +29,8 @@ pub struct Model {
     pub schemas: BTreeMap<String, Schema>,
     pub extensions: BTreeMap<String, Extension>,
     pub enums: BTreeMap<QualifiedName, EnumType>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub domains: BTreeMap<QualifiedName, Domain>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
     /// Views and materialized views, keyed by `ObjectId` display (`public.v`).

@@ -70,18 +70,26 @@ pub fn column_uses(model: &Model, table: &QualifiedName, column: &Column) -> Vec
     out
 }
 
-/// User-defined types named by a `format_type` rendering (`public.mood`, `public.mood[]`).
+/// User-defined types named by a `format_type` rendering (`public.mood`, `public.mood[]`):
+/// enums, domains, and a table's row type (the table itself).
 pub fn type_uses(model: &Model, data_type: &str) -> Vec<Resource> {
     let base = data_type.trim_end_matches("[]");
-    model
-        .enums
-        .keys()
+    let types = model.enums.keys().chain(model.domains.keys());
+    let mut out: Vec<Resource> = types
         .filter(|name| name.to_string() == base)
         .map(|name| Resource::Type(name.clone()))
-        .collect()
+        .collect();
+    out.extend(
+        model
+            .tables
+            .keys()
+            .filter(|name| name.to_string() == base)
+            .map(|name| Resource::Relation(name.clone())),
+    );
+    out
 }
 
-/// Sequences and enum types named in an expression (`nextval('public.s'::regclass)`).
+/// Sequences, enum types and domains named in an expression (`nextval('public.s'::regclass)`).
 ///
 /// Catalog renderings qualify every name, so a textual search for the qualified name is
 /// reliable enough to order steps; a missed edge only loses an ordering hint, and the
@@ -93,7 +101,7 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
             out.push(Resource::Relation(name.clone()));
         }
     }
-    for name in model.enums.keys() {
+    for name in model.enums.keys().chain(model.domains.keys()) {
         if expression.contains(&name.to_string()) {
             out.push(Resource::Type(name.clone()));
         }

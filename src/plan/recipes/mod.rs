@@ -3,6 +3,7 @@
 pub mod cascade;
 mod columns;
 mod constraints;
+mod domains;
 mod identity;
 mod indexes;
 mod keyed;
@@ -48,6 +49,9 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         | DropSequence { .. }
         | AlterSequence { .. }
         | SetComment { .. } => objects::steps(ctx, change),
+        CreateDomain { domain } => vec![domains::create(ctx, domain)],
+        DropDomain { domain } => vec![domains::drop(ctx, domain)],
+        AlterDomain { from, to } => domains::alter(ctx, from, to)?,
         CreateTable { table } => tables::create(ctx, table),
         DropTable { table } => tables::drop(ctx, table),
         RecreateTable { from, to } => {
