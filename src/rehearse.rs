@@ -76,6 +76,7 @@ async fn rehearse_in(
     let quiet = ApplyOptions::default();
     // From the fresh database as it is (it has schema public), not from nothing.
     let empty = introspect(client).await?;
+    create_live_roles(client, live).await;
     let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
     run_quickly(client, &copy.steps, 1, &quiet)
         .await
@@ -204,4 +205,26 @@ fn copy_differences(live: &Model, copy: &Model) -> Vec<String> {
         .take(5)
         .map(|c| format!("{}: {}", c.object(), c.summary()))
         .collect()
+}
+
+/// Roles the live policies name, created bare in the shadow cluster when missing (an embedded
+/// shadow is another cluster; roles are cluster-wide, never part of the schema). A failure
+/// here surfaces as the copy failing, with PostgreSQL's message naming the role.
+async fn create_live_roles(client: &tokio_postgres::Client, live: &Model) {
+    let mut roles: Vec<&String> = live
+        .policies
+        .values()
+        .flat_map(|p| &p.roles)
+        .filter(|r| r.as_str() != crate::model::PUBLIC_ROLE)
+        .collect();
+    roles.sort();
+    roles.dedup();
+    for role in roles {
+        let sql = format!(
+            "DO $zdm$ BEGIN CREATE ROLE {} NOLOGIN; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $zdm$",
+            crate::sql::quote_ident(role)
+        );
+        let _ = client.batch_execute(&sql).await;
+    }
 }

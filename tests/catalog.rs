@@ -675,10 +675,8 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
             ("grant", "public"),
             ("grant", "public.t"),
             ("grant", "public.t.v"),
-            ("policy", "public.t.t_pol"),
             ("publication", "pub"),
             ("range type", "public.floatrange"),
-            ("row level security", "public.t"),
             ("rule", "public.t.t_rule"),
             ("server", "srv"),
             ("statistics", "public.t_stats"),
@@ -688,8 +686,15 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
             ("unlogged sequence", "public.useq"),
         ])
     );
-    // The managed parts are still read, views, routines and triggers among them.
+    // The managed parts are still read, views, routines and triggers among them, and now
+    // row-level security with its policies.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
+    assert!(model.row_security[&qn("public", "t")].enabled);
+    let policy = &model.policies["public.t.t_pol"];
+    assert_eq!(
+        (policy.using.as_deref(), policy.roles.clone()),
+        (Some("true"), vec!["public".to_string()])
+    );
     assert!(model.sequences.contains_key(&qn("public", "useq")));
     // What the views read: each column they name (a plan dropping one carries a hazard).
     let reads: Vec<(String, String, Option<String>)> = model

@@ -11,7 +11,7 @@ use crate::model::{Dependency, Kind, ObjectId, Trigger};
 
 /// Objects an edge may start or end at, as `(classid, oid, kind, schema, name, args)`. A
 /// relation's row type stands for the relation (a function returning `SETOF some_view`).
-fn objects() -> String {
+pub(crate) fn objects() -> String {
     format!(
         "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::oid AS classid, c.oid,
                 CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
@@ -78,13 +78,13 @@ pub(crate) async fn depends(
     );
     let mut out = Vec::new();
     for row in query(client, WHAT, &sql).await? {
-        let dependent = id(
+        let dependent = depend_id(
             &named::<String>(&row, "a_kind", WHAT)?,
             named(&row, "a_schema", WHAT)?,
             named(&row, "a_name", WHAT)?,
             named(&row, "a_args", WHAT)?,
         );
-        let mut referenced = id(
+        let mut referenced = depend_id(
             &named::<String>(&row, "b_kind", WHAT)?,
             named(&row, "b_schema", WHAT)?,
             named(&row, "b_name", WHAT)?,
@@ -112,7 +112,12 @@ pub(crate) async fn depends(
     Ok(out)
 }
 
-fn id(kind: &str, schema: String, name: String, args: Option<String>) -> ObjectId {
+pub(crate) fn depend_id(
+    kind: &str,
+    schema: String,
+    name: String,
+    args: Option<String>,
+) -> ObjectId {
     let kind = match kind {
         "view" => Kind::View,
         "materialized_view" => Kind::MaterializedView,

@@ -18,6 +18,7 @@ mod domains;
 mod error;
 mod filter;
 mod indexes;
+mod policies;
 pub mod resolve;
 mod routines;
 mod schemas;
@@ -94,6 +95,10 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     model.routines = routines::routines(client).await?;
     model.triggers = triggers::triggers(client).await?;
     model.depends = depend::depends(client, &model.triggers).await?;
+    model.row_security = policies::row_security(client).await?;
+    model.policies = policies::policies(client).await?;
+    let policy_edges = policies::depends(client, &model.policies).await?;
+    model.depends.extend(policy_edges);
     // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
     stats::stats(client, &oids, &mut model.tables).await?;
     Ok(model)

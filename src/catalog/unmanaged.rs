@@ -129,14 +129,6 @@ fn branches() -> Vec<Branch> {
             ),
         ),
         branch(
-            "policy",
-            format!(
-                "SELECT n.nspname::text, c.relname::text, p.polname::text, NULL::text
-                 FROM pg_catalog.pg_policy p JOIN {}",
-                attached("'r', 'p', 'v', 'm', 'f'", "p.polrelid")
-            ),
-        ),
-        branch(
             "rule",
             format!(
                 "SELECT n.nspname::text, c.relname::text, r.rulename::text, NULL::text
@@ -378,10 +370,6 @@ fn branches() -> Vec<Branch> {
             ),
         ),
         // Settings of managed tables, columns and indexes that the model does not express.
-        branch(
-            "row level security",
-            format!("SELECT {rel} FROM {tables} AND (c.relrowsecurity OR c.relforcerowsecurity)"),
-        ),
         branch(
             "storage parameters",
             format!(

@@ -600,11 +600,12 @@ fn allowed_hazards(args: &[String]) -> anyhow::Result<Vec<HazardKind>> {
                 HazardKind::LongLock,
                 HazardKind::NotOnline,
                 HazardKind::MayFail,
+                HazardKind::AccessChange,
             ]);
         }
         match HazardKind::parse(arg) {
             Some(kind) => out.push(kind),
-            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, all)"),
+            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, access-change, all)"),
         }
     }
     Ok(out)

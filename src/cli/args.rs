@@ -101,7 +101,7 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// Allow steps with these hazards: data-loss, table-rewrite, long-lock, not-online,
-    /// may-fail, or `all`.
+    /// may-fail, access-change, or `all`.
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub allow_hazards: Vec<String>,
     /// Do not ask for confirmation.

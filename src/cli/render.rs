@@ -113,7 +113,21 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             .tables
             .values()
             .find(|t| t.name.to_string() == key.name)
-            .map(ddl::table_definition),
+            .map(|t| {
+                // Row-level security flags belong to the table's text too, so that a change
+                // of them shows in the definition diff.
+                let mut text = ddl::table_definition(t);
+                let rls = model.row_security.get(&t.name).copied().unwrap_or_default();
+                if rls.enabled {
+                    text.push('\n');
+                    text.push_str(&ddl::policies::set_enabled(&t.name, true));
+                }
+                if rls.forced {
+                    text.push('\n');
+                    text.push_str(&ddl::policies::set_forced(&t.name, true));
+                }
+                text
+            }),
         ObjectKind::View | ObjectKind::MaterializedView => {
             model.views.get(&key.name).map(ddl::views::definition)
         }
@@ -121,6 +135,7 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             model.routines.get(&key.name).map(ddl::routines::definition)
         }
         ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
+        ObjectKind::Policy => model.policies.get(&key.name).map(ddl::policies::definition),
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()

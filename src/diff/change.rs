@@ -84,6 +84,12 @@ pub enum Change {
         table: QualifiedName,
         replica_identity: ReplicaIdentity,
     },
+    /// `ENABLE` / `FORCE ROW LEVEL SECURITY` changed.
+    SetRowSecurity {
+        table: QualifiedName,
+        from: crate::model::RowSecurity,
+        to: crate::model::RowSecurity,
+    },
     AddColumn {
         table: QualifiedName,
         column: Column,
@@ -256,6 +262,7 @@ impl ObjectKey {
             Kind::Function => ObjectKind::Function,
             Kind::Procedure => ObjectKind::Procedure,
             Kind::Trigger => ObjectKind::Trigger,
+            Kind::Policy => ObjectKind::Policy,
             Kind::Type => ObjectKind::Type,
             Kind::Table | Kind::Column => ObjectKind::Table,
         };
@@ -283,6 +290,7 @@ pub enum ObjectKind {
     Function,
     Procedure,
     Trigger,
+    Policy,
 }
 
 impl fmt::Display for ObjectKind {
@@ -299,6 +307,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Function => "function",
             ObjectKind::Procedure => "procedure",
             ObjectKind::Trigger => "trigger",
+            ObjectKind::Policy => "policy",
         })
     }
 }
@@ -332,6 +341,7 @@ impl Change {
             RecreateTable { to, .. } => ObjectKey::table(&to.name),
             SetUnlogged { table, .. }
             | SetReplicaIdentity { table, .. }
+            | SetRowSecurity { table, .. }
             | AddColumn { table, .. }
             | DropColumn { table, .. }
             | AlterColumn { table, .. }
@@ -388,6 +398,7 @@ impl Change {
                 "set replica identity {}",
                 crate::sql::ddl::replica_identity(replica_identity)
             ),
+            SetRowSecurity { from, to, .. } => row_security_summary(from, to),
             AddColumn { column, .. } => format!("add column {}", quote_ident(&column.name)),
             DropColumn { column, .. } => format!("drop column {}", quote_ident(&column.name)),
             AlterColumn { from, to, .. } => {
@@ -423,6 +434,24 @@ impl Change {
             },
         }
     }
+}
+
+/// `enable row level security, force row level security`, ...
+fn row_security_summary(
+    from: &crate::model::RowSecurity,
+    to: &crate::model::RowSecurity,
+) -> String {
+    let mut out = Vec::new();
+    if from.enabled != to.enabled {
+        out.push(if to.enabled { "enable" } else { "disable" });
+    }
+    if from.forced != to.forced {
+        out.push(if to.forced { "force" } else { "no force" });
+    }
+    out.iter()
+        .map(|w| format!("{w} row level security"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The attributes that differ between two versions of a column, e.g. `["type", "not null"]`.

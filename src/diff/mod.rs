@@ -7,6 +7,7 @@
 mod change;
 mod domains;
 pub mod keyed;
+mod policies;
 mod tables;
 
 pub use change::{
@@ -29,6 +30,8 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     keyed::diff_keyed(&from.views, &to.views, &mut changes);
     keyed::diff_keyed(&from.routines, &to.routines, &mut changes);
     keyed::diff_keyed(&from.triggers, &to.triggers, &mut changes);
+    keyed::diff_keyed(&from.policies, &to.policies, &mut changes);
+    policies::diff_row_security(from, to, &mut changes);
     changes
 }
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::{QualifiedName, Routine, Trigger, View};
+use super::{Policy, QualifiedName, Routine, Trigger, View};
 use crate::sql::quote_ident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub enum Kind {
     Procedure,
     /// A trigger (`name` is its table, `member` the trigger).
     Trigger,
+    /// A row-level security policy (`name` is its table, `member` the policy).
+    Policy,
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Function => "FUNCTION",
             Kind::Procedure => "PROCEDURE",
             Kind::Trigger => "TRIGGER",
+            Kind::Policy => "POLICY",
         }
     }
 
@@ -95,8 +98,9 @@ impl ObjectId {
     /// `FUNCTION public.f(integer)`, `TRIGGER t ON public.orders`, `COLUMN public.v.c`.
     pub fn sql(&self) -> String {
         match self.kind {
-            Kind::Trigger => format!(
-                "TRIGGER {} ON {}",
+            Kind::Trigger | Kind::Policy => format!(
+                "{} {} ON {}",
+                self.kind.sql(),
                 quote_ident(self.member.as_deref().unwrap_or_default()),
                 self.qualified()
             ),
@@ -133,6 +137,7 @@ pub enum Object {
     View(View),
     Routine(Routine),
     Trigger(Trigger),
+    Policy(Policy),
 }
 
 impl Object {
@@ -141,6 +146,7 @@ impl Object {
             Object::View(v) => &v.id,
             Object::Routine(r) => &r.id,
             Object::Trigger(t) => &t.id,
+            Object::Policy(p) => &p.id,
         }
     }
 
@@ -149,6 +155,7 @@ impl Object {
             Object::View(v) => v.comment.as_deref(),
             Object::Routine(r) => r.comment.as_deref(),
             Object::Trigger(t) => t.comment.as_deref(),
+            Object::Policy(p) => p.comment.as_deref(),
         }
     }
 }

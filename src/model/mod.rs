@@ -9,6 +9,7 @@
 mod domain;
 mod id;
 mod name;
+mod policy;
 mod routine;
 mod trigger;
 mod view;
@@ -16,6 +17,7 @@ mod view;
 pub use domain::{Domain, DomainCheck};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
+pub use policy::{Policy, PolicyCommand, RowSecurity, PUBLIC_ROLE};
 pub use routine::Routine;
 pub use trigger::Trigger;
 pub use view::{View, ViewColumn, ViewIndex};
@@ -42,6 +44,12 @@ pub struct Model {
     /// Triggers, keyed by `public.orders.audit`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Row-level security policies, keyed by `public.orders.tenant_isolation`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, Policy>,
+    /// Tables with row-level security enabled or forced (absent: neither).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub row_security: BTreeMap<QualifiedName, RowSecurity>,
     /// What the views, routines and triggers need (tables, columns, types, each other).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<Dependency>,
@@ -364,7 +372,7 @@ pub struct UnmanagedObject {
 }
 
 impl Model {
-    /// The view, routine or trigger `id` names, if this model has it.
+    /// The view, routine, trigger or policy `id` names, if this model has it.
     pub fn object(&self, id: &ObjectId) -> Option<Object> {
         let key = id.to_string();
         match id.kind {
@@ -373,6 +381,7 @@ impl Model {
                 self.routines.get(&key).cloned().map(Object::Routine)
             }
             Kind::Trigger => self.triggers.get(&key).cloned().map(Object::Trigger),
+            Kind::Policy => self.policies.get(&key).cloned().map(Object::Policy),
             Kind::Table | Kind::Column | Kind::Type => None,
         }
     }

@@ -154,6 +154,7 @@ pub fn plan_changes(
     let wrapped = cascade.wrap(&context, &mut steps);
     steps.extend(cascade.leftovers(&context, &wrapped));
     views::flag_drops_read_by_views(from, &mut steps);
+    recipes::policies::flag_dropped_policies(&context, &mut steps);
     Ok(Plan {
         source_fingerprint: fingerprint(from),
         target_fingerprint: fingerprint(to),

@@ -24,6 +24,7 @@ pub enum Resource {
     /// A function or procedure (overloads are different routines).
     Routine(ObjectId),
     Trigger(ObjectId),
+    Policy(ObjectId),
 }
 
 impl Resource {
@@ -36,6 +37,7 @@ impl Resource {
             Kind::Type => Resource::Type(id.qualified()),
             Kind::Function | Kind::Procedure => Resource::Routine(id.clone()),
             Kind::Trigger => Resource::Trigger(id.clone()),
+            Kind::Policy => Resource::Policy(id.clone()),
         }
     }
 }
@@ -53,6 +55,7 @@ impl fmt::Display for Resource {
             Resource::NotNull(t, c) => write!(f, "not null on {t}.{}", quote_ident(c)),
             Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
             Resource::Trigger(id) => write!(f, "trigger {id}"),
+            Resource::Policy(id) => write!(f, "policy {id}"),
         }
     }
 }

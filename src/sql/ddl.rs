@@ -10,6 +10,7 @@ use crate::model::{
 use crate::sql::{quote_ident, quote_literal};
 
 pub mod domains;
+pub mod policies;
 pub mod routines;
 pub mod triggers;
 pub mod views;

@@ -1,4 +1,4 @@
-//! Re-creating views, routines and triggers together with what depends on them.
+//! Re-creating views, routines, triggers and policies together with what depends on them.
 //!
 //! Two situations drop an object that both sides keep and create it again:
 //! - its own change needs it (`RecreateObject`: a view losing or retyping a column, a
@@ -47,10 +47,12 @@ impl Cascade {
         let mut handled = BTreeSet::new();
         for removed in removals(ctx, changes) {
             let mut objects = Vec::new();
-            for view in ctx.from.views.values() {
-                if reads(ctx.from, &view.id, &removed) && !handled.contains(&view.id) {
-                    objects.push(view.id.clone());
-                    objects.extend(dependents_of(&ctx.from.depends, &view.id));
+            // Policies pin the columns their expressions read just as views do.
+            let readers = ctx.from.views.values().map(|v| &v.id);
+            for id in readers.chain(ctx.from.policies.values().map(|p| &p.id)) {
+                if reads(ctx.from, id, &removed) && !handled.contains(id) {
+                    objects.push(id.clone());
+                    objects.extend(dependents_of(&ctx.from.depends, id));
                 }
             }
             if let Resource::Relation(table) = &removed {

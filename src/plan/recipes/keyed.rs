@@ -7,7 +7,7 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step};
 use crate::sql::ddl;
 
-use super::{routines, triggers, views};
+use super::{policies, routines, triggers, views};
 
 pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
     match change {
@@ -19,6 +19,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             (Object::Trigger(from), Object::Trigger(to)) => {
                 vec![triggers::replace(ctx, from, to)]
             }
+            (Object::Policy(_), Object::Policy(to)) => vec![policies::alter(ctx, to)],
             _ => unreachable!("a replace pairs two objects of one kind"),
         },
         // Planned with the objects that depend on it, see `cascade`.
@@ -91,6 +92,11 @@ pub fn create_sql(object: &Object) -> Vec<String> {
             sql.extend(ddl::triggers::comments(trigger));
             sql
         }
+        Object::Policy(policy) => {
+            let mut sql = vec![ddl::policies::create(policy)];
+            sql.extend(ddl::policies::comments(policy));
+            sql
+        }
     }
 }
 
@@ -99,13 +105,15 @@ pub fn drop_sql(object: &Object) -> String {
         Object::View(view) => ddl::views::drop(view),
         Object::Routine(routine) => ddl::routines::drop(routine),
         Object::Trigger(trigger) => ddl::triggers::drop(trigger),
+        Object::Policy(policy) => ddl::policies::drop(policy),
     }
 }
 
 fn noun(id: &ObjectId) -> String {
     match id.kind {
-        Kind::Trigger => format!(
-            "trigger {} on {}",
+        Kind::Trigger | Kind::Policy => format!(
+            "{} {} on {}",
+            id.kind.sql().to_lowercase(),
             crate::sql::quote_ident(id.member.as_deref().unwrap_or_default()),
             id.qualified()
         ),
@@ -130,6 +138,9 @@ pub fn create(ctx: &Context, object: &Object) -> Step {
     if let Object::Trigger(trigger) = object {
         step = step.lock(LockMode::ShareRowExclusive, &trigger.table);
     }
+    if let Object::Policy(policy) = object {
+        step = policies::on_create(ctx, policy, step);
+    }
     if let Object::View(view) = object {
         if view.materialized() {
             step = step.work(crate::plan::TableWork::Scan);
@@ -151,6 +162,9 @@ pub fn drop(ctx: &Context, object: &Object) -> Step {
     .drops(resources(object));
     if let Object::Trigger(trigger) = object {
         step = step.lock(LockMode::AccessExclusive, &trigger.table);
+    }
+    if let Object::Policy(policy) = object {
+        step = policies::on_drop(ctx, policy, step);
     }
     step
 }

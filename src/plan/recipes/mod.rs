@@ -9,6 +9,7 @@ mod indexes;
 mod keyed;
 mod objects;
 mod partitioned;
+pub mod policies;
 mod renames;
 mod retype;
 mod routines;
@@ -64,6 +65,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
             table,
             replica_identity,
         } => tables::set_replica_identity(table, replica_identity),
+        SetRowSecurity { table, from, to } => policies::set_row_security(ctx, table, from, to),
         AddColumn { table, column } => columns::add(ctx, table, column),
         DropColumn { table, column } => columns::drop(ctx, table, column),
         AlterColumn { table, from, to } => columns::alter(ctx, table, from, to)?,
