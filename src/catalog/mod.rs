@@ -17,6 +17,7 @@ mod depend;
 mod error;
 mod filter;
 mod indexes;
+mod privileges;
 pub mod resolve;
 mod routines;
 mod schemas;
@@ -29,6 +30,7 @@ mod unmanaged;
 mod views;
 
 pub use error::CatalogError;
+pub use privileges::{current_role, existing_roles};
 
 use std::collections::HashMap;
 
@@ -92,6 +94,9 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     model.routines = routines::routines(client).await?;
     model.triggers = triggers::triggers(client).await?;
     model.depends = depend::depends(client, &model.triggers).await?;
+    model.acls = privileges::acls(client).await?;
+    model.default_privileges = privileges::default_privileges(client).await?;
+    model.owners = privileges::owners(client).await?;
     // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
     stats::stats(client, &oids, &mut model.tables).await?;
     Ok(model)

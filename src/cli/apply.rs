@@ -580,11 +580,12 @@ fn allowed_hazards(args: &[String]) -> anyhow::Result<Vec<HazardKind>> {
                 HazardKind::LongLock,
                 HazardKind::NotOnline,
                 HazardKind::MayFail,
+                HazardKind::AccessLoss,
             ]);
         }
         match HazardKind::parse(arg) {
             Some(kind) => out.push(kind),
-            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, all)"),
+            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, access-loss, all)"),
         }
     }
     Ok(out)

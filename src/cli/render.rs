@@ -116,6 +116,8 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             model.routines.get(&key.name).map(ddl::routines::definition)
         }
         ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
+        // Shown by the change summaries alone.
+        ObjectKind::DefaultPrivileges => None,
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()

@@ -139,6 +139,20 @@ pub enum Change {
         from: crate::model::View,
         to: crate::model::View,
     },
+    /// Privileges granted or revoked, one statement per grantee and action.
+    SetPrivileges {
+        target: super::privileges::PrivilegeTarget,
+        actions: Vec<(
+            crate::model::Grantee,
+            super::privileges::PrivilegeAction,
+            Vec<String>,
+        )>,
+    },
+    /// `ALTER ... OWNER TO`, where the files say who owns the object.
+    SetOwner {
+        id: ObjectId,
+        owner: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +260,8 @@ impl ObjectKey {
             Kind::Procedure => ObjectKind::Procedure,
             Kind::Trigger => ObjectKind::Trigger,
             Kind::Type => ObjectKind::Type,
+            Kind::Schema => ObjectKind::Schema,
+            Kind::Sequence => ObjectKind::Sequence,
             Kind::Table | Kind::Column => ObjectKind::Table,
         };
         Self::new(kind, id.to_string())
@@ -271,6 +287,7 @@ pub enum ObjectKind {
     Function,
     Procedure,
     Trigger,
+    DefaultPrivileges,
 }
 
 impl fmt::Display for ObjectKind {
@@ -286,6 +303,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Function => "function",
             ObjectKind::Procedure => "procedure",
             ObjectKind::Trigger => "trigger",
+            ObjectKind::DefaultPrivileges => "default privileges",
         })
     }
 }
@@ -329,6 +347,16 @@ impl Change {
             CreateObject { object } | DropObject { object } => ObjectKey::object(object.id()),
             ReplaceObject { to, .. } | RecreateObject { to, .. } => ObjectKey::object(to.id()),
             AlterViewIndexes { to, .. } => ObjectKey::object(&to.id),
+            SetPrivileges { target, .. } => match target {
+                super::privileges::PrivilegeTarget::Object { id, .. } => ObjectKey::object(id),
+                super::privileges::PrivilegeTarget::Default { .. } => {
+                    ObjectKey::new(
+                        ObjectKind::DefaultPrivileges,
+                        crate::sql::ddl::privileges::default_scope(target),
+                    )
+                }
+            },
+            SetOwner { id, .. } => ObjectKey::object(id),
         }
     }
 
@@ -398,6 +426,8 @@ impl Change {
                 to.id().kind.sql().to_lowercase()
             ),
             AlterViewIndexes { .. } => "change indexes".into(),
+            SetPrivileges { target, actions } => crate::sql::ddl::privileges::summary(target, actions),
+            SetOwner { owner, .. } => format!("set owner to {}", quote_ident(owner)),
             SetComment { target, comment } => match comment {
                 Some(_) => format!("set comment on {}", target.sql().to_lowercase()),
                 None => format!("remove comment on {}", target.sql().to_lowercase()),

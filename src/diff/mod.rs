@@ -6,6 +6,7 @@
 
 mod change;
 pub mod keyed;
+pub mod privileges;
 mod tables;
 
 pub use change::{
@@ -27,6 +28,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     keyed::diff_keyed(&from.views, &to.views, &mut changes);
     keyed::diff_keyed(&from.routines, &to.routines, &mut changes);
     keyed::diff_keyed(&from.triggers, &to.triggers, &mut changes);
+    privileges::diff_privileges(from, to, &mut changes);
     changes
 }
 

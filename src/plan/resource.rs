@@ -24,6 +24,8 @@ pub enum Resource {
     /// A function or procedure (overloads are different routines).
     Routine(ObjectId),
     Trigger(ObjectId),
+    /// What `ALTER DEFAULT PRIVILEGES` sets: objects created after it get those grants.
+    DefaultPrivileges,
 }
 
 impl Resource {
@@ -31,7 +33,10 @@ impl Resource {
     /// they share the namespace of tables, sequences and indexes.
     pub fn of(id: &ObjectId) -> Resource {
         match id.kind {
-            Kind::Table | Kind::View | Kind::MaterializedView => Resource::Relation(id.qualified()),
+            Kind::Table | Kind::View | Kind::MaterializedView | Kind::Sequence => {
+                Resource::Relation(id.qualified())
+            }
+            Kind::Schema => Resource::Schema(id.schema.clone()),
             Kind::Column => Resource::Column(id.qualified(), id.member.clone().unwrap_or_default()),
             Kind::Type => Resource::Type(id.qualified()),
             Kind::Function | Kind::Procedure => Resource::Routine(id.clone()),
@@ -53,6 +58,7 @@ impl fmt::Display for Resource {
             Resource::NotNull(t, c) => write!(f, "not null on {t}.{}", quote_ident(c)),
             Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
             Resource::Trigger(id) => write!(f, "trigger {id}"),
+            Resource::DefaultPrivileges => write!(f, "default privileges"),
         }
     }
 }

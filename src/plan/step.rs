@@ -102,6 +102,8 @@ pub enum HazardKind {
     NotOnline,
     /// The step may fail on existing data (e.g. NOT NULL on a column that has NULLs).
     MayFail,
+    /// A privilege the running application may rely on is revoked.
+    AccessLoss,
 }
 
 impl HazardKind {
@@ -112,6 +114,7 @@ impl HazardKind {
             HazardKind::LongLock => "long-lock",
             HazardKind::NotOnline => "not-online",
             HazardKind::MayFail => "may-fail",
+            HazardKind::AccessLoss => "access-loss",
         }
     }
 
@@ -122,6 +125,7 @@ impl HazardKind {
             HazardKind::LongLock,
             HazardKind::NotOnline,
             HazardKind::MayFail,
+            HazardKind::AccessLoss,
         ]
         .into_iter()
         .find(|k| k.name() == text)

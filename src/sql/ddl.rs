@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::sql::{quote_ident, quote_literal};
 
+pub mod privileges;
 pub mod routines;
 pub mod triggers;
 pub mod views;

@@ -3,6 +3,7 @@
 pub mod cascade;
 mod columns;
 mod constraints;
+pub mod grants;
 mod identity;
 mod indexes;
 mod keyed;
@@ -74,6 +75,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         | ReplaceObject { .. }
         | RecreateObject { .. }
         | AlterViewIndexes { .. } => keyed::steps(ctx, change),
+        SetPrivileges { .. } | SetOwner { .. } => grants::steps(change),
     })
 }
 
