@@ -349,12 +349,10 @@ impl Change {
             AlterViewIndexes { to, .. } => ObjectKey::object(&to.id),
             SetPrivileges { target, .. } => match target {
                 super::privileges::PrivilegeTarget::Object { id, .. } => ObjectKey::object(id),
-                super::privileges::PrivilegeTarget::Default { .. } => {
-                    ObjectKey::new(
-                        ObjectKind::DefaultPrivileges,
-                        crate::sql::ddl::privileges::default_scope(target),
-                    )
-                }
+                super::privileges::PrivilegeTarget::Default { .. } => ObjectKey::new(
+                    ObjectKind::DefaultPrivileges,
+                    crate::sql::ddl::privileges::default_scope(target),
+                ),
             },
             SetOwner { id, .. } => ObjectKey::object(id),
         }
@@ -426,7 +424,9 @@ impl Change {
                 to.id().kind.sql().to_lowercase()
             ),
             AlterViewIndexes { .. } => "change indexes".into(),
-            SetPrivileges { target, actions } => crate::sql::ddl::privileges::summary(target, actions),
+            SetPrivileges { target, actions } => {
+                crate::sql::ddl::privileges::summary(target, actions)
+            }
             SetOwner { owner, .. } => format!("set owner to {}", quote_ident(owner)),
             SetComment { target, comment } => match comment {
                 Some(_) => format!("set comment on {}", target.sql().to_lowercase()),

@@ -158,7 +158,10 @@ fn owner_of(model: &Model, id: &ObjectId) -> Option<String> {
 fn has_column(model: &Model, id: &ObjectId) -> bool {
     let column = id.member.as_deref().unwrap_or_default();
     let name = id.qualified();
-    model.tables.get(&name).is_some_and(|t| t.column(column).is_some())
+    model
+        .tables
+        .get(&name)
+        .is_some_and(|t| t.column(column).is_some())
         || model
             .views
             .get(&name.to_string())
@@ -172,7 +175,10 @@ fn default_privileges(from: &Model, to: &Model, changes: &mut Vec<Change>) {
         .chain(to.default_privileges.keys())
         .collect();
     for key in keys {
-        let (live, desired) = (from.default_privileges.get(key), to.default_privileges.get(key));
+        let (live, desired) = (
+            from.default_privileges.get(key),
+            to.default_privileges.get(key),
+        );
         // Without an entry, a role's new objects get what the other side's entry calls the
         // defaults (the built-in ones, or nothing for an entry `IN SCHEMA`).
         let entry = desired.or(live).expect("a key from one of the sides");

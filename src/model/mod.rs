@@ -390,7 +390,10 @@ impl Model {
                 Grantee::Public | Grantee::Owner => None,
             });
         let owners = self.owners.values().cloned();
-        let default_roles = self.default_privileges.values().filter_map(|d| d.role.clone());
+        let default_roles = self
+            .default_privileges
+            .values()
+            .filter_map(|d| d.role.clone());
         grantees.chain(owners).chain(default_roles).collect()
     }
 

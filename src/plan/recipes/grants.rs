@@ -84,8 +84,8 @@ pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
             } else {
                 Phase::Expand
             };
-            let mut step = Step::new(phase, format!("{verb} {} {id}", noun(id)), sql)
-                .uses([Resource::of(id)]);
+            let mut step =
+                Step::new(phase, format!("{verb} {} {id}", noun(id)), sql).uses([Resource::of(id)]);
             if takes_away {
                 step = step.hazard(
                     HazardKind::AccessLoss,
