@@ -24,6 +24,8 @@ pub enum RehearsalError {
     Catalog(#[from] CatalogError),
     #[error("rehearsal: {0}")]
     Workspace(#[from] Box<crate::workspace::WorkspaceError>),
+    #[error("rehearsal: creating the live roles in the shadow cluster: {0}")]
+    Roles(#[source] crate::load::LoadError),
     #[error("rehearsal: cannot plan a copy of the live schema: {0}")]
     Copy(#[source] PlanError),
     #[error("rehearsal: building the copy of the live schema failed: {0}")]
@@ -77,6 +79,10 @@ async fn rehearse_in(
     // From the fresh database as it is (it has schema public), not from nothing.
     let empty = introspect(client).await?;
     create_live_roles(client, live).await;
+    // The copy grants to and is owned by the live roles: the shadow cluster needs them too.
+    crate::load::create_bare_roles(client, &live.roles())
+        .await
+        .map_err(RehearsalError::Roles)?;
     let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
     run_quickly(client, &copy.steps, 1, &quiet)
         .await

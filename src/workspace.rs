@@ -6,6 +6,9 @@ mod casts;
 mod equivalent;
 
 pub use equivalent::reconcile_equivalent;
+mod roles;
+
+pub use roles::check_roles;
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -93,7 +96,13 @@ pub async fn open_files(
     let database = ShadowDatabase::create(shadow.clone()).await?;
     let loaded = async {
         let report = load(database.client(), &desired).await?;
-        let model = introspect(database.client()).await?;
+        let mut model = introspect(database.client()).await?;
+        // Owners are compared only where the files set them (`OWNER TO`, `AUTHORIZATION`):
+        // everything else belongs to the role that loaded the files.
+        let loader = crate::catalog::current_role(database.client()).await?;
+        model.owners.retain(|key, owner| {
+            *owner != loader && !(key == "SCHEMA public" && owner == "pg_database_owner")
+        });
         Ok::<_, WorkspaceError>((report, model))
     }
     .await;

@@ -19,6 +19,7 @@ mod error;
 mod filter;
 mod indexes;
 mod policies;
+mod privileges;
 pub mod resolve;
 mod routines;
 mod schemas;
@@ -31,6 +32,7 @@ mod unmanaged;
 mod views;
 
 pub use error::CatalogError;
+pub use privileges::{current_role, existing_roles};
 
 use std::collections::HashMap;
 
@@ -99,6 +101,9 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     model.policies = policies::policies(client).await?;
     let policy_edges = policies::depends(client, &model.policies).await?;
     model.depends.extend(policy_edges);
+    model.acls = privileges::acls(client).await?;
+    model.default_privileges = privileges::default_privileges(client).await?;
+    model.owners = privileges::owners(client).await?;
     // Last: the row probes take ACCESS SHARE locks and may give up (see `stats`).
     stats::stats(client, &oids, &mut model.tables).await?;
     Ok(model)

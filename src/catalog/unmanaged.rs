@@ -320,55 +320,6 @@ fn branches() -> Vec<Branch> {
                 global("pg_transform")
             ),
         ),
-        branch(
-            "default privileges",
-            "SELECT NULL::text, NULL::text, pg_catalog.pg_get_userbyid(o.defaclrole)::text,
-                    CASE o.defaclobjtype WHEN 'r' THEN ' on tables' WHEN 'S' THEN ' on sequences'
-                         WHEN 'f' THEN ' on functions' WHEN 'T' THEN ' on types'
-                         WHEN 'n' THEN ' on schemas' ELSE '' END
-                    || COALESCE(' in schema ' || pg_catalog.quote_ident(dn.nspname), '')
-             FROM pg_catalog.pg_default_acl o
-             LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = o.defaclnamespace"
-                .to_string(),
-        ),
-        // Grants that differ from the owner's defaults (and from initdb's, for `public`).
-        branch(
-            "grant",
-            format!(
-                "SELECT NULL::text, NULL::text, n.nspname::text, NULL::text
-                 FROM pg_catalog.pg_namespace n
-                 LEFT JOIN pg_catalog.pg_init_privs ip
-                        ON ip.objoid = n.oid AND ip.objsubid = 0
-                       AND ip.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-                 WHERE {USER_SCHEMA} AND {}
-                   AND n.nspacl IS NOT NULL
-                   AND n.nspacl IS DISTINCT FROM
-                       COALESCE(ip.initprivs, pg_catalog.acldefault('n', n.nspowner))",
-                not_extension_member("pg_namespace", "n.oid")
-            ),
-        ),
-        branch(
-            "grant",
-            format!(
-                "SELECT {rel} FROM {} AND c.relacl IS NOT NULL
-                   AND c.relacl IS DISTINCT FROM pg_catalog.acldefault(
-                       CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)",
-                relations("'r', 'p', 'S'")
-            ),
-        ),
-        branch(
-            "grant",
-            format!("SELECT {column} FROM {columns} AND a.attacl IS NOT NULL"),
-        ),
-        branch(
-            "grant",
-            format!(
-                "SELECT {} FROM {} AND o.typtype IN ('e', 'd') AND o.typacl IS NOT NULL
-                   AND o.typacl IS DISTINCT FROM pg_catalog.acldefault('T', o.typowner)",
-                obj("o.typname::text"),
-                in_schema("pg_type", "typnamespace")
-            ),
-        ),
         // Settings of managed tables, columns and indexes that the model does not express.
         branch(
             "storage parameters",

@@ -601,11 +601,12 @@ fn allowed_hazards(args: &[String]) -> anyhow::Result<Vec<HazardKind>> {
                 HazardKind::NotOnline,
                 HazardKind::MayFail,
                 HazardKind::AccessChange,
+                HazardKind::AccessLoss,
             ]);
         }
         match HazardKind::parse(arg) {
             Some(kind) => out.push(kind),
-            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, access-change, all)"),
+            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, access-change, access-loss, all)"),
         }
     }
     Ok(out)

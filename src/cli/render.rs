@@ -136,6 +136,8 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
         }
         ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
         ObjectKind::Policy => model.policies.get(&key.name).map(ddl::policies::definition),
+        // Shown by the change summaries alone.
+        ObjectKind::DefaultPrivileges => None,
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()

@@ -126,6 +126,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
 async fn check_annotations(sides: &Sides) -> anyhow::Result<()> {
     if let (Some(target), Some(desired)) = (&sides.target, &sides.to.desired) {
         let client = target.connect().await?;
+        workspace::check_roles(&client, desired).await?;
         workspace::check_annotations(&client, &sides.from.model, &sides.to.model, desired).await?;
     }
     Ok(())

@@ -156,6 +156,20 @@ pub enum Change {
         from: crate::model::View,
         to: crate::model::View,
     },
+    /// Privileges granted or revoked, one statement per grantee and action.
+    SetPrivileges {
+        target: super::privileges::PrivilegeTarget,
+        actions: Vec<(
+            crate::model::Grantee,
+            super::privileges::PrivilegeAction,
+            Vec<String>,
+        )>,
+    },
+    /// `ALTER ... OWNER TO`, where the files say who owns the object.
+    SetOwner {
+        id: ObjectId,
+        owner: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +278,8 @@ impl ObjectKey {
             Kind::Trigger => ObjectKind::Trigger,
             Kind::Policy => ObjectKind::Policy,
             Kind::Type => ObjectKind::Type,
+            Kind::Schema => ObjectKind::Schema,
+            Kind::Sequence => ObjectKind::Sequence,
             Kind::Table | Kind::Column => ObjectKind::Table,
         };
         Self::new(kind, id.to_string())
@@ -291,6 +307,7 @@ pub enum ObjectKind {
     Procedure,
     Trigger,
     Policy,
+    DefaultPrivileges,
 }
 
 impl fmt::Display for ObjectKind {
@@ -308,6 +325,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Procedure => "procedure",
             ObjectKind::Trigger => "trigger",
             ObjectKind::Policy => "policy",
+            ObjectKind::DefaultPrivileges => "default privileges",
         })
     }
 }
@@ -355,6 +373,14 @@ impl Change {
             CreateObject { object } | DropObject { object } => ObjectKey::object(object.id()),
             ReplaceObject { to, .. } | RecreateObject { to, .. } => ObjectKey::object(to.id()),
             AlterViewIndexes { to, .. } => ObjectKey::object(&to.id),
+            SetPrivileges { target, .. } => match target {
+                super::privileges::PrivilegeTarget::Object { id, .. } => ObjectKey::object(id),
+                super::privileges::PrivilegeTarget::Default { .. } => ObjectKey::new(
+                    ObjectKind::DefaultPrivileges,
+                    crate::sql::ddl::privileges::default_scope(target),
+                ),
+            },
+            SetOwner { id, .. } => ObjectKey::object(id),
         }
     }
 
@@ -428,6 +454,10 @@ impl Change {
                 to.id().kind.sql().to_lowercase()
             ),
             AlterViewIndexes { .. } => "change indexes".into(),
+            SetPrivileges { target, actions } => {
+                crate::sql::ddl::privileges::summary(target, actions)
+            }
+            SetOwner { owner, .. } => format!("set owner to {}", quote_ident(owner)),
             SetComment { target, comment } => match comment {
                 Some(_) => format!("set comment on {}", target.sql().to_lowercase()),
                 None => format!("remove comment on {}", target.sql().to_lowercase()),

@@ -8,6 +8,7 @@ mod change;
 mod domains;
 pub mod keyed;
 mod policies;
+pub mod privileges;
 mod tables;
 
 pub use change::{
@@ -32,6 +33,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     keyed::diff_keyed(&from.triggers, &to.triggers, &mut changes);
     keyed::diff_keyed(&from.policies, &to.policies, &mut changes);
     policies::diff_row_security(from, to, &mut changes);
+    privileges::diff_privileges(from, to, &mut changes);
     changes
 }
 

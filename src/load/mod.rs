@@ -119,7 +119,16 @@ pub async fn load(client: &Client, schema: &DesiredSchema) -> Result<LoadReport,
 }
 
 async fn create_roles(client: &Client, schema: &DesiredSchema) -> Result<Vec<String>, LoadError> {
-    let names: Vec<&str> = schema.roles.iter().map(String::as_str).collect();
+    create_bare_roles(client, &schema.roles).await
+}
+
+/// Create each of `roles` that the cluster lacks as a bare `NOLOGIN` role (the shadow
+/// database's stand-ins for the live cluster's roles). Returns those created.
+pub async fn create_bare_roles(
+    client: &Client,
+    roles: &std::collections::BTreeSet<String>,
+) -> Result<Vec<String>, LoadError> {
+    let names: Vec<&str> = roles.iter().map(String::as_str).collect();
     let existing: Vec<String> = client
         .query(
             "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1)",
@@ -131,7 +140,7 @@ async fn create_roles(client: &Client, schema: &DesiredSchema) -> Result<Vec<Str
         .map(|r| r.get(0))
         .collect();
     let mut created = Vec::new();
-    for role in &schema.roles {
+    for role in roles {
         if existing.contains(role) {
             continue;
         }

@@ -23,6 +23,9 @@ pub enum Kind {
     Trigger,
     /// A row-level security policy (`name` is its table, `member` the policy).
     Policy,
+    /// A schema (`schema` and `name` are both its name).
+    Schema,
+    Sequence,
 }
 
 impl Kind {
@@ -38,6 +41,8 @@ impl Kind {
             Kind::Procedure => "PROCEDURE",
             Kind::Trigger => "TRIGGER",
             Kind::Policy => "POLICY",
+            Kind::Schema => "SCHEMA",
+            Kind::Sequence => "SEQUENCE",
         }
     }
 
@@ -81,6 +86,11 @@ impl ObjectId {
         }
     }
 
+    pub fn schema(name: impl Into<String>) -> Self {
+        let name = name.into();
+        ObjectId::new(Kind::Schema, name.clone(), name)
+    }
+
     /// A column or trigger of relation `relation`.
     pub fn member(kind: Kind, relation: &QualifiedName, member: impl Into<String>) -> Self {
         ObjectId {
@@ -112,6 +122,9 @@ impl ObjectId {
 impl fmt::Display for ObjectId {
     /// `public.v`, `public.f(integer, text)`, `public.orders.audit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == Kind::Schema {
+            return f.write_str(&quote_ident(&self.schema));
+        }
         write!(f, "{}", self.qualified())?;
         if let Some(args) = &self.args {
             write!(f, "({args})")?;

@@ -10,6 +10,7 @@ mod domain;
 mod id;
 mod name;
 mod policy;
+mod privilege;
 mod routine;
 mod trigger;
 mod view;
@@ -18,6 +19,7 @@ pub use domain::{Domain, DomainCheck};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
 pub use policy::{Policy, PolicyCommand, RowSecurity, PUBLIC_ROLE};
+pub use privilege::{Acl, DefaultAcl, DefaultAclObjects, Grantee, Privilege};
 pub use routine::Routine;
 pub use trigger::Trigger;
 pub use view::{View, ViewColumn, ViewIndex};
@@ -50,6 +52,17 @@ pub struct Model {
     /// Tables with row-level security enabled or forced (absent: neither).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub row_security: BTreeMap<QualifiedName, RowSecurity>,
+    /// Privileges on every object that has an ACL, keyed by `ObjectId::sql` (`TABLE public.t`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acls: BTreeMap<String, Acl>,
+    /// `ALTER DEFAULT PRIVILEGES` entries, keyed by [`DefaultAcl::key`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_privileges: BTreeMap<String, DefaultAcl>,
+    /// Owners by `ObjectId::sql`. The live side has every object's; the desired side only
+    /// those the files set (`OWNER TO`, `AUTHORIZATION`), see `workspace`: owners are compared
+    /// only where the files say what they should be.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owners: BTreeMap<String, String>,
     /// What the views, routines and triggers need (tables, columns, types, each other).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<Dependency>,
@@ -382,8 +395,27 @@ impl Model {
             }
             Kind::Trigger => self.triggers.get(&key).cloned().map(Object::Trigger),
             Kind::Policy => self.policies.get(&key).cloned().map(Object::Policy),
-            Kind::Table | Kind::Column | Kind::Type => None,
+            Kind::Table | Kind::Column | Kind::Type | Kind::Schema | Kind::Sequence => None,
         }
+    }
+
+    /// Every role this model's privileges, default privileges and owners name.
+    pub fn roles(&self) -> std::collections::BTreeSet<String> {
+        let grantees = self
+            .acls
+            .values()
+            .flat_map(|a| &a.privileges)
+            .chain(self.default_privileges.values().flat_map(|d| &d.privileges))
+            .filter_map(|p| match &p.grantee {
+                Grantee::Role(role) => Some(role.clone()),
+                Grantee::Public | Grantee::Owner => None,
+            });
+        let owners = self.owners.values().cloned();
+        let default_roles = self
+            .default_privileges
+            .values()
+            .filter_map(|d| d.role.clone());
+        grantees.chain(owners).chain(default_roles).collect()
     }
 
     /// What `id` needs, by this model's dependency edges.

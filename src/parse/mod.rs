@@ -124,6 +124,8 @@ pub enum ParseErrorKind {
     MetaCommand,
     /// A malformed, unknown or unattached `-- zdm:` annotation.
     Annotation,
+    /// A role the files name that the live cluster does not have (zdm never creates roles).
+    MissingRole,
 }
 
 /// One error, at a place in a file.

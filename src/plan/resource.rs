@@ -25,6 +25,8 @@ pub enum Resource {
     Routine(ObjectId),
     Trigger(ObjectId),
     Policy(ObjectId),
+    /// What `ALTER DEFAULT PRIVILEGES` sets: objects created after it get those grants.
+    DefaultPrivileges,
 }
 
 impl Resource {
@@ -32,7 +34,10 @@ impl Resource {
     /// they share the namespace of tables, sequences and indexes.
     pub fn of(id: &ObjectId) -> Resource {
         match id.kind {
-            Kind::Table | Kind::View | Kind::MaterializedView => Resource::Relation(id.qualified()),
+            Kind::Table | Kind::View | Kind::MaterializedView | Kind::Sequence => {
+                Resource::Relation(id.qualified())
+            }
+            Kind::Schema => Resource::Schema(id.schema.clone()),
             Kind::Column => Resource::Column(id.qualified(), id.member.clone().unwrap_or_default()),
             Kind::Type => Resource::Type(id.qualified()),
             Kind::Function | Kind::Procedure => Resource::Routine(id.clone()),
@@ -56,6 +61,7 @@ impl fmt::Display for Resource {
             Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
             Resource::Trigger(id) => write!(f, "trigger {id}"),
             Resource::Policy(id) => write!(f, "policy {id}"),
+            Resource::DefaultPrivileges => write!(f, "default privileges"),
         }
     }
 }

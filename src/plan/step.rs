@@ -104,6 +104,8 @@ pub enum HazardKind {
     MayFail,
     /// What the running application may read or write changes (row-level security).
     AccessChange,
+    /// A privilege the running application may rely on is revoked.
+    AccessLoss,
 }
 
 impl HazardKind {
@@ -115,6 +117,7 @@ impl HazardKind {
             HazardKind::NotOnline => "not-online",
             HazardKind::MayFail => "may-fail",
             HazardKind::AccessChange => "access-change",
+            HazardKind::AccessLoss => "access-loss",
         }
     }
 
@@ -126,6 +129,7 @@ impl HazardKind {
             HazardKind::NotOnline,
             HazardKind::MayFail,
             HazardKind::AccessChange,
+            HazardKind::AccessLoss,
         ]
         .into_iter()
         .find(|k| k.name() == text)

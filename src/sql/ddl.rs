@@ -11,6 +11,7 @@ use crate::sql::{quote_ident, quote_literal};
 
 pub mod domains;
 pub mod policies;
+pub mod privileges;
 pub mod routines;
 pub mod triggers;
 pub mod views;

@@ -4,6 +4,7 @@ pub mod cascade;
 mod columns;
 mod constraints;
 mod domains;
+pub mod grants;
 mod identity;
 mod indexes;
 mod keyed;
@@ -80,6 +81,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         | ReplaceObject { .. }
         | RecreateObject { .. }
         | AlterViewIndexes { .. } => keyed::steps(ctx, change),
+        SetPrivileges { .. } | SetOwner { .. } => grants::steps(change),
     })
 }
 

@@ -1,0 +1,143 @@
+//! Grants, default privileges and owners.
+//!
+//! Granting is expand: it takes nothing from the running application. Revoking on an object
+//! that exists is contract, with an `access-loss` hazard: the old application may still use
+//! the privilege until it is retired. Grants and revokes on an object the plan creates (or
+//! re-creates) come right after it, in expand: nobody uses it yet.
+//!
+//! Default privileges only shape objects created later, so they change in expand, before any
+//! step that creates an object (which would otherwise get the old defaults).
+
+use std::collections::BTreeSet;
+
+use crate::diff::privileges::{object_privileges, PrivilegeAction, PrivilegeTarget};
+use crate::diff::Change;
+use crate::model::{Kind, ObjectId};
+use crate::plan::resource::Resource;
+use crate::plan::{Context, HazardKind, Phase, Step};
+use crate::sql::ddl;
+
+/// Steps for a default-privilege or owner change (object grants: [`object_steps`]).
+pub fn steps(change: &Change) -> Vec<Step> {
+    match change {
+        Change::SetPrivileges {
+            target: target @ PrivilegeTarget::Default { schema, .. },
+            actions,
+        } => actions
+            .iter()
+            .map(|(grantee, action, privileges)| {
+                Step::new(
+                    Phase::Expand,
+                    format!(
+                        "default privileges {}",
+                        ddl::privileges::default_scope(target)
+                    ),
+                    ddl::privileges::statement(target, grantee, *action, privileges),
+                )
+                .uses(schema.iter().map(|s| Resource::Schema(s.clone())))
+                .creates([Resource::DefaultPrivileges])
+            })
+            .collect(),
+        // Planned from both models once every other step is known, see `object_steps`.
+        Change::SetPrivileges { .. } => Vec::new(),
+        Change::SetOwner { id, owner } => vec![Step::new(
+            Phase::Expand,
+            format!("set owner of {} {id}", id.kind.sql().to_lowercase()),
+            ddl::privileges::owner(id, owner),
+        )
+        .uses([Resource::of(id)])],
+        _ => unreachable!("not a privilege change: {change:?}"),
+    }
+}
+
+/// Grants and revokes on objects, knowing which objects the other `steps` drop and create
+/// again (a re-created object starts over from the defaults).
+pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
+    let created: BTreeSet<&Resource> = steps.iter().flat_map(|s| &s.creates).collect();
+    let recreated: BTreeSet<&Resource> = steps
+        .iter()
+        .flat_map(|s| &s.drops)
+        .filter(|r| created.contains(r))
+        .collect();
+    let is_recreated = |id: &ObjectId| recreated.contains(&Resource::of(id));
+    let mut changes = Vec::new();
+    object_privileges(ctx.from, ctx.to, &is_recreated, &mut changes);
+    let mut out = Vec::new();
+    for change in &changes {
+        let Change::SetPrivileges {
+            target: target @ PrivilegeTarget::Object { id, .. },
+            actions,
+        } = change
+        else {
+            continue;
+        };
+        let existing = !is_recreated(id) && exists(ctx, id);
+        for (grantee, action, privileges) in actions {
+            let sql = ddl::privileges::statement(target, grantee, *action, privileges);
+            let takes_away = action.takes_away() && existing;
+            let verb = match action {
+                PrivilegeAction::Grant | PrivilegeAction::GrantWithGrantOption => "grant on",
+                _ => "revoke on",
+            };
+            let phase = if takes_away {
+                Phase::Contract
+            } else {
+                Phase::Expand
+            };
+            let mut step =
+                Step::new(phase, format!("{verb} {} {id}", noun(id)), sql).uses([Resource::of(id)]);
+            if takes_away {
+                step = step.hazard(
+                    HazardKind::AccessLoss,
+                    format!(
+                        "revokes {} on {} {id}: the running application may still use it; contract only once the old version is retired",
+                        privileges.join(", "),
+                        noun(id)
+                    ),
+                );
+            }
+            out.push(step);
+        }
+    }
+    out
+}
+
+fn noun(id: &ObjectId) -> String {
+    id.kind.sql().to_lowercase()
+}
+
+/// Whether the live database has the object `id` names (a key in its ACL map, or a column
+/// of one of its relations).
+fn exists(ctx: &Context, id: &ObjectId) -> bool {
+    if ctx.from.acls.contains_key(&id.sql()) {
+        return true;
+    }
+    id.kind == Kind::Column
+        && ctx
+            .from
+            .tables
+            .get(&id.qualified())
+            .is_some_and(|t| t.column(id.member.as_deref().unwrap_or_default()).is_some())
+}
+
+/// Steps that create objects come after every default-privilege change, so that the new
+/// objects get the desired defaults (the desired side's objects were created under them).
+pub fn order_after_default_privileges(steps: &mut [Step]) {
+    if !steps
+        .iter()
+        .any(|s| s.creates.contains(&Resource::DefaultPrivileges))
+    {
+        return;
+    }
+    for step in steps.iter_mut() {
+        let creates_object = step.creates.iter().any(|r| {
+            matches!(
+                r,
+                Resource::Relation(_) | Resource::Routine(_) | Resource::Type(_)
+            )
+        });
+        if creates_object && !step.creates.contains(&Resource::DefaultPrivileges) {
+            step.uses.push(Resource::DefaultPrivileges);
+        }
+    }
+}
