@@ -186,12 +186,10 @@ static CASES: &[Case] = &[
              CREATE POLICY p ON public.t USING (owner = current_user);
              CREATE POLICY q ON public.t USING (tenant = 1);"
         ),
-        new: concat!(
-            "DO $$ BEGIN CREATE ROLE rls_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+        new: "DO $$ BEGIN CREATE ROLE rls_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
              CREATE TABLE public.t (id integer PRIMARY KEY, tenant integer NOT NULL);
              ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
-             CREATE POLICY q ON public.t USING (tenant = 1);"
-        ),
+             CREATE POLICY q ON public.t USING (tenant = 1);",
         hazards: &["access-change", "data-loss"],
         plan_has: &["DROP POLICY p ON public.t;"],
     },
@@ -229,11 +227,9 @@ const ROWS: i64 = 200;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reading_client_never_sees_an_empty_table() {
     let db = common::test_db().await;
-    let base = format!(
-        "DO $$ BEGIN CREATE ROLE rls_app; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+    let base = "DO $$ BEGIN CREATE ROLE rls_app; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
          CREATE TABLE public.items (id integer PRIMARY KEY);
-         GRANT SELECT ON public.items TO rls_app;\n"
-    );
+         GRANT SELECT ON public.items TO rls_app;\n";
     db.client
         .batch_execute(&format!(
             "{base}INSERT INTO public.items SELECT g FROM generate_series(1, {ROWS}) g;"
