@@ -190,10 +190,8 @@ async fn owners_the_files_do_not_set_are_not_compared() {
     assert_eq!(diff.code, 0, "{}", diff.text());
 }
 
-// Known gap: the check runs after the shadow load, and here the shadow shares the live
-// cluster (`--dev-url`), so the load's bare role already exists when it runs. It must move
-// before the load (see the report of the kinds-grants branch).
-#[ignore = "the role check runs after the shadow load; on a shared cluster the bare role exists by then"]
+/// The live cluster's roles are read before the shadow load: here the shadow shares the live
+/// cluster (`--dev-url`), and its load creates the bare roles the files name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_missing_live_is_an_error_at_its_position() {
     let db = common::test_db().await;

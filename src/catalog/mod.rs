@@ -32,7 +32,7 @@ mod unmanaged;
 mod views;
 
 pub use error::CatalogError;
-pub use privileges::{current_role, existing_roles};
+pub use privileges::{current_role, role_names};
 
 use std::collections::HashMap;
 

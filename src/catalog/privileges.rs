@@ -223,17 +223,11 @@ pub async fn current_role(client: &Client) -> Result<String, CatalogError> {
     super::get(&row, 0, WHAT)
 }
 
-/// Roles that exist in the cluster, of those given.
-pub async fn existing_roles(
-    client: &Client,
-    names: &[&str],
-) -> Result<BTreeSet<String>, CatalogError> {
+/// Every role of the cluster (roles are cluster-wide: a database cannot tell which it "has").
+pub async fn role_names(client: &Client) -> Result<BTreeSet<String>, CatalogError> {
     const WHAT: &str = "roles";
     let rows = client
-        .query(
-            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
-            &[&names],
-        )
+        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
         .await
         .map_err(|e| CatalogError::query(WHAT, e))?;
     rows.iter().map(|r| super::get(r, 0, WHAT)).collect()

@@ -66,6 +66,11 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         // A database needs no shadow.
         SchemaSource::Database(target) => (workspace::read_database(target).await?, None),
     };
+    // Before any shadow load, which on a shared cluster creates the roles the files name.
+    let live_roles = match &target {
+        Some(t) => Some(crate::catalog::role_names(&t.connect().await?).await?),
+        None => None,
+    };
     if matches!(from, SchemaSource::Files(_)) {
         // An offline plan is for some database built from these files: assume its tables hold
         // rows, so every step is planned the safe way.
@@ -111,7 +116,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         shadow,
         kept,
     };
-    if let Err(e) = check_annotations(&sides).await {
+    if let Err(e) = check_annotations(&sides, live_roles.as_ref()).await {
         sides.release().await;
         return Err(e);
     }
@@ -123,10 +128,15 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     Ok(sides)
 }
 
-async fn check_annotations(sides: &Sides) -> anyhow::Result<()> {
+async fn check_annotations(
+    sides: &Sides,
+    live_roles: Option<&std::collections::BTreeSet<String>>,
+) -> anyhow::Result<()> {
     if let (Some(target), Some(desired)) = (&sides.target, &sides.to.desired) {
+        if let Some(roles) = live_roles {
+            workspace::check_roles(roles, desired)?;
+        }
         let client = target.connect().await?;
-        workspace::check_roles(&client, desired).await?;
         workspace::check_annotations(&client, &sides.from.model, &sides.to.model, desired).await?;
     }
     Ok(())

@@ -7,12 +7,12 @@ use crate::parse::{DesiredSchema, ParseError, ParseErrorKind, ParseErrors, State
 use crate::source::Span;
 use crate::sql::quote_ident;
 
-pub async fn check_roles(
-    client: &tokio_postgres::Client,
+/// `existing`: the live cluster's roles, read before the shadow load (a shadow on the same
+/// cluster creates the bare roles the files name).
+pub fn check_roles(
+    existing: &std::collections::BTreeSet<String>,
     desired: &DesiredSchema,
 ) -> Result<(), WorkspaceError> {
-    let names: Vec<&str> = desired.roles.iter().map(String::as_str).collect();
-    let existing = crate::catalog::existing_roles(client, &names).await?;
     let mut errors = Vec::new();
     for role in desired.roles.iter().filter(|r| !existing.contains(*r)) {
         // A role only a (skipped) CREATE ROLE names is needed by nothing.
