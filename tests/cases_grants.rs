@@ -31,6 +31,25 @@ async fn create_roles() {
 
 static CASES: &[Case] = &[
     Case {
+        name: "table-level privilege narrowed to a column: the column grant survives the revoke",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              GRANT SELECT, UPDATE ON public.t TO app_writer;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);
+              GRANT SELECT ON public.t TO app_writer;
+              GRANT UPDATE (name) ON public.t TO app_writer;",
+        hazards: &["access-loss"],
+        plan_has: &["REVOKE UPDATE ON TABLE public.t FROM app_writer;\nGRANT UPDATE (name) ON TABLE public.t TO app_writer;"],
+    },
+    Case {
+        name: "new tables start from the default privileges: revokes on them are expand",
+        old: "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO app_writer;",
+        new: "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO app_writer;
+              CREATE TABLE public.t (id integer PRIMARY KEY);
+              REVOKE INSERT ON public.t FROM app_writer;",
+        hazards: &[],
+        plan_has: &["REVOKE INSERT ON TABLE public.t FROM app_writer;"],
+    },
+    Case {
         name: "grant added: expand",
         old: T,
         new: "CREATE TABLE public.t (id integer PRIMARY KEY, name text);

@@ -686,7 +686,11 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
     // Domains, grants (schema, table, column) and default privileges are read, not listed.
     assert_eq!(model.domains.len(), 1, "{:?}", model.domains.keys());
     for object in ["SCHEMA public", "TABLE public.t"] {
-        assert!(model.acls.contains_key(object), "{object}: {:?}", model.acls.keys());
+        assert!(
+            model.acls.contains_key(object),
+            "{object}: {:?}",
+            model.acls.keys()
+        );
     }
     assert_eq!(model.default_privileges.len(), 1);
     assert!(model.row_security[&qn("public", "t")].enabled);

@@ -99,13 +99,13 @@ pub fn object_privileges(
         let id = &desired.target;
         let live = from.acls.get(key);
         let start = match live {
-            _ if recreated(id) => &desired.defaults,
-            Some(live) => &live.privileges,
+            _ if recreated(id) => new_object_privileges(to, desired),
+            Some(live) => live.privileges.clone(),
             // A column without an ACL of its own has no row on either side.
-            None if id.kind == Kind::Column => &no_privileges,
-            None => &desired.defaults,
+            None if id.kind == Kind::Column => no_privileges.clone(),
+            None => new_object_privileges(to, desired),
         };
-        push(from, to, id, start, &desired.privileges, changes);
+        push(from, to, id, &start, &desired.privileges, changes);
     }
     // A column whose ACL goes back to none: its key is gone from the desired side.
     for (key, live) in &from.acls {
@@ -119,6 +119,41 @@ pub fn object_privileges(
             push(from, to, id, start, &no_privileges, changes);
         }
     }
+}
+
+/// What an object the plan creates holds right after its `CREATE`: `acldefault`, or what the
+/// desired default privileges of the creating role say instead (the plan changes those
+/// before it creates anything). The entry for every schema replaces `acldefault`; an
+/// `IN SCHEMA` entry adds to it. Entries `FOR ROLE` another role do not apply to zdm's own
+/// `CREATE`s.
+fn new_object_privileges(to: &Model, acl: &crate::model::Acl) -> BTreeSet<Privilege> {
+    let id = &acl.target;
+    let objects = match id.kind {
+        Kind::Table | Kind::View | Kind::MaterializedView => DefaultAclObjects::Tables,
+        Kind::Sequence => DefaultAclObjects::Sequences,
+        Kind::Function | Kind::Procedure => DefaultAclObjects::Functions,
+        Kind::Type => DefaultAclObjects::Types,
+        Kind::Schema => DefaultAclObjects::Schemas,
+        _ => return acl.defaults.clone(),
+    };
+    let entries: Vec<&crate::model::DefaultAcl> = to
+        .default_privileges
+        .values()
+        .filter(|d| d.role.is_none() && d.objects == objects)
+        .collect();
+    let mut start = entries
+        .iter()
+        .find(|d| d.schema.is_none())
+        .map_or_else(|| acl.defaults.clone(), |d| d.privileges.clone());
+    if objects != DefaultAclObjects::Schemas {
+        for entry in entries
+            .iter()
+            .filter(|d| d.schema.as_deref() == Some(&id.schema))
+        {
+            start.extend(entry.privileges.iter().cloned());
+        }
+    }
+    start
 }
 
 fn push(

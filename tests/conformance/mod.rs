@@ -121,7 +121,13 @@ pub fn report(
         match (&o.result, known.get(&o.name)) {
             (Ok(()), Some(_)) => fixed.push(o.name.clone()),
             (Ok(()), None) => {}
-            (Err(_), Some(_)) => failed += 1,
+            (Err(e), Some(_)) => {
+                failed += 1;
+                // ZDM_SHOW_KNOWN=1 shows why the known failures still fail.
+                if std::env::var_os("ZDM_SHOW_KNOWN").is_some() {
+                    eprintln!("known failure {}: {e}\n", o.name);
+                }
+            }
             (Err(e), None) => {
                 failed += 1;
                 unexpected.push(format!("{}: {e}", o.name));

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::diff::privileges::{object_privileges, PrivilegeAction, PrivilegeTarget};
 use crate::diff::Change;
-use crate::model::{Kind, ObjectId};
+use crate::model::{Grantee, Kind, ObjectId};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, Phase, Step};
 use crate::sql::ddl;
@@ -73,7 +73,10 @@ pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
         };
         let existing = !is_recreated(id) && exists(ctx, id);
         for (grantee, action, privileges) in actions {
-            let sql = ddl::privileges::statement(target, grantee, *action, privileges);
+            let mut sql = ddl::privileges::statement(target, grantee, *action, privileges);
+            if *action == PrivilegeAction::Revoke {
+                sql.push_str(&column_grants_kept(ctx, id, grantee, privileges));
+            }
             let takes_away = action.takes_away() && existing;
             let verb = match action {
                 PrivilegeAction::Grant | PrivilegeAction::GrantWithGrantOption => "grant on",
@@ -100,6 +103,50 @@ pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
         }
     }
     out
+}
+
+/// Revoking a privilege on a table also revokes it on each of its columns: the column grants
+/// of the same privilege that the files keep are granted again in the same step.
+fn column_grants_kept(
+    ctx: &Context,
+    relation: &ObjectId,
+    grantee: &Grantee,
+    privileges: &[String],
+) -> String {
+    if !relation.kind.is_relation() {
+        return String::new();
+    }
+    let mut sql = String::new();
+    for acl in ctx.to.acls.values().filter(|a| {
+        a.target.kind == Kind::Column
+            && a.target.schema == relation.schema
+            && a.target.name == relation.name
+    }) {
+        for with_option in [false, true] {
+            let kept: Vec<String> = acl
+                .privileges
+                .iter()
+                .filter(|p| &p.grantee == grantee && p.grantable == with_option)
+                .filter(|p| privileges.contains(&p.privilege))
+                .map(|p| p.privilege.clone())
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            let action = if with_option {
+                PrivilegeAction::GrantWithGrantOption
+            } else {
+                PrivilegeAction::Grant
+            };
+            let target = PrivilegeTarget::Object {
+                id: acl.target.clone(),
+                owner: None,
+            };
+            sql.push('\n');
+            sql.push_str(&ddl::privileges::statement(&target, grantee, action, &kept));
+        }
+    }
+    sql
 }
 
 fn noun(id: &ObjectId) -> String {
