@@ -115,7 +115,7 @@ pub async fn open_files(
     };
     attach_check_sources(&mut model, &desired);
     let mut notes: Vec<String> = database.warnings().to_vec();
-    notes.extend(desired.notes.iter().cloned());
+    // The load report carries the parsed schema's notes and its own.
     notes.extend(report.notes.iter().cloned());
     Ok((
         Side {
