@@ -17,9 +17,11 @@ const WORKERS: i64 = 4;
 /// zdm's lock timeout, and what an application statement may wait beyond it.
 const LOCK_TIMEOUT_MS: u64 = 100;
 const MARGIN_MS: u64 = 400;
-// Long enough to outlast reading both schemas and the rehearsal, so the blocker is still
-// there when apply reaches its first locking step.
-const BLOCKER_HOLDS: Duration = Duration::from_secs(6);
+/// How long the blocker keeps its lock once a migration statement is seen queued behind it
+/// (long enough for several of zdm's lock timeouts), and at most in all (a run that never
+/// reaches a locking step fails its own assertions instead of hanging).
+const BLOCKER_HOLDS_AFTER_QUEUED: Duration = Duration::from_secs(2);
+const BLOCKER_HOLDS_AT_MOST: Duration = Duration::from_secs(120);
 
 #[derive(Default)]
 struct Stats {
@@ -96,7 +98,10 @@ fn start_traffic(
         .collect()
 }
 
-/// A transaction that reads `orders` and sits on its ACCESS SHARE lock.
+/// A transaction that reads `orders` and sits on its ACCESS SHARE lock until a migration
+/// statement (DDL, not the application's traffic) has queued behind it for a while: however
+/// long reading the schemas and the rehearsal take on a loaded machine, the blocker is in the
+/// way when the migration reaches its first locking step.
 async fn start_blocker(db: &common::TestDb) -> tokio::task::JoinHandle<()> {
     let (client, conn) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
         .await
@@ -106,8 +111,29 @@ async fn start_blocker(db: &common::TestDb) -> tokio::task::JoinHandle<()> {
         .batch_execute("SET application_name = 'blocker'; BEGIN; SELECT count(*) FROM orders")
         .await
         .unwrap();
+    let (watcher, conn) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
     tokio::spawn(async move {
-        tokio::time::sleep(BLOCKER_HOLDS).await;
+        let started = std::time::Instant::now();
+        while started.elapsed() < BLOCKER_HOLDS_AT_MOST {
+            let queued: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                      WHERE wait_event_type = 'Lock' AND datname = current_database()
+                        AND (query ILIKE 'ALTER%' OR query ILIKE '%ALTER TABLE%')",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if queued > 0 {
+                tokio::time::sleep(BLOCKER_HOLDS_AFTER_QUEUED).await;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         client.batch_execute("COMMIT").await.unwrap();
     })
 }
