@@ -5,6 +5,7 @@ mod apply;
 mod args;
 mod config;
 mod diff;
+mod lint;
 mod plan;
 mod render;
 mod saved_plan;
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
             args::Command::Plan(a) => plan::run(a).await,
             args::Command::Apply(a) => apply::run(a).await,
             args::Command::Status(a) => status::run(a).await,
+            args::Command::Lint(a) => lint::run(a).await,
         }
     });
     match result {
