@@ -456,7 +456,13 @@ fn collect_literals(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Array(items) => items.iter().for_each(|i| collect_literals(i, out)),
         serde_json::Value::Object(map) => {
-            if let Some(s) = map.get("sval").and_then(|s| s.get("sval")).and_then(|s| s.as_str()) {
+            // pg_query's serde derive keeps the oneof variant's Rust name: `A_Const.val`
+            // serialises as `{"Sval": {"sval": "..."}}`.
+            let string_constant = map
+                .get("Sval")
+                .and_then(|s| s.get("sval"))
+                .and_then(|s| s.as_str());
+            if let Some(s) = string_constant {
                 out.push(s.to_string());
             }
             map.values().for_each(|i| collect_literals(i, out));
