@@ -148,11 +148,11 @@ async fn naive_migration_gives_the_expected_findings() {
         })
         .collect();
     for (rule, line) in [
-        ("constraint-missing-not-valid", 6),      // REFERENCES validated as added
-        ("constraint-missing-not-valid", 7),      // CHECK validated as added
+        ("constraint-missing-not-valid", 6), // REFERENCES validated as added
+        ("constraint-missing-not-valid", 7), // CHECK validated as added
         ("require-concurrent-index-creation", 8), // plain CREATE INDEX
-        ("update-whole-table", 10),               // UPDATE of every row
-        ("setting-not-null", 11),                 // SET NOT NULL scans under ACCESS EXCLUSIVE
+        ("update-whole-table", 10),          // UPDATE of every row
+        ("setting-not-null", 11),            // SET NOT NULL scans under ACCESS EXCLUSIVE
     ] {
         assert!(
             found.contains(&(rule.to_string(), line)),

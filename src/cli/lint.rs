@@ -31,7 +31,10 @@ pub async fn run(args: LintArgs) -> anyhow::Result<u8> {
     let findings = crate::lint::lint(&sources, &options, facts.as_ref())?;
     match args.format {
         LintFormat::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
-        LintFormat::Github => findings.iter().filter(|f| f.ignored.is_none()).for_each(|f| println!("{}", github(f))),
+        LintFormat::Github => findings
+            .iter()
+            .filter(|f| f.ignored.is_none())
+            .for_each(|f| println!("{}", github(f))),
         LintFormat::Human => print!("{}", human(&findings)),
     }
     Ok(if findings.iter().any(|f| f.ignored.is_none()) {
@@ -92,7 +95,11 @@ fn explain(rule: &rules::Rule) -> String {
         "{} — {}{}\n\nwhy: {}\n\ninstead: {}\n\nbad:\n{}\n\ngood:\n{}\n",
         rule.id,
         rule.title,
-        if rule.style { " (style rule: --style)" } else { "" },
+        if rule.style {
+            " (style rule: --style)"
+        } else {
+            ""
+        },
         rule.why,
         rule.instead,
         indent(rule.bad),
@@ -101,5 +108,8 @@ fn explain(rule: &rules::Rule) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

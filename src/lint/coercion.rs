@@ -21,19 +21,28 @@ pub fn type_change(
     to: Option<&TypeSummary>,
     using: bool,
 ) -> Coercion {
-    let Some(to) = to else { return Coercion::Unknown };
+    let Some(to) = to else {
+        return Coercion::Unknown;
+    };
     if using {
         // A USING expression is evaluated for every row.
         return Coercion::Rewrite;
     }
-    if let Some(verdict) = cx.db.and_then(|db| db.type_change(table, column, &written(to))) {
+    if let Some(verdict) = cx
+        .db
+        .and_then(|db| db.type_change(table, column, &written(to)))
+    {
         return if verdict {
             Coercion::InPlace
         } else {
             Coercion::Rewrite
         };
     }
-    match cx.state.column_types.get(&(table.to_string(), column.to_string())) {
+    match cx
+        .state
+        .column_types
+        .get(&(table.to_string(), column.to_string()))
+    {
         Some((name, modifiers)) => {
             if known_in_place(name, modifiers, to) {
                 Coercion::InPlace
@@ -103,7 +112,11 @@ mod tests {
         assert!(known_in_place("varchar", &[100], &t("text", &[])));
         assert!(!known_in_place("varchar", &[200], &t("varchar", &[100])));
         assert!(known_in_place("numeric", &[10, 2], &t("numeric", &[12, 2])));
-        assert!(!known_in_place("numeric", &[10, 2], &t("numeric", &[12, 3])));
+        assert!(!known_in_place(
+            "numeric",
+            &[10, 2],
+            &t("numeric", &[12, 3])
+        ));
         assert!(!known_in_place("int4", &[], &t("int8", &[])));
     }
 }

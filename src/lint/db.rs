@@ -60,13 +60,23 @@ pub async fn gather(client: &Client, statements: &[StatementSummary]) -> Result<
                 }
             }
         }
-        let StatementKind::AlterTable { actions } = &s.kind else { continue };
+        let StatementKind::AlterTable { actions } = &s.kind else {
+            continue;
+        };
         for action in actions {
-            let AlterAction::AlterType { column, to: Some(to), .. } = action else {
+            let AlterAction::AlterType {
+                column,
+                to: Some(to),
+                ..
+            } = action
+            else {
                 continue;
             };
             let to_text = written(to);
-            let Some(row) = client.query_opt(TYPE_CHANGE, &[table, column, &to_text]).await? else {
+            let Some(row) = client
+                .query_opt(TYPE_CHANGE, &[table, column, &to_text])
+                .await?
+            else {
                 continue;
             };
             let (old, typmod, coercible, known): (String, i32, bool, bool) =
@@ -78,7 +88,8 @@ pub async fn gather(client: &Client, statements: &[StatementSummary]) -> Result<
                 known_in_place(&old, &modifiers(&old, typmod), to)
             } else {
                 coercible
-                    && (to.modifiers.is_empty() || known_in_place(&old, &modifiers(&old, typmod), to))
+                    && (to.modifiers.is_empty()
+                        || known_in_place(&old, &modifiers(&old, typmod), to))
             };
             facts
                 .type_changes

@@ -61,12 +61,11 @@ pub fn summaries(sources: &SourceSet) -> Result<Vec<Vec<StatementSummary>>, Lint
         .files()
         .iter()
         .map(|file| {
-            let statements = crate::parse::migration_statements(&file.text).map_err(|e| {
-                LintError::Syntax {
+            let statements =
+                crate::parse::migration_statements(&file.text).map_err(|e| LintError::Syntax {
                     location: location(file, e.offset),
                     message: e.message,
-                }
-            })?;
+                })?;
             Ok(statements
                 .iter()
                 .map(|s| summary::summarize(s.start, s.end, &s.node))
@@ -123,7 +122,9 @@ fn lint_file(
             db,
         };
         for rule in rules::ALL.iter().filter(|r| options.style || !r.style) {
-            let Some(hit) = (rule.check)(&cx) else { continue };
+            let Some(hit) = (rule.check)(&cx) else {
+                continue;
+            };
             let at = location(file, statement.start);
             findings.push(Finding {
                 rule: rule.id,

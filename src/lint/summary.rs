@@ -86,13 +86,25 @@ pub struct ColumnSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterAction {
     AddColumn(ColumnSummary),
-    SetNotNull { column: String },
+    SetNotNull {
+        column: String,
+    },
     AddConstraint(ConstraintSummary),
-    ValidateConstraint { name: String },
-    AlterType { column: String, to: Option<TypeSummary>, using: bool },
-    DropColumn { column: String },
+    ValidateConstraint {
+        name: String,
+    },
+    AlterType {
+        column: String,
+        to: Option<TypeSummary>,
+        using: bool,
+    },
+    DropColumn {
+        column: String,
+    },
     /// Anything else (SET DEFAULT, DROP CONSTRAINT, ...): ACCESS EXCLUSIVE or weaker, no scan.
-    Other { lock: LockMode },
+    Other {
+        lock: LockMode,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,19 +113,39 @@ pub enum StatementKind {
     Commit,
     Rollback,
     /// `SET [LOCAL] lock_timeout`; `enabled` is false for `0`/`DEFAULT`/`RESET`.
-    LockTimeout { enabled: bool, local: bool },
-    CreateIndex { concurrently: bool, unique: bool, if_not_exists: bool },
-    DropIndex { concurrently: bool, if_exists: bool },
-    AlterTable { actions: Vec<AlterAction> },
+    LockTimeout {
+        enabled: bool,
+        local: bool,
+    },
+    CreateIndex {
+        concurrently: bool,
+        unique: bool,
+        if_not_exists: bool,
+    },
+    DropIndex {
+        concurrently: bool,
+        if_exists: bool,
+    },
+    AlterTable {
+        actions: Vec<AlterAction>,
+    },
     RenameColumn,
     RenameTable,
-    CreateTable { columns: Vec<ColumnSummary>, if_not_exists: bool },
+    CreateTable {
+        columns: Vec<ColumnSummary>,
+        if_not_exists: bool,
+    },
     DropTable,
     DropDatabase,
     VacuumFull,
     Cluster,
-    Reindex { concurrently: bool },
-    AddEnumValue { type_name: String, value: String },
+    Reindex {
+        concurrently: bool,
+    },
+    AddEnumValue {
+        type_name: String,
+        value: String,
+    },
     /// `UPDATE` or `DELETE` without `WHERE`.
     WholeTableWrite,
     Other,
@@ -175,7 +207,12 @@ fn kind_of(node: &NodeEnum) -> (StatementKind, Option<String>) {
         NodeEnum::DropdbStmt(_) => (K::DropDatabase, None),
         NodeEnum::AlterTableStmt(a) if a.objtype == ObjectType::ObjectTable as i32 => (
             K::AlterTable {
-                actions: a.cmds.iter().filter_map(node_of).map(alter_action).collect(),
+                actions: a
+                    .cmds
+                    .iter()
+                    .filter_map(node_of)
+                    .map(alter_action)
+                    .collect(),
             },
             a.relation.as_ref().map(range_var),
         ),
@@ -307,7 +344,9 @@ fn alter_action(node: &NodeEnum) -> AlterAction {
         (Ok(AlterTableType::AtDropColumn), _) => AlterAction::DropColumn {
             column: cmd.name.clone(),
         },
-        (Ok(t), _) => AlterAction::Other { lock: other_lock(t) },
+        (Ok(t), _) => AlterAction::Other {
+            lock: other_lock(t),
+        },
         (Err(_), _) => AlterAction::Other {
             lock: LockMode::AccessExclusive,
         },
@@ -319,12 +358,20 @@ fn alter_action(node: &NodeEnum) -> AlterAction {
 fn other_lock(t: AlterTableType) -> LockMode {
     use AlterTableType as A;
     match t {
-        A::AtSetStatistics | A::AtClusterOn | A::AtDropCluster | A::AtSetOptions
-        | A::AtResetOptions | A::AtSetRelOptions | A::AtResetRelOptions => {
-            LockMode::ShareUpdateExclusive
-        }
-        A::AtEnableTrig | A::AtDisableTrig | A::AtEnableAlwaysTrig | A::AtEnableReplicaTrig
-        | A::AtEnableTrigAll | A::AtDisableTrigAll | A::AtEnableTrigUser
+        A::AtSetStatistics
+        | A::AtClusterOn
+        | A::AtDropCluster
+        | A::AtSetOptions
+        | A::AtResetOptions
+        | A::AtSetRelOptions
+        | A::AtResetRelOptions => LockMode::ShareUpdateExclusive,
+        A::AtEnableTrig
+        | A::AtDisableTrig
+        | A::AtEnableAlwaysTrig
+        | A::AtEnableReplicaTrig
+        | A::AtEnableTrigAll
+        | A::AtDisableTrigAll
+        | A::AtEnableTrigUser
         | A::AtDisableTrigUser => LockMode::ShareRowExclusive,
         _ => LockMode::AccessExclusive,
     }
@@ -335,17 +382,27 @@ fn column(c: &protobuf::ColumnDef) -> ColumnSummary {
         name: c.colname.clone(),
         type_name: c.type_name.as_ref().map(type_summary),
         not_null: c.is_not_null,
-        default: c.raw_default.as_deref().and_then(|n| n.node.as_ref()).map(default_kind),
+        default: c
+            .raw_default
+            .as_deref()
+            .and_then(|n| n.node.as_ref())
+            .map(default_kind),
         generated_stored: !c.generated.is_empty(),
         identity: !c.identity.is_empty(),
         constraints: Vec::new(),
     };
     for node in c.constraints.iter().filter_map(node_of) {
-        let NodeEnum::Constraint(k) = node else { continue };
+        let NodeEnum::Constraint(k) = node else {
+            continue;
+        };
         match ConstrType::try_from(k.contype) {
             Ok(ConstrType::ConstrNotnull) => summary.not_null = true,
             Ok(ConstrType::ConstrDefault) => {
-                summary.default = k.raw_expr.as_deref().and_then(|n| n.node.as_ref()).map(default_kind)
+                summary.default = k
+                    .raw_expr
+                    .as_deref()
+                    .and_then(|n| n.node.as_ref())
+                    .map(default_kind)
             }
             Ok(ConstrType::ConstrGenerated) => summary.generated_stored = true,
             Ok(ConstrType::ConstrIdentity) => summary.identity = true,
@@ -374,7 +431,9 @@ fn constraint(c: &protobuf::Constraint) -> ConstraintSummary {
         _ => ConstraintKind::Other,
     };
     let proves_not_null = match c.raw_expr.as_deref().and_then(|n| n.node.as_ref()) {
-        Some(NodeEnum::NullTest(t)) if t.nulltesttype == protobuf::NullTestType::IsNotNull as i32 => {
+        Some(NodeEnum::NullTest(t))
+            if t.nulltesttype == protobuf::NullTestType::IsNotNull as i32 =>
+        {
             match t.arg.as_deref().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::ColumnRef(r)) => string_names(&r.fields).last().cloned(),
                 _ => None,
@@ -415,8 +474,18 @@ fn type_summary(t: &protobuf::TypeName) -> TypeSummary {
 /// called in a default is taken as evaluated once (stable or immutable), like `now()`;
 /// `--db` asks pg_proc instead.
 pub const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-    "uuidv4", "uuidv7", "clock_timestamp", "timeofday", "nextval", "setseed", "txid_current",
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "setseed",
+    "txid_current",
     "statement_timestamp",
 ];
 
@@ -426,7 +495,10 @@ fn default_kind(node: &NodeEnum) -> DefaultKind {
     };
     let mut names = Vec::new();
     collect_function_names(&json, &mut names);
-    if names.iter().any(|n| VOLATILE_FUNCTIONS.contains(&n.as_str())) {
+    if names
+        .iter()
+        .any(|n| VOLATILE_FUNCTIONS.contains(&n.as_str()))
+    {
         DefaultKind::Volatile
     } else {
         DefaultKind::Constant
@@ -435,7 +507,9 @@ fn default_kind(node: &NodeEnum) -> DefaultKind {
 
 fn collect_function_names(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_function_names(i, out)),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|i| collect_function_names(i, out))
+        }
         serde_json::Value::Object(map) => {
             if let Some(serde_json::Value::Array(names)) = map.get("funcname") {
                 if let Some(last) = names
@@ -474,13 +548,20 @@ fn collect_literals(v: &serde_json::Value, out: &mut Vec<String>) {
 fn lock_of(kind: &StatementKind) -> Option<LockMode> {
     use StatementKind as K;
     Some(match kind {
-        K::CreateIndex { concurrently: true, .. } | K::Reindex { concurrently: true } => {
-            LockMode::ShareUpdateExclusive
+        K::CreateIndex {
+            concurrently: true, ..
         }
-        K::DropIndex { concurrently: true, .. } => LockMode::ShareUpdateExclusive,
+        | K::Reindex { concurrently: true } => LockMode::ShareUpdateExclusive,
+        K::DropIndex {
+            concurrently: true, ..
+        } => LockMode::ShareUpdateExclusive,
         K::CreateIndex { .. } | K::Reindex { .. } => LockMode::Share,
         K::AlterTable { actions } => actions.iter().map(action_lock).max()?,
-        K::DropIndex { .. } | K::RenameColumn | K::RenameTable | K::DropTable | K::VacuumFull
+        K::DropIndex { .. }
+        | K::RenameColumn
+        | K::RenameTable
+        | K::DropTable
+        | K::VacuumFull
         | K::Cluster => LockMode::AccessExclusive,
         K::WholeTableWrite => LockMode::RowExclusive,
         _ => return None,

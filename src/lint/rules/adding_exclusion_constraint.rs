@@ -1,6 +1,6 @@
 //! `adding-exclusion-constraint`: ADD CONSTRAINT ... EXCLUDE.
 
-use super::{Context, Held, Hit, Rule, display};
+use super::{display, Context, Held, Hit, Rule};
 use crate::lint::summary::{ConstraintKind, LockMode};
 
 pub const RULE: Rule = Rule {
@@ -18,9 +18,16 @@ fn check(cx: &Context) -> Option<Hit> {
     if cx.is_new_table() {
         return None;
     }
-    let c = cx.added_constraints().into_iter().find(|c| c.kind == ConstraintKind::Exclude)?;
+    let c = cx
+        .added_constraints()
+        .into_iter()
+        .find(|c| c.kind == ConstraintKind::Exclude)?;
     Some(Hit {
-        message: format!("exclusion constraint {} on {} builds and checks under ACCESS EXCLUSIVE", display(&c.name), cx.table()),
+        message: format!(
+            "exclusion constraint {} on {} builds and checks under ACCESS EXCLUSIVE",
+            display(&c.name),
+            cx.table()
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::IndexBuild,
     })

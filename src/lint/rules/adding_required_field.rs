@@ -1,7 +1,7 @@
 //! `adding-required-field`: ADD COLUMN ... NOT NULL without a default.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{LockMode};
+use crate::lint::summary::LockMode;
 
 pub const RULE: Rule = Rule {
     id: "adding-required-field",
@@ -18,9 +18,10 @@ fn check(cx: &Context) -> Option<Hit> {
     if cx.is_new_table() || cx.empty_table() {
         return None;
     }
-    let column = cx.added_columns().into_iter().find(|c| {
-        c.not_null && c.default.is_none() && !c.identity && !c.generated_stored
-    })?;
+    let column = cx
+        .added_columns()
+        .into_iter()
+        .find(|c| c.not_null && c.default.is_none() && !c.identity && !c.generated_stored)?;
     Some(Hit {
         message: format!(
             "column {} of {} is NOT NULL without a default: fails on a table with rows and breaks the old application's INSERTs",

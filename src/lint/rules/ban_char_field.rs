@@ -1,6 +1,6 @@
 //! `ban-char-field`: char(n) columns.
 
-use super::{Context, Hit, Rule, style_hit};
+use super::{style_hit, Context, Hit, Rule};
 
 pub const RULE: Rule = Rule {
     id: "ban-char-field",
@@ -15,7 +15,9 @@ pub const RULE: Rule = Rule {
 
 fn check(cx: &Context) -> Option<Hit> {
     let column = cx.new_columns().into_iter().find(|c| {
-        c.type_name.as_ref().is_some_and(|t| t.name == "bpchar" || t.name == "char")
+        c.type_name
+            .as_ref()
+            .is_some_and(|t| t.name == "bpchar" || t.name == "char")
     })?;
     Some(style_hit(format!("column {} is char(n)", column.name)))
 }

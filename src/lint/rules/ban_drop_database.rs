@@ -1,7 +1,7 @@
 //! `ban-drop-database`: DROP DATABASE in a migration.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{StatementKind};
+use crate::lint::summary::StatementKind;
 
 pub const RULE: Rule = Rule {
     id: "ban-drop-database",

@@ -1,8 +1,8 @@
 //! `changing-column-type`: ALTER COLUMN ... TYPE that rewrites the table.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{AlterAction, LockMode};
 use crate::lint::coercion::Coercion;
+use crate::lint::summary::{AlterAction, LockMode};
 
 pub const RULE: Rule = Rule {
     id: "changing-column-type",
@@ -30,7 +30,11 @@ fn check(cx: &Context) -> Option<Hit> {
         Coercion::Unknown => format!("type change of {table}.{column} rewrites the table unless it is binary-coercible (its old type is not in this file; --db checks pg_cast)"),
         _ => format!("type change of {table}.{column} rewrites the table and its indexes"),
     };
-    Some(Hit { message, lock: Some(LockMode::AccessExclusive), held: Held::Rewrite })
+    Some(Hit {
+        message,
+        lock: Some(LockMode::AccessExclusive),
+        held: Held::Rewrite,
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `concurrently-in-transaction`: CONCURRENTLY inside a transaction.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{StatementKind};
+use crate::lint::summary::StatementKind;
 
 pub const RULE: Rule = Rule {
     id: "concurrently-in-transaction",
@@ -17,15 +17,20 @@ pub const RULE: Rule = Rule {
 fn check(cx: &Context) -> Option<Hit> {
     let concurrent = matches!(
         cx.statement.kind,
-        StatementKind::CreateIndex { concurrently: true, .. }
-            | StatementKind::DropIndex { concurrently: true, .. }
-            | StatementKind::Reindex { concurrently: true }
+        StatementKind::CreateIndex {
+            concurrently: true,
+            ..
+        } | StatementKind::DropIndex {
+            concurrently: true,
+            ..
+        } | StatementKind::Reindex { concurrently: true }
     );
     if !concurrent || !cx.state.in_transaction {
         return None;
     }
     Some(Hit {
-        message: "CONCURRENTLY cannot run inside a transaction block: this statement fails".to_string(),
+        message: "CONCURRENTLY cannot run inside a transaction block: this statement fails"
+            .to_string(),
         lock: None,
         held: Held::NotApplicable,
     })

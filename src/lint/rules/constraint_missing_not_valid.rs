@@ -1,6 +1,6 @@
 //! `constraint-missing-not-valid`: ADD CONSTRAINT CHECK / FOREIGN KEY validated in the same step.
 
-use super::{Context, Held, Hit, Rule, display};
+use super::{display, Context, Held, Hit, Rule};
 use crate::lint::summary::{ConstraintKind, LockMode};
 
 pub const RULE: Rule = Rule {
@@ -26,7 +26,11 @@ fn check(cx: &Context) -> Option<Hit> {
         _ => ("FOREIGN KEY", LockMode::ShareRowExclusive),
     };
     Some(Hit {
-        message: format!("{what} constraint {} on {} is validated as it is added", display(&c.name), cx.table()),
+        message: format!(
+            "{what} constraint {} on {} is validated as it is added",
+            display(&c.name),
+            cx.table()
+        ),
         lock: Some(lock),
         held: Held::Scan,
     })

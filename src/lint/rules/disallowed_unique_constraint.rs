@@ -1,6 +1,6 @@
 //! `disallowed-unique-constraint`: ADD UNIQUE / PRIMARY KEY without USING INDEX.
 
-use super::{Context, Held, Hit, Rule, display};
+use super::{display, Context, Held, Hit, Rule};
 use crate::lint::summary::{ConstraintKind, LockMode};
 
 pub const RULE: Rule = Rule {
@@ -22,7 +22,11 @@ fn check(cx: &Context) -> Option<Hit> {
         matches!(c.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey) && !c.using_index
     })?;
     Some(Hit {
-        message: format!("constraint {} builds its index on {} under ACCESS EXCLUSIVE", display(&c.name), cx.table()),
+        message: format!(
+            "constraint {} builds its index on {} under ACCESS EXCLUSIVE",
+            display(&c.name),
+            cx.table()
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::IndexBuild,
     })

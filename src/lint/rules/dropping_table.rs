@@ -15,11 +15,17 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context) -> Option<Hit> {
-    if !matches!(cx.statement.kind, StatementKind::DropTable) || cx.state.in_contract || cx.is_new_table() {
+    if !matches!(cx.statement.kind, StatementKind::DropTable)
+        || cx.state.in_contract
+        || cx.is_new_table()
+    {
         return None;
     }
     Some(Hit {
-        message: format!("dropping {} deletes its rows and breaks the application that still uses it", cx.table()),
+        message: format!(
+            "dropping {} deletes its rows and breaks the application that still uses it",
+            cx.table()
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::Briefly,
     })

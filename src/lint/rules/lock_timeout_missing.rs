@@ -1,7 +1,7 @@
 //! `lock-timeout-missing`: a blocking lock without lock_timeout set before it.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{LockMode};
+use crate::lint::summary::LockMode;
 
 pub const RULE: Rule = Rule {
     id: "lock-timeout-missing",
@@ -20,7 +20,11 @@ fn check(cx: &Context) -> Option<Hit> {
         return None;
     }
     Some(Hit {
-        message: format!("{} on {} is requested with no lock_timeout set", lock.as_str(), cx.table()),
+        message: format!(
+            "{} on {} is requested with no lock_timeout set",
+            lock.as_str(),
+            cx.table()
+        ),
         lock: Some(lock),
         held: Held::Briefly,
     })

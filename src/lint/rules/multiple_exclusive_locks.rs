@@ -1,7 +1,7 @@
 //! `multiple-exclusive-locks`: ACCESS EXCLUSIVE on several tables in one transaction.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{LockMode};
+use crate::lint::summary::LockMode;
 
 pub const RULE: Rule = Rule {
     id: "multiple-exclusive-locks",
@@ -24,7 +24,10 @@ fn check(cx: &Context) -> Option<Hit> {
         return None;
     }
     Some(Hit {
-        message: format!("ACCESS EXCLUSIVE on {table} while the transaction already holds it on {}", held.join(", ")),
+        message: format!(
+            "ACCESS EXCLUSIVE on {table} while the transaction already holds it on {}",
+            held.join(", ")
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::UntilCommit,
     })

@@ -1,6 +1,6 @@
 //! `prefer-bigint`: integer columns (prefer bigint).
 
-use super::{Context, Hit, Rule, style_hit};
+use super::{style_hit, Context, Hit, Rule};
 
 pub const RULE: Rule = Rule {
     id: "prefer-bigint",
@@ -16,10 +16,17 @@ pub const RULE: Rule = Rule {
 fn check(cx: &Context) -> Option<Hit> {
     let column = cx.new_columns().into_iter().find(|c| {
         c.type_name.as_ref().is_some_and(|t| {
-            !t.array && matches!(t.name.as_str(), "int4" | "int2" | "serial" | "serial4" | "smallserial" | "serial2")
+            !t.array
+                && matches!(
+                    t.name.as_str(),
+                    "int4" | "int2" | "serial" | "serial4" | "smallserial" | "serial2"
+                )
         })
     })?;
-    Some(style_hit(format!("column {} is a 32-bit or smaller integer", column.name)))
+    Some(style_hit(format!(
+        "column {} is a 32-bit or smaller integer",
+        column.name
+    )))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `prefer-identity`: serial columns (prefer identity).
 
-use super::{Context, Hit, Rule, style_hit};
+use super::{style_hit, Context, Hit, Rule};
 
 pub const RULE: Rule = Rule {
     id: "prefer-identity",
@@ -15,7 +15,9 @@ pub const RULE: Rule = Rule {
 
 fn check(cx: &Context) -> Option<Hit> {
     let column = cx.new_columns().into_iter().find(|c| {
-        c.type_name.as_ref().is_some_and(|t| t.name.contains("serial"))
+        c.type_name
+            .as_ref()
+            .is_some_and(|t| t.name.contains("serial"))
     })?;
     Some(style_hit(format!("column {} is serial", column.name)))
 }

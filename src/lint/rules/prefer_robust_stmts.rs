@@ -1,7 +1,7 @@
 //! `prefer-robust-stmts`: statements that cannot be re-run outside a transaction.
 
-use super::{Context, Hit, Rule, style_hit};
-use crate::lint::summary::{StatementKind};
+use super::{style_hit, Context, Hit, Rule};
+use crate::lint::summary::StatementKind;
 
 pub const RULE: Rule = Rule {
     id: "prefer-robust-stmts",
@@ -20,14 +20,23 @@ fn check(cx: &Context) -> Option<Hit> {
     }
     let fragile = matches!(
         cx.statement.kind,
-        StatementKind::CreateIndex { if_not_exists: false, .. }
-            | StatementKind::DropIndex { if_exists: false, .. }
-            | StatementKind::CreateTable { if_not_exists: false, .. }
+        StatementKind::CreateIndex {
+            if_not_exists: false,
+            ..
+        } | StatementKind::DropIndex {
+            if_exists: false,
+            ..
+        } | StatementKind::CreateTable {
+            if_not_exists: false,
+            ..
+        }
     );
     if !fragile {
         return None;
     }
-    Some(style_hit("this statement fails when the migration is re-run after a partial failure".to_string()))
+    Some(style_hit(
+        "this statement fails when the migration is re-run after a partial failure".to_string(),
+    ))
 }
 
 #[cfg(test)]

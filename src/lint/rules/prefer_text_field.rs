@@ -1,6 +1,6 @@
 //! `prefer-text-field`: varchar(n) columns (prefer text).
 
-use super::{Context, Hit, Rule, style_hit};
+use super::{style_hit, Context, Hit, Rule};
 
 pub const RULE: Rule = Rule {
     id: "prefer-text-field",
@@ -15,9 +15,14 @@ pub const RULE: Rule = Rule {
 
 fn check(cx: &Context) -> Option<Hit> {
     let column = cx.new_columns().into_iter().find(|c| {
-        c.type_name.as_ref().is_some_and(|t| t.name == "varchar" && !t.modifiers.is_empty())
+        c.type_name
+            .as_ref()
+            .is_some_and(|t| t.name == "varchar" && !t.modifiers.is_empty())
     })?;
-    Some(style_hit(format!("column {} is varchar with a length", column.name)))
+    Some(style_hit(format!(
+        "column {} is varchar with a length",
+        column.name
+    )))
 }
 
 #[cfg(test)]

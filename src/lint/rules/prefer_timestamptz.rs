@@ -1,6 +1,6 @@
 //! `prefer-timestamptz`: timestamp without time zone columns.
 
-use super::{Context, Hit, Rule, style_hit};
+use super::{style_hit, Context, Hit, Rule};
 
 pub const RULE: Rule = Rule {
     id: "prefer-timestamptz",
@@ -14,10 +14,14 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context) -> Option<Hit> {
-    let column = cx.new_columns().into_iter().find(|c| {
-        c.type_name.as_ref().is_some_and(|t| t.name == "timestamp")
-    })?;
-    Some(style_hit(format!("column {} is timestamp without time zone", column.name)))
+    let column = cx
+        .new_columns()
+        .into_iter()
+        .find(|c| c.type_name.as_ref().is_some_and(|t| t.name == "timestamp"))?;
+    Some(style_hit(format!(
+        "column {} is timestamp without time zone",
+        column.name
+    )))
 }
 
 #[cfg(test)]

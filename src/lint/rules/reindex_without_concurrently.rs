@@ -15,11 +15,19 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context) -> Option<Hit> {
-    if !matches!(cx.statement.kind, StatementKind::Reindex { concurrently: false }) {
+    if !matches!(
+        cx.statement.kind,
+        StatementKind::Reindex {
+            concurrently: false
+        }
+    ) {
         return None;
     }
     Some(Hit {
-        message: format!("REINDEX {} without CONCURRENTLY blocks writes while it rebuilds", cx.table()),
+        message: format!(
+            "REINDEX {} without CONCURRENTLY blocks writes while it rebuilds",
+            cx.table()
+        ),
         lock: Some(LockMode::Share),
         held: Held::IndexBuild,
     })

@@ -19,7 +19,10 @@ fn check(cx: &Context) -> Option<Hit> {
         return None;
     }
     Some(Hit {
-        message: format!("renaming {} breaks the application that still uses the old name", cx.table()),
+        message: format!(
+            "renaming {} breaks the application that still uses the old name",
+            cx.table()
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::Briefly,
     })

@@ -15,14 +15,21 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context) -> Option<Hit> {
-    let StatementKind::CreateIndex { concurrently: false, .. } = &cx.statement.kind else {
+    let StatementKind::CreateIndex {
+        concurrently: false,
+        ..
+    } = &cx.statement.kind
+    else {
         return None;
     };
     if cx.is_new_table() || cx.small_table() {
         return None;
     }
     Some(Hit {
-        message: format!("CREATE INDEX on {} without CONCURRENTLY blocks writes to it", cx.table()),
+        message: format!(
+            "CREATE INDEX on {} without CONCURRENTLY blocks writes to it",
+            cx.table()
+        ),
         lock: Some(LockMode::Share),
         held: Held::IndexBuild,
     })

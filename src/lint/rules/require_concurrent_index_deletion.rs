@@ -15,11 +15,18 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context) -> Option<Hit> {
-    let StatementKind::DropIndex { concurrently: false, .. } = &cx.statement.kind else {
+    let StatementKind::DropIndex {
+        concurrently: false,
+        ..
+    } = &cx.statement.kind
+    else {
         return None;
     };
     Some(Hit {
-        message: format!("DROP INDEX {} without CONCURRENTLY locks its table against all access", cx.table()),
+        message: format!(
+            "DROP INDEX {} without CONCURRENTLY locks its table against all access",
+            cx.table()
+        ),
         lock: Some(LockMode::AccessExclusive),
         held: Held::Briefly,
     })

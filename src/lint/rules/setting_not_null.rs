@@ -21,7 +21,10 @@ fn check(cx: &Context) -> Option<Hit> {
     let table = cx.statement.table.clone().unwrap_or_default();
     let column = cx.alter_actions().iter().find_map(|a| match a {
         AlterAction::SetNotNull { column }
-            if !cx.state.proven_not_null.contains(&(table.clone(), column.clone())) =>
+            if !cx
+                .state
+                .proven_not_null
+                .contains(&(table.clone(), column.clone())) =>
         {
             Some(column.clone())
         }

@@ -1,7 +1,7 @@
 //! `transaction-nesting`: BEGIN inside a transaction.
 
 use super::{Context, Held, Hit, Rule};
-use crate::lint::summary::{StatementKind};
+use crate::lint::summary::StatementKind;
 
 pub const RULE: Rule = Rule {
     id: "transaction-nesting",

@@ -18,9 +18,10 @@ fn check(cx: &Context) -> Option<Hit> {
     if cx.is_new_table() {
         return None;
     }
-    let column = cx.added_columns().into_iter().find(|c| {
-        c.default == Some(DefaultKind::Volatile) || c.generated_stored
-    })?;
+    let column = cx
+        .added_columns()
+        .into_iter()
+        .find(|c| c.default == Some(DefaultKind::Volatile) || c.generated_stored)?;
     Some(Hit {
         message: format!(
             "column {} of {} is computed for every existing row: the table is rewritten",
