@@ -10,6 +10,7 @@ pub mod cli;
 pub mod connect;
 pub mod diff;
 pub mod ledger;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod parse;

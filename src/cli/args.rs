@@ -25,6 +25,9 @@ pub enum Command {
     Status(SourceArgs),
     /// Start a schema repository here: a commented zdm.toml and an empty schema/ directory.
     Init(InitArgs),
+    /// Check hand-written migration files for statements that block traffic, rewrite or scan
+    /// tables under strong locks, or lose data.
+    Lint(LintArgs),
 }
 
 #[derive(Debug, Args)]
@@ -32,6 +35,34 @@ pub struct InitArgs {
     /// The directory to set up (created if missing).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Migration files, or directories (their *.sql files, sorted).
+    #[arg(value_name = "FILE_OR_DIR", required_unless_present = "explain")]
+    pub paths: Vec<PathBuf>,
+    /// Live database: table sizes and type coercions from its catalog.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Print one rule's why, safe alternative and examples.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+    /// Also run the style rules (prefer-bigint, prefer-text-field, ...).
+    #[arg(long)]
+    pub style: bool,
+    /// The migration tool wraps each file in a transaction.
+    #[arg(long)]
+    pub assume_in_transaction: bool,
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Github,
 }
 
 /// Where the two sides come from.

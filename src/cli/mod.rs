@@ -6,6 +6,7 @@ mod args;
 mod config;
 mod diff;
 mod init;
+mod lint;
 mod plan;
 mod render;
 mod saved_plan;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
             args::Command::Apply(a) => apply::run(a).await,
             args::Command::Status(a) => status::run(a).await,
             args::Command::Init(a) => init::run(a),
+            args::Command::Lint(a) => lint::run(a).await,
         }
     });
     match result {

@@ -10,6 +10,7 @@ mod annotate;
 mod checks;
 mod ffi;
 mod lexer;
+mod migration;
 mod order;
 mod recreate;
 mod refs;
@@ -25,6 +26,7 @@ use crate::source::{char_to_byte_offset, Diagnostic, FileId, SourceSet, Span};
 
 pub use annotate::{Annotation, AnnotationKind};
 pub use checks::CheckSource;
+pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
 
 /// The parsed desired schema.
 #[derive(Debug, Clone)]

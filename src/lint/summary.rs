@@ -1,0 +1,617 @@
+//! What the rules see of a statement: zdm's own summary of it, made from pg_query's tree here
+//! and nowhere else, so that rules never walk parse trees. Each summary says what the
+//! statement does, on which table, which lock it takes, and the file's state before it
+//! (inside a transaction or not, `lock_timeout` set or not).
+
+use pg_query::protobuf::{self, AlterTableType, ConstrType, ObjectType, TransactionStmtKind};
+use pg_query::NodeEnum;
+use serde::Serialize;
+
+/// PostgreSQL's table lock modes, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum LockMode {
+    #[serde(rename = "ROW EXCLUSIVE")]
+    RowExclusive,
+    #[serde(rename = "SHARE UPDATE EXCLUSIVE")]
+    ShareUpdateExclusive,
+    #[serde(rename = "SHARE")]
+    Share,
+    #[serde(rename = "SHARE ROW EXCLUSIVE")]
+    ShareRowExclusive,
+    #[serde(rename = "ACCESS EXCLUSIVE")]
+    AccessExclusive,
+}
+
+impl LockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::RowExclusive => "ROW EXCLUSIVE",
+            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockMode::Share => "SHARE",
+            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+}
+
+/// A column type as written: the last name component (`varchar`, `int4`, ...), its modifiers
+/// and whether it is an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeSummary {
+    pub name: String,
+    pub modifiers: Vec<i64>,
+    pub array: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultKind {
+    /// A literal, a cast of one, or a call PostgreSQL evaluates once (`now()`): metadata only.
+    Constant,
+    /// A call evaluated per row (`gen_random_uuid()`, `random()`, `nextval`): a table rewrite.
+    Volatile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintKind {
+    Check,
+    ForeignKey,
+    Unique,
+    PrimaryKey,
+    Exclude,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintSummary {
+    pub kind: ConstraintKind,
+    pub name: String,
+    pub not_valid: bool,
+    pub using_index: bool,
+    /// For `CHECK (c IS NOT NULL)`: the column it proves not null.
+    pub proves_not_null: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSummary {
+    pub name: String,
+    pub type_name: Option<TypeSummary>,
+    pub not_null: bool,
+    pub default: Option<DefaultKind>,
+    /// `GENERATED ALWAYS AS (...) STORED` (computed for every row: a rewrite).
+    pub generated_stored: bool,
+    pub identity: bool,
+    pub constraints: Vec<ConstraintSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterAction {
+    AddColumn(ColumnSummary),
+    SetNotNull {
+        column: String,
+    },
+    AddConstraint(ConstraintSummary),
+    ValidateConstraint {
+        name: String,
+    },
+    AlterType {
+        column: String,
+        to: Option<TypeSummary>,
+        using: bool,
+    },
+    DropColumn {
+        column: String,
+    },
+    /// Anything else (SET DEFAULT, DROP CONSTRAINT, ...): ACCESS EXCLUSIVE or weaker, no scan.
+    Other {
+        lock: LockMode,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementKind {
+    Begin,
+    Commit,
+    Rollback,
+    /// `SET [LOCAL] lock_timeout`; `enabled` is false for `0`/`DEFAULT`/`RESET`.
+    LockTimeout {
+        enabled: bool,
+        local: bool,
+    },
+    CreateIndex {
+        concurrently: bool,
+        unique: bool,
+        if_not_exists: bool,
+    },
+    DropIndex {
+        concurrently: bool,
+        if_exists: bool,
+    },
+    AlterTable {
+        actions: Vec<AlterAction>,
+    },
+    RenameColumn,
+    RenameTable,
+    CreateTable {
+        columns: Vec<ColumnSummary>,
+        if_not_exists: bool,
+    },
+    DropTable,
+    DropDatabase,
+    VacuumFull,
+    Cluster,
+    Reindex {
+        concurrently: bool,
+    },
+    AddEnumValue {
+        type_name: String,
+        value: String,
+    },
+    /// `UPDATE` or `DELETE` without `WHERE`.
+    WholeTableWrite,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatementSummary {
+    /// Byte range in its file.
+    pub start: usize,
+    pub end: usize,
+    pub kind: StatementKind,
+    /// The table the statement works on, as written (`schema.table` or `table`).
+    pub table: Option<String>,
+    /// The strongest lock the statement takes on `table`.
+    pub lock: Option<LockMode>,
+    /// String literals anywhere in the statement (for enum values used in the same
+    /// transaction).
+    pub literals: Vec<String>,
+    /// State before the statement, filled in by the driver.
+    pub in_transaction: bool,
+    pub lock_timeout_set: bool,
+}
+
+pub fn summarize(start: usize, end: usize, node: &NodeEnum) -> StatementSummary {
+    let (kind, table) = kind_of(node);
+    let lock = lock_of(&kind);
+    let mut literals = Vec::new();
+    if let Ok(json) = serde_json::to_value(node) {
+        collect_literals(&json, &mut literals);
+    }
+    StatementSummary {
+        start,
+        end,
+        kind,
+        table,
+        lock,
+        literals,
+        in_transaction: false,
+        lock_timeout_set: false,
+    }
+}
+
+fn kind_of(node: &NodeEnum) -> (StatementKind, Option<String>) {
+    use StatementKind as K;
+    match node {
+        NodeEnum::TransactionStmt(t) => (transaction(t), None),
+        NodeEnum::VariableSetStmt(s) if s.name.eq_ignore_ascii_case("lock_timeout") => {
+            (lock_timeout(s), None)
+        }
+        NodeEnum::IndexStmt(i) => (
+            K::CreateIndex {
+                concurrently: i.concurrent,
+                unique: i.unique,
+                if_not_exists: i.if_not_exists,
+            },
+            i.relation.as_ref().map(range_var),
+        ),
+        NodeEnum::DropStmt(d) => drop(d),
+        NodeEnum::DropdbStmt(_) => (K::DropDatabase, None),
+        NodeEnum::AlterTableStmt(a) if a.objtype == ObjectType::ObjectTable as i32 => (
+            K::AlterTable {
+                actions: a
+                    .cmds
+                    .iter()
+                    .filter_map(node_of)
+                    .map(alter_action)
+                    .collect(),
+            },
+            a.relation.as_ref().map(range_var),
+        ),
+        NodeEnum::RenameStmt(r) => rename(r),
+        NodeEnum::CreateStmt(c) => (
+            K::CreateTable {
+                columns: c
+                    .table_elts
+                    .iter()
+                    .filter_map(node_of)
+                    .filter_map(|n| match n {
+                        NodeEnum::ColumnDef(c) => Some(column(c)),
+                        _ => None,
+                    })
+                    .collect(),
+                if_not_exists: c.if_not_exists,
+            },
+            c.relation.as_ref().map(range_var),
+        ),
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_option(&v.options, "full") => {
+            (K::VacuumFull, vacuum_table(v))
+        }
+        NodeEnum::ClusterStmt(c) => (K::Cluster, c.relation.as_ref().map(range_var)),
+        NodeEnum::ReindexStmt(r) => (
+            K::Reindex {
+                concurrently: has_option(&r.params, "concurrently"),
+            },
+            r.relation.as_ref().map(range_var).or(Some(r.name.clone())),
+        ),
+        NodeEnum::AlterEnumStmt(e) if !e.new_val.is_empty() && e.old_val.is_empty() => (
+            K::AddEnumValue {
+                type_name: string_names(&e.type_name).join("."),
+                value: e.new_val.clone(),
+            },
+            None,
+        ),
+        NodeEnum::UpdateStmt(u) if u.where_clause.is_none() => {
+            (K::WholeTableWrite, u.relation.as_ref().map(range_var))
+        }
+        NodeEnum::DeleteStmt(d) if d.where_clause.is_none() => {
+            (K::WholeTableWrite, d.relation.as_ref().map(range_var))
+        }
+        _ => (K::Other, None),
+    }
+}
+
+fn transaction(t: &protobuf::TransactionStmt) -> StatementKind {
+    match TransactionStmtKind::try_from(t.kind) {
+        Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
+            StatementKind::Begin
+        }
+        Ok(TransactionStmtKind::TransStmtCommit) => StatementKind::Commit,
+        Ok(TransactionStmtKind::TransStmtRollback) => StatementKind::Rollback,
+        _ => StatementKind::Other,
+    }
+}
+
+fn lock_timeout(s: &protobuf::VariableSetStmt) -> StatementKind {
+    use protobuf::a_const::Val;
+    let zero = s.args.iter().filter_map(node_of).all(|a| match a {
+        NodeEnum::AConst(c) => match &c.val {
+            Some(Val::Ival(i)) => i.ival == 0,
+            Some(Val::Sval(s)) => s.sval.trim().trim_end_matches("ms").trim() == "0",
+            _ => false,
+        },
+        _ => false,
+    });
+    let is_value = s.kind == protobuf::VariableSetKind::VarSetValue as i32;
+    StatementKind::LockTimeout {
+        enabled: is_value && !zero,
+        local: s.is_local,
+    }
+}
+
+fn drop(d: &protobuf::DropStmt) -> (StatementKind, Option<String>) {
+    let first = d.objects.first().and_then(node_of).map(|n| match n {
+        NodeEnum::List(l) => string_names(&l.items).join("."),
+        _ => String::new(),
+    });
+    match ObjectType::try_from(d.remove_type) {
+        Ok(ObjectType::ObjectIndex) => (
+            StatementKind::DropIndex {
+                concurrently: d.concurrent,
+                if_exists: d.missing_ok,
+            },
+            first,
+        ),
+        Ok(ObjectType::ObjectTable) => (StatementKind::DropTable, first),
+        _ => (StatementKind::Other, None),
+    }
+}
+
+fn rename(r: &protobuf::RenameStmt) -> (StatementKind, Option<String>) {
+    let table = r.relation.as_ref().map(range_var);
+    match ObjectType::try_from(r.rename_type) {
+        Ok(ObjectType::ObjectColumn) => (StatementKind::RenameColumn, table),
+        Ok(ObjectType::ObjectTable) => (StatementKind::RenameTable, table),
+        _ => (StatementKind::Other, None),
+    }
+}
+
+fn alter_action(node: &NodeEnum) -> AlterAction {
+    let NodeEnum::AlterTableCmd(cmd) = node else {
+        return AlterAction::Other {
+            lock: LockMode::AccessExclusive,
+        };
+    };
+    let def = cmd.def.as_deref().and_then(|n| n.node.as_ref());
+    match (AlterTableType::try_from(cmd.subtype), def) {
+        (Ok(AlterTableType::AtAddColumn), Some(NodeEnum::ColumnDef(c))) => {
+            AlterAction::AddColumn(column(c))
+        }
+        (Ok(AlterTableType::AtSetNotNull), _) => AlterAction::SetNotNull {
+            column: cmd.name.clone(),
+        },
+        (Ok(AlterTableType::AtAddConstraint), Some(NodeEnum::Constraint(c))) => {
+            AlterAction::AddConstraint(constraint(c))
+        }
+        (Ok(AlterTableType::AtValidateConstraint), _) => AlterAction::ValidateConstraint {
+            name: cmd.name.clone(),
+        },
+        (Ok(AlterTableType::AtAlterColumnType), Some(NodeEnum::ColumnDef(c))) => {
+            AlterAction::AlterType {
+                column: cmd.name.clone(),
+                to: c.type_name.as_ref().map(type_summary),
+                using: c.raw_default.is_some(),
+            }
+        }
+        (Ok(AlterTableType::AtDropColumn), _) => AlterAction::DropColumn {
+            column: cmd.name.clone(),
+        },
+        (Ok(t), _) => AlterAction::Other {
+            lock: other_lock(t),
+        },
+        (Err(_), _) => AlterAction::Other {
+            lock: LockMode::AccessExclusive,
+        },
+    }
+}
+
+/// The lock of the ALTER TABLE forms the rules do not look at (PostgreSQL's
+/// AlterTableGetLockLevel, for the common ones).
+fn other_lock(t: AlterTableType) -> LockMode {
+    use AlterTableType as A;
+    match t {
+        A::AtSetStatistics
+        | A::AtClusterOn
+        | A::AtDropCluster
+        | A::AtSetOptions
+        | A::AtResetOptions
+        | A::AtSetRelOptions
+        | A::AtResetRelOptions => LockMode::ShareUpdateExclusive,
+        A::AtEnableTrig
+        | A::AtDisableTrig
+        | A::AtEnableAlwaysTrig
+        | A::AtEnableReplicaTrig
+        | A::AtEnableTrigAll
+        | A::AtDisableTrigAll
+        | A::AtEnableTrigUser
+        | A::AtDisableTrigUser => LockMode::ShareRowExclusive,
+        _ => LockMode::AccessExclusive,
+    }
+}
+
+fn column(c: &protobuf::ColumnDef) -> ColumnSummary {
+    let mut summary = ColumnSummary {
+        name: c.colname.clone(),
+        type_name: c.type_name.as_ref().map(type_summary),
+        not_null: c.is_not_null,
+        default: c
+            .raw_default
+            .as_deref()
+            .and_then(|n| n.node.as_ref())
+            .map(default_kind),
+        generated_stored: !c.generated.is_empty(),
+        identity: !c.identity.is_empty(),
+        constraints: Vec::new(),
+    };
+    for node in c.constraints.iter().filter_map(node_of) {
+        let NodeEnum::Constraint(k) = node else {
+            continue;
+        };
+        match ConstrType::try_from(k.contype) {
+            Ok(ConstrType::ConstrNotnull) => summary.not_null = true,
+            Ok(ConstrType::ConstrDefault) => {
+                summary.default = k
+                    .raw_expr
+                    .as_deref()
+                    .and_then(|n| n.node.as_ref())
+                    .map(default_kind)
+            }
+            Ok(ConstrType::ConstrGenerated) => summary.generated_stored = true,
+            Ok(ConstrType::ConstrIdentity) => summary.identity = true,
+            _ => {
+                let mut constraint = constraint(k);
+                if constraint.kind == ConstraintKind::PrimaryKey {
+                    summary.not_null = true;
+                }
+                if constraint.kind != ConstraintKind::Other {
+                    constraint.name = k.conname.clone();
+                    summary.constraints.push(constraint);
+                }
+            }
+        }
+    }
+    summary
+}
+
+fn constraint(c: &protobuf::Constraint) -> ConstraintSummary {
+    let kind = match ConstrType::try_from(c.contype) {
+        Ok(ConstrType::ConstrCheck) => ConstraintKind::Check,
+        Ok(ConstrType::ConstrForeign) => ConstraintKind::ForeignKey,
+        Ok(ConstrType::ConstrUnique) => ConstraintKind::Unique,
+        Ok(ConstrType::ConstrPrimary) => ConstraintKind::PrimaryKey,
+        Ok(ConstrType::ConstrExclusion) => ConstraintKind::Exclude,
+        _ => ConstraintKind::Other,
+    };
+    let proves_not_null = match c.raw_expr.as_deref().and_then(|n| n.node.as_ref()) {
+        Some(NodeEnum::NullTest(t))
+            if t.nulltesttype == protobuf::NullTestType::IsNotNull as i32 =>
+        {
+            match t.arg.as_deref().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::ColumnRef(r)) => string_names(&r.fields).last().cloned(),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    ConstraintSummary {
+        kind,
+        name: c.conname.clone(),
+        not_valid: c.skip_validation,
+        using_index: !c.indexname.is_empty(),
+        proves_not_null,
+    }
+}
+
+fn type_summary(t: &protobuf::TypeName) -> TypeSummary {
+    use protobuf::a_const::Val;
+    TypeSummary {
+        name: string_names(&t.names).last().cloned().unwrap_or_default(),
+        modifiers: t
+            .typmods
+            .iter()
+            .filter_map(node_of)
+            .filter_map(|n| match n {
+                NodeEnum::AConst(c) => match &c.val {
+                    Some(Val::Ival(i)) => Some(i64::from(i.ival)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        array: !t.array_bounds.is_empty(),
+    }
+}
+
+/// Functions PostgreSQL evaluates per row when they are a column's default. Anything else
+/// called in a default is taken as evaluated once (stable or immutable), like `now()`;
+/// `--db` asks pg_proc instead.
+pub const VOLATILE_FUNCTIONS: &[&str] = &[
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "setseed",
+    "txid_current",
+    "statement_timestamp",
+];
+
+fn default_kind(node: &NodeEnum) -> DefaultKind {
+    let Ok(json) = serde_json::to_value(node) else {
+        return DefaultKind::Volatile;
+    };
+    let mut names = Vec::new();
+    collect_function_names(&json, &mut names);
+    if names
+        .iter()
+        .any(|n| VOLATILE_FUNCTIONS.contains(&n.as_str()))
+    {
+        DefaultKind::Volatile
+    } else {
+        DefaultKind::Constant
+    }
+}
+
+fn collect_function_names(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|i| collect_function_names(i, out))
+        }
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(names)) = map.get("funcname") {
+                if let Some(last) = names
+                    .iter()
+                    .filter_map(|n| n.pointer("/node/String/sval").and_then(|s| s.as_str()))
+                    .next_back()
+                {
+                    out.push(last.to_ascii_lowercase());
+                }
+            }
+            map.values().for_each(|i| collect_function_names(i, out));
+        }
+        _ => {}
+    }
+}
+
+fn collect_literals(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_literals(i, out)),
+        serde_json::Value::Object(map) => {
+            // pg_query's serde derive keeps the oneof variant's Rust name: `A_Const.val`
+            // serialises as `{"Sval": {"sval": "..."}}`.
+            let string_constant = map
+                .get("Sval")
+                .and_then(|s| s.get("sval"))
+                .and_then(|s| s.as_str());
+            if let Some(s) = string_constant {
+                out.push(s.to_string());
+            }
+            map.values().for_each(|i| collect_literals(i, out));
+        }
+        _ => {}
+    }
+}
+
+fn lock_of(kind: &StatementKind) -> Option<LockMode> {
+    use StatementKind as K;
+    Some(match kind {
+        K::CreateIndex {
+            concurrently: true, ..
+        }
+        | K::Reindex { concurrently: true } => LockMode::ShareUpdateExclusive,
+        K::DropIndex {
+            concurrently: true, ..
+        } => LockMode::ShareUpdateExclusive,
+        K::CreateIndex { .. } | K::Reindex { .. } => LockMode::Share,
+        K::AlterTable { actions } => actions.iter().map(action_lock).max()?,
+        K::DropIndex { .. }
+        | K::RenameColumn
+        | K::RenameTable
+        | K::DropTable
+        | K::VacuumFull
+        | K::Cluster => LockMode::AccessExclusive,
+        K::WholeTableWrite => LockMode::RowExclusive,
+        _ => return None,
+    })
+}
+
+pub fn action_lock(action: &AlterAction) -> LockMode {
+    match action {
+        AlterAction::ValidateConstraint { .. } => LockMode::ShareUpdateExclusive,
+        AlterAction::AddConstraint(c) if c.kind == ConstraintKind::ForeignKey => {
+            LockMode::ShareRowExclusive
+        }
+        AlterAction::Other { lock } => *lock,
+        _ => LockMode::AccessExclusive,
+    }
+}
+
+fn node_of(n: &protobuf::Node) -> Option<&NodeEnum> {
+    n.node.as_ref()
+}
+
+fn string_names(nodes: &[protobuf::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(node_of)
+        .filter_map(|n| match n {
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn range_var(r: &protobuf::RangeVar) -> String {
+    if r.schemaname.is_empty() {
+        r.relname.clone()
+    } else {
+        format!("{}.{}", r.schemaname, r.relname)
+    }
+}
+
+fn has_option(options: &[protobuf::Node], name: &str) -> bool {
+    options.iter().filter_map(node_of).any(|n| match n {
+        NodeEnum::DefElem(d) => d.defname.eq_ignore_ascii_case(name),
+        _ => false,
+    })
+}
+
+fn vacuum_table(v: &protobuf::VacuumStmt) -> Option<String> {
+    v.rels.iter().filter_map(node_of).find_map(|n| match n {
+        NodeEnum::VacuumRelation(r) => r.relation.as_ref().map(range_var),
+        _ => None,
+    })
+}
