@@ -134,7 +134,7 @@ async fn check_annotations(
 ) -> anyhow::Result<()> {
     if let (Some(target), Some(desired)) = (&sides.target, &sides.to.desired) {
         if let Some(roles) = live_roles {
-            workspace::check_roles(roles, desired)?;
+            workspace::check_roles(roles, desired).map_err(workspace::WorkspaceError::Parse)?;
         }
         let client = target.connect().await?;
         workspace::check_annotations(&client, &sides.from.model, &sides.to.model, desired).await?;

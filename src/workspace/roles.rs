@@ -2,7 +2,6 @@
 //! database. A role the files name (GRANT, OWNER TO, default privileges, policies) that the
 //! live cluster lacks is an error at the first place a statement names it.
 
-use super::WorkspaceError;
 use crate::parse::{DesiredSchema, ParseError, ParseErrorKind, ParseErrors, StatementKind};
 use crate::source::Span;
 use crate::sql::quote_ident;
@@ -12,7 +11,7 @@ use crate::sql::quote_ident;
 pub fn check_roles(
     existing: &std::collections::BTreeSet<String>,
     desired: &DesiredSchema,
-) -> Result<(), WorkspaceError> {
+) -> Result<(), ParseErrors> {
     let mut errors = Vec::new();
     for role in desired.roles.iter().filter(|r| !existing.contains(*r)) {
         // A role only a (skipped) CREATE ROLE names is needed by nothing.
@@ -41,7 +40,7 @@ pub fn check_roles(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(WorkspaceError::Parse(ParseErrors(errors)))
+        Err(ParseErrors(errors))
     }
 }
 
