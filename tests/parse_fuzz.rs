@@ -148,7 +148,7 @@ fn broken_input_comes_back_as_positioned_errors() {
     for text in [
         "CREATE TABL x (id int);",
         "CREATE TABLE t (id int;\n",
-        "INSERT INTO t VALUES (1);",
+        "UPDATE t SET a = 1;",
     ] {
         let sources = SourceSet::from_texts([("fuzz.sql", text.to_string())]);
         let errors = parse_desired(sources).expect_err(text);

@@ -239,6 +239,17 @@ fn owners(from: &Model, to: &Model, changes: &mut Vec<Change>) {
         let Some(acl) = to.acls.get(key) else {
             continue;
         };
+        // A sequence owned by a column (serial, identity) has its table's owner: PostgreSQL
+        // keeps the two the same, and it may not exist as a step of its own.
+        let id = &acl.target;
+        if id.kind == Kind::Sequence
+            && to
+                .sequences
+                .get(&id.qualified())
+                .is_none_or(|s| s.owned_by.is_some())
+        {
+            continue;
+        }
         if from.owners.get(key) != Some(owner) {
             changes.push(Change::SetOwner {
                 id: acl.target.clone(),
