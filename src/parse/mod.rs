@@ -254,7 +254,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
         ));
         statements.extend(file_statements.into_iter().map(|s| s.statement));
     }
-    check_skipped(&sources, &skipped, &statements, &mut errors, &mut notes);
+    recreate::check_skipped(&sources, &skipped, &statements, &mut errors, &mut notes);
     if !errors.list.is_empty() {
         let mut list = errors.list;
         list.sort_by_key(|e| (e.span.file, e.span.start));
@@ -392,50 +392,6 @@ fn file_statements(
         out.push(FileStatement { statement, targets });
     }
     (out, skipped)
-}
-
-/// A skipped `DROP ... IF EXISTS` must name only objects the files create (anything else is an
-/// instruction to destroy, an error); every skipped statement gets a note.
-fn check_skipped(
-    sources: &SourceSet,
-    skipped: &[recreate::SkippedStatement],
-    statements: &[Statement],
-    errors: &mut Errors,
-    notes: &mut Vec<String>,
-) {
-    let provided: BTreeSet<&ObjectName> = statements.iter().flat_map(|s| &s.provides).collect();
-    for s in skipped {
-        let location = sources.location(s.span);
-        match &s.what {
-            recreate::Skipped::DropIfExists(names) => {
-                let missing: Vec<String> = names
-                    .iter()
-                    .filter(|n| !provided.contains(n))
-                    .map(ToString::to_string)
-                    .collect();
-                if missing.is_empty() {
-                    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
-                    notes.push(format!(
-                        "{location}: DROP ... IF EXISTS {} is skipped: the files declare it, and zdm re-creates an object only when the live one differs",
-                        names.join(", ")
-                    ));
-                } else {
-                    errors.push(
-                        ParseErrorKind::Rejected,
-                        s.span,
-                        format!(
-                            "DROP ... IF EXISTS of {}, which the files do not create",
-                            missing.join(", ")
-                        ),
-                        Some("a DROP in a schema file is accepted only as the re-create idiom (DROP IF EXISTS x, then CREATE x); to drop an object, delete its CREATE from the files and zdm plans the drop"),
-                    );
-                }
-            }
-            recreate::Skipped::Insert(table) => notes.push(format!(
-                "{location}: INSERT INTO {table} is skipped: zdm manages the schema, not rows; seed data belongs in a data migration"
-            )),
-        }
-    }
 }
 
 /// First word (plus the object kind after CREATE/ALTER/DROP), upper-cased, for messages.

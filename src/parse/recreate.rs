@@ -11,9 +11,12 @@
 use pg_query::protobuf::{self, ObjectType};
 use pg_query::NodeEnum;
 
+use std::collections::BTreeSet;
+
 use super::refs::{qualify_range_var, string_list, sval, Ctx};
-use super::ObjectName;
+use super::{Errors, ObjectName, ParseErrorKind, Statement};
 use crate::model::QualifiedName;
+use crate::source::SourceSet;
 use crate::source::Span;
 
 /// A statement accepted but not loaded.
@@ -95,5 +98,49 @@ fn qualified(parts: Vec<String>, ctx: &Ctx) -> Option<QualifiedName> {
         [name] => Some(QualifiedName::new(ctx.creation_schema(), name.clone())),
         [.., schema, name] => Some(QualifiedName::new(schema.clone(), name.clone())),
         [] => None,
+    }
+}
+
+/// A skipped `DROP ... IF EXISTS` must name only objects the files create (anything else is an
+/// instruction to destroy, an error); every skipped statement gets a note.
+pub(crate) fn check_skipped(
+    sources: &SourceSet,
+    skipped: &[SkippedStatement],
+    statements: &[Statement],
+    errors: &mut Errors,
+    notes: &mut Vec<String>,
+) {
+    let provided: BTreeSet<&ObjectName> = statements.iter().flat_map(|s| &s.provides).collect();
+    for s in skipped {
+        let location = sources.location(s.span);
+        match &s.what {
+            Skipped::DropIfExists(names) => {
+                let missing: Vec<String> = names
+                    .iter()
+                    .filter(|n| !provided.contains(n))
+                    .map(ToString::to_string)
+                    .collect();
+                if missing.is_empty() {
+                    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+                    notes.push(format!(
+                        "{location}: DROP ... IF EXISTS {} is skipped: the files declare it, and zdm re-creates an object only when the live one differs",
+                        names.join(", ")
+                    ));
+                } else {
+                    errors.push(
+                        ParseErrorKind::Rejected,
+                        s.span,
+                        format!(
+                            "DROP ... IF EXISTS of {}, which the files do not create",
+                            missing.join(", ")
+                        ),
+                        Some("a DROP in a schema file is accepted only as the re-create idiom (DROP IF EXISTS x, then CREATE x); to drop an object, delete its CREATE from the files and zdm plans the drop"),
+                    );
+                }
+            }
+            Skipped::Insert(table) => notes.push(format!(
+                "{location}: INSERT INTO {table} is skipped: zdm manages the schema, not rows; seed data belongs in a data migration"
+            )),
+        }
     }
 }
