@@ -284,19 +284,27 @@ pub fn tail(run: &Run) -> String {
 }
 
 /// Roles the corpus names without creating them (they exist on the peers' test servers,
-/// whose superuser is `postgres`). Roles are cluster-wide, so this runs once per binary.
+/// whose superuser is `postgres`). Roles are cluster-wide and the corpus tests of one binary
+/// run side by side, so two of them may race to create the role: the loser's
+/// `duplicate key` (the IF NOT EXISTS check saw no row yet) means the role is there.
 pub async fn create_shared_roles() {
     let conninfo = crate::common::server_conninfo("postgres");
     let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
         .await
         .expect("harness cluster reachable");
     tokio::spawn(connection);
-    client
+    let created = client
         .batch_execute(
             "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'postgres') THEN CREATE ROLE postgres SUPERUSER; END IF; END $$",
         )
-        .await
-        .expect("create role postgres");
+        .await;
+    if let Err(e) = created {
+        let raced = e.code().is_some_and(|c| {
+            *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                || *c == tokio_postgres::error::SqlState::DUPLICATE_OBJECT
+        });
+        assert!(raced, "create role postgres: {e:?}");
+    }
 }
 
 /// Run `check` over every runnable case (three at a time), then [`report`] against the
