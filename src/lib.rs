@@ -16,6 +16,7 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod rehearse;
+pub mod scope;
 pub mod shadow;
 pub mod source;
 pub mod sql;

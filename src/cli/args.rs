@@ -85,6 +85,14 @@ pub struct SourceArgs {
     /// Configuration file.
     #[arg(long, default_value = "zdm.toml")]
     pub config: PathBuf,
+    /// Manage only these schemas (comma-separated names; default: every user schema).
+    /// zdm.toml: `schemas = [...]`.
+    #[arg(long = "only-schemas", value_delimiter = ',', value_name = "NAME,...")]
+    pub schemas: Vec<String>,
+    /// Leave these objects alone on both sides: `[kind:]schema.name` globs, e.g.
+    /// `public.hangfire_*`, `function:util.*`, `schema:audit` (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }

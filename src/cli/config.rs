@@ -11,6 +11,10 @@ pub struct Config {
     /// Schema paths, relative to the config file.
     pub schema: Option<Vec<PathBuf>>,
     pub dev_url: Option<String>,
+    /// The schemas zdm manages (default: every user schema).
+    pub schemas: Option<Vec<String>>,
+    /// Objects zdm leaves alone, `[kind:]schema.name` globs (see `zdm::scope`).
+    pub ignore: Option<Vec<String>>,
     /// Kept at the top level for configurations written before `[apply]` existed.
     pub rollback_window: Option<String>,
     #[serde(default)]
@@ -76,6 +80,14 @@ mod tests {
         assert_eq!(config.schema, Some(vec![PathBuf::from("schema")]));
         assert_eq!(config.rollback_window(), Some("24h"));
         assert_eq!(config.apply.lock_timeout, Some(100));
+    }
+
+    #[test]
+    fn the_scope_keys_parse() {
+        let text = "schemas = [\"app\"]\nignore = [\"public.hangfire_*\"]\n";
+        let config = Config::parse(text, Path::new("zdm.toml")).expect("parses");
+        assert_eq!(config.schemas, Some(vec!["app".to_string()]));
+        assert_eq!(config.ignore, Some(vec!["public.hangfire_*".to_string()]));
     }
 
     #[test]

@@ -15,6 +15,15 @@ schema = ["schema"]
 # (the "shadow"). Without it, zdm starts its own embedded server for each run.
 # dev_url = "postgres://localhost/postgres"
 
+# The schemas zdm manages (flag: --only-schemas a,b). Default: every user schema.
+# schemas = ["public"]
+
+# Objects zdm leaves alone on both sides, never creating, changing or dropping them
+# (flag: --ignore, repeatable): [kind:]schema.name globs, kinds table, view,
+# materialized_view, function, procedure, sequence, type, schema. A left-out table takes its
+# triggers, policies, grants, partitions and owned sequences with it.
+# ignore = ["public.hangfire_*", "schema:audit"]
+
 [apply]
 # How long after expand finished contract may run (e.g. 24h, 30m, 0s).
 rollback_window = "24h"

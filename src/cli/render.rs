@@ -81,6 +81,29 @@ pub fn unmanaged_note(from: &Model, to: &Model) {
     ));
 }
 
+/// What the scope (`schemas`, `ignore`) left out, on either side: one line, so that a pattern
+/// that matches more than meant is seen.
+pub fn ignored_note(from: &Model, to: &Model) {
+    let names: std::collections::BTreeSet<&str> = from
+        .ignored
+        .iter()
+        .chain(&to.ignored)
+        .map(String::as_str)
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = names.iter().take(8).copied().collect();
+    let more = match names.len() {
+        n if n > 8 => format!(", and {} more", n - 8),
+        _ => String::new(),
+    };
+    note(&format!(
+        "left alone by the scope (schemas / ignore), on both sides: {}{more}",
+        shown.join(", ")
+    ));
+}
+
 /// The definition of one top-level object in a model, as DDL text ("" when absent).
 fn definition(model: &Model, key: &ObjectKey) -> String {
     match key.kind {

@@ -6,6 +6,7 @@ use super::args::SourceArgs;
 use super::config::Config;
 use super::render;
 use crate::connect::ConnectionTarget;
+use crate::scope::Scope;
 use crate::shadow::{ShadowDatabase, ShadowSource};
 use crate::workspace::{self, SchemaSource, Side};
 
@@ -31,8 +32,24 @@ impl Sides {
     }
 }
 
+/// The scope from the flags, else from the configuration.
+fn scope(args: &SourceArgs, config: &Config) -> anyhow::Result<Scope> {
+    let schemas = if args.schemas.is_empty() {
+        config.schemas.clone().unwrap_or_default()
+    } else {
+        args.schemas.clone()
+    };
+    let ignore = if args.ignore.is_empty() {
+        config.ignore.clone().unwrap_or_default()
+    } else {
+        args.ignore.clone()
+    };
+    Ok(Scope::new(schemas, &ignore)?)
+}
+
 pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     let config = Config::load(&args.config)?;
+    let scope = scope(args, &config)?;
     let dev_url = args.dev_url.clone().or(config.dev_url);
     let (from, to) = match (&args.from, &args.to) {
         (Some(from), Some(to)) => (SchemaSource::parse(from)?, SchemaSource::parse(to)?),
@@ -66,6 +83,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         // A database needs no shadow.
         SchemaSource::Database(target) => (workspace::read_database(target).await?, None),
     };
+    scope.apply(&mut from_side.model);
     // Before any shadow load, which on a shared cluster creates the roles the files name.
     let live_roles = match &target {
         Some(t) => Some(crate::catalog::role_names(&t.connect().await?).await?),
@@ -91,7 +109,8 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     };
     let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
-            let (side, database) = workspace::open_files(paths, &shadow).await?;
+            let (mut side, database) = workspace::open_files(paths, &shadow).await?;
+            scope.apply(&mut side.model);
             let reconciled = workspace::reconcile_equivalent(
                 database.client(),
                 &mut from_side.model,
@@ -104,7 +123,11 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
             }
             (side, Some(database))
         }
-        SchemaSource::Database(_) => (workspace::read(&to, &shadow).await?, None),
+        SchemaSource::Database(_) => {
+            let mut side = workspace::read(&to, &shadow).await?;
+            scope.apply(&mut side.model);
+            (side, None)
+        }
     };
     if let Some(database) = from_shadow {
         let _ = database.close().await;
@@ -125,6 +148,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         render::note(note);
     }
     render::unmanaged_note(&from_side.model, &to_side.model);
+    render::ignored_note(&from_side.model, &to_side.model);
     Ok(sides)
 }
 

@@ -69,6 +69,11 @@ pub struct Model {
     /// Objects that exist but that zdm does not manage yet (aggregates, policies, domains, ...).
     /// They are reported, never diffed.
     pub unmanaged: Vec<UnmanagedObject>,
+    /// Objects left out by the scope (`zdm.toml`'s `schemas` and `ignore`), e.g.
+    /// `table public.hangfire_job`: never compared, but a shadow copy of the live schema lacks
+    /// them (see `rehearse`). Not part of the schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
     /// `server_version_num` of the database this was read from (what DDL it accepts, e.g.
     /// `CREATE OR REPLACE TRIGGER` on 14+). Not part of the schema: never compared.
     #[serde(skip)]

@@ -112,6 +112,7 @@ impl Plan {
 pub fn fingerprint(model: &Model) -> String {
     let mut model = model.clone();
     model.unmanaged.clear();
+    model.ignored.clear();
     model.view_reads.clear();
     for table in model.tables.values_mut() {
         for constraint in table.constraints.values_mut() {
