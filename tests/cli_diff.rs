@@ -50,7 +50,9 @@ async fn diff_of_the_bundled_example_human_and_json() {
     assert_eq!(json.code, 1, "{}", json.text());
     let value: serde_json::Value = serde_json::from_str(&json.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", json.text()));
-    let changes = value.as_array().expect("a JSON array of changes");
+    assert_eq!(value["format_version"], 1, "{}", json.stdout);
+    cli_support::schema::assert_valid_diff(&value);
+    let changes = value["changes"].as_array().expect("a JSON array of changes");
     // org_id, the CHECK, the FK, the index; display_name and three drops
     assert_eq!(changes.len(), 8, "{}", json.stdout);
     insta::with_settings!({ filters => filters() }, {
@@ -77,7 +79,13 @@ async fn no_differences_exit_0() {
     )
     .await;
     assert_eq!(json.code, 0, "{}", json.text());
-    assert_eq!(json.stdout.trim(), "[]");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"format_version": 1, "changes": []}),
+        "{}",
+        json.text()
+    );
 }
 
 #[tokio::test]

@@ -87,6 +87,8 @@ fn check_example_plan(label: &str, human: &Run, sql: &Run, json: &Run) {
 
     // The seed's migration, fact by fact (issue 3).
     let value: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["format_version"], 1, "{}", json.stdout);
+    cli_support::schema::assert_valid_plan(&value);
     let steps = steps(&value);
     let find = |phase: &str, needle: &str| {
         steps
@@ -365,6 +367,7 @@ async fn a_view_over_a_dropped_column_is_dropped_first() {
     let run = zdm_on(&["plan"], &db.conninfo, dir.path(), &["--format", "json"]).await;
     assert_eq!(run.code, 1, "{}", run.text());
     let value: Value = serde_json::from_str(&run.stdout).unwrap();
+    cli_support::schema::assert_valid_plan(&value);
     let steps = value["steps"].as_array().unwrap();
     let position = |needle: &str| {
         steps

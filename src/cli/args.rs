@@ -102,6 +102,10 @@ pub enum Format {
     Human,
     Sql,
     Json,
+    /// GitHub Actions workflow commands (annotations on the pull request); diff and plan.
+    Github,
+    /// A pull-request comment; diff and plan.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

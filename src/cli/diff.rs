@@ -6,7 +6,18 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     sides.release().await;
     let changes = crate::diff::diff(&sides.from.model, &sides.to.model);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
+        Format::Json => println!("{}", render::json::diff(&changes)?),
+        Format::Github => {
+            let locator = render::github::Locator::new(sides.to.desired.as_ref());
+            print!(
+                "{}",
+                render::github::diff(&sides.from.model, &sides.to.model, &changes, &locator)
+            )
+        }
+        Format::Markdown => print!(
+            "{}",
+            render::markdown::diff(&sides.from.model, &sides.to.model, &changes)
+        ),
         Format::Human | Format::Sql => {
             print!(
                 "{}",

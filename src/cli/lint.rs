@@ -3,6 +3,7 @@
 use owo_colors::{OwoColorize, Stream};
 
 use super::args::{LintArgs, LintFormat};
+use super::render::github;
 use super::{EXIT_CLEAN, EXIT_DIFFERENCES};
 use crate::lint::{rules, Finding, Options};
 use crate::source::SourceSet;
@@ -80,14 +81,12 @@ fn github(f: &Finding) -> String {
     } else {
         format!("{}; {lock}. Instead: {}", f.message, f.instead)
     };
-    format!(
-        "::error file={},line={},col={},title=zdm lint {}::{}",
-        f.file,
-        f.line,
-        f.column,
-        f.rule,
-        detail.replace('%', "%25").replace('\n', "%0A")
-    )
+    let at = github::Position {
+        file: f.file.clone(),
+        line: Some(f.line),
+        column: Some(f.column),
+    };
+    github::command("error", Some(&at), &format!("zdm lint {}", f.rule), &detail)
 }
 
 fn explain(rule: &rules::Rule) -> String {

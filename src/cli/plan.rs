@@ -10,12 +10,22 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
     sides.release().await;
     let plan = made?;
     match args.source.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Json => println!("{}", render::json::plan(&plan)?),
         Format::Sql => print!("{}", render::plan_sql(&plan, args.lock_timeout)),
         Format::Human => print!("{}", render::plan_human(&plan)),
+        Format::Github => {
+            let locator = render::github::Locator::new(sides.to.desired.as_ref());
+            print!("{}", render::github::plan(&plan, &locator))
+        }
+        Format::Markdown => {
+            // Row estimates only when the live side is a database: schema files have no
+            // statistics.
+            let live = sides.from.desired.is_none().then_some(&sides.from.model);
+            print!("{}", render::markdown::plan(&plan, live))
+        }
     }
     if let Some(out) = &args.out {
-        std::fs::write(out, serde_json::to_string_pretty(&plan)?)
+        std::fs::write(out, render::json::plan(&plan)?)
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     Ok(if plan.is_empty() {

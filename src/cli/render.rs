@@ -9,6 +9,10 @@ use crate::model::Model;
 use crate::plan::{Phase, Plan, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
 
+pub mod github;
+pub mod json;
+pub mod markdown;
+
 pub fn note(text: &str) {
     eprintln!(
         "{} {text}",
@@ -166,49 +170,80 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
     .unwrap_or_default()
 }
 
-pub fn diff_human(from: &Model, to: &Model, changes: &[Change]) -> String {
-    if changes.is_empty() {
-        return "no differences\n".to_string();
-    }
+/// One top-level object that differs: what happens to it, the changes, and the unified
+/// diff of its definition. Shared by every output format, so that they all tell the same.
+pub struct DiffObject<'a> {
+    pub key: ObjectKey,
+    /// `create`, `alter` or `drop`.
+    pub verb: &'static str,
+    pub changes: Vec<&'a Change>,
+    /// Unified diff from the live definition to the desired one ("" when neither has text).
+    pub diff: String,
+}
+
+pub fn diff_objects<'a>(from: &Model, to: &Model, changes: &'a [Change]) -> Vec<DiffObject<'a>> {
     let mut groups: BTreeMap<ObjectKey, Vec<&Change>> = BTreeMap::new();
     for change in changes {
         groups.entry(change.object()).or_default().push(change);
     }
+    groups
+        .into_iter()
+        .map(|(key, changes)| {
+            let old = definition(from, &key);
+            let new = definition(to, &key);
+            let verb = match (old.is_empty(), new.is_empty()) {
+                (true, false) => "create",
+                (false, true) => "drop",
+                _ => "alter",
+            };
+            let diff = TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header("live", "desired")
+                .to_string();
+            DiffObject {
+                key,
+                verb,
+                changes,
+                diff,
+            }
+        })
+        .collect()
+}
+
+/// `N object(s) differ: ...` with the counts per verb.
+pub fn diff_summary(objects: &[DiffObject]) -> String {
+    let count = |verb: &str| objects.iter().filter(|o| o.verb == verb).count();
+    format!(
+        "{} object(s) differ: {} to create, {} to alter, {} to drop",
+        objects.len(),
+        count("create"),
+        count("alter"),
+        count("drop")
+    )
+}
+
+pub fn diff_human(from: &Model, to: &Model, changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "no differences\n".to_string();
+    }
+    let objects = diff_objects(from, to, changes);
     let mut out = String::new();
-    let (mut created, mut dropped, mut altered) = (0, 0, 0);
-    for (key, changes) in &groups {
-        let old = definition(from, key);
-        let new = definition(to, key);
-        let (sign, verb) = match (old.is_empty(), new.is_empty()) {
-            (true, false) => {
-                created += 1;
-                ("+", "create")
-            }
-            (false, true) => {
-                dropped += 1;
-                ("-", "drop")
-            }
-            _ => {
-                altered += 1;
-                ("~", "alter")
-            }
+    for object in &objects {
+        let sign = match object.verb {
+            "create" => "+",
+            "drop" => "-",
+            _ => "~",
         };
-        let header = format!("{sign} {verb} {key}");
+        let header = format!("{sign} {} {}", object.verb, object.key);
         out.push_str(&format!(
             "{}\n",
             header.if_supports_color(Stream::Stdout, |t| t.bold())
         ));
-        for change in changes {
+        for change in &object.changes {
             out.push_str(&format!("    {}\n", change.summary()));
         }
-        let diff = TextDiff::from_lines(&old, &new);
-        for line in diff
-            .unified_diff()
-            .context_radius(3)
-            .header("live", "desired")
-            .to_string()
-            .lines()
-        {
+        for line in object.diff.lines() {
             let coloured = if line.starts_with('+') && !line.starts_with("+++") {
                 line.if_supports_color(Stream::Stdout, |t| t.green())
                     .to_string()
@@ -225,14 +260,12 @@ pub fn diff_human(from: &Model, to: &Model, changes: &[Change]) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&format!(
-        "{} object(s) differ: {created} to create, {altered} to alter, {dropped} to drop\n",
-        groups.len()
-    ));
+    out.push_str(&diff_summary(&objects));
+    out.push('\n');
     out
 }
 
-fn step_facts(step: &Step) -> String {
+pub fn step_facts(step: &Step) -> String {
     let mut facts = vec![match &step.lock_target {
         Some(target) => format!("{} on {target}", step.lock),
         None => step.lock.to_string(),
@@ -288,17 +321,22 @@ pub fn plan_human(plan: &Plan) -> String {
         return "nothing to do: the database matches the desired schema\n".to_string();
     }
     let mut out = steps_human(&plan.steps);
+    out.push_str(&format!("\n{}\n", plan_summary(plan)));
+    out
+}
+
+/// `N step(s): a expand, b backfill, c validate, d contract; h hazard(s)`.
+pub fn plan_summary(plan: &Plan) -> String {
     let counts: Vec<String> = Phase::ALL
         .iter()
         .map(|p| format!("{} {p}", plan.steps_in(*p).count()))
         .collect();
-    let hazards = plan.hazards().count();
-    out.push_str(&format!(
-        "\n{} step(s): {}; {hazards} hazard(s)\n",
+    format!(
+        "{} step(s): {}; {} hazard(s)",
         plan.steps.len(),
-        counts.join(", ")
-    ));
-    out
+        counts.join(", "),
+        plan.hazards().count()
+    )
 }
 
 /// A script a person could run by hand with psql.

@@ -9,6 +9,23 @@ use crate::plan::{Phase, Plan};
 pub fn read(path: &Path) -> anyhow::Result<Plan> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Plans saved before documents were versioned have no `format_version`: they are version 1.
+    #[derive(serde::Deserialize)]
+    struct Header {
+        format_version: Option<u32>,
+    }
+    if let Ok(Header {
+        format_version: Some(version),
+    }) = serde_json::from_str(&text)
+    {
+        if version > super::render::json::FORMAT_VERSION {
+            bail!(
+                "{}: plan format version {version}, but this zdm reads up to version {}: use a newer zdm",
+                path.display(),
+                super::render::json::FORMAT_VERSION
+            );
+        }
+    }
     serde_json::from_str(&text).with_context(|| format!("{}: not a zdm plan", path.display()))
 }
 

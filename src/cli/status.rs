@@ -1,17 +1,72 @@
 //! `zdm status`: the phases done (from the ledger) and pending (from a fresh plan), and
-//! backfill progress.
+//! backfill progress; for people (`human`) or monitors (`json`).
 
 use anyhow::Context as _;
+use serde::Serialize;
+use std::time::SystemTime;
 
 use super::apply::ago;
-use super::args::SourceArgs;
+use super::args::{Format, SourceArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
-use crate::ledger::Ledger;
-use crate::plan::{plan, Phase};
+use crate::ledger::{Ledger, SavedCursor};
+use crate::plan::{plan, HazardKind, Phase, Plan};
+
+/// What status knows, gathered once and printed in either format.
+#[derive(Serialize)]
+struct Report {
+    desired_fingerprint: String,
+    database_fingerprint: String,
+    /// Whether the database has zdm's ledger (schema `zdm`), i.e. apply has run on it.
+    ledger: bool,
+    phases: Vec<PhaseState>,
+    backfills: Vec<BackfillState>,
+    /// Steps that started and never finished: a killed run, or one still running.
+    interrupted_steps: Vec<Interrupted>,
+}
+
+#[derive(Serialize)]
+struct PhaseState {
+    phase: Phase,
+    /// `done`, `pending`, `nothing-to-do`, or `moved` (finished toward this schema, but the
+    /// database has changed since and steps are pending again).
+    state: &'static str,
+    pending_steps: Vec<PendingStep>,
+    /// When the phase last finished toward the desired schema (RFC 3339, UTC).
+    finished_at: Option<String>,
+    #[serde(skip)]
+    finished: Option<SystemTime>,
+}
+
+#[derive(Serialize)]
+struct PendingStep {
+    description: String,
+    hazards: Vec<HazardKind>,
+}
+
+#[derive(Serialize)]
+struct BackfillState {
+    table: String,
+    column: String,
+    finished: bool,
+    rows_done: u64,
+    rows_scanned: u64,
+    /// The key of the last row filled, for a backfill that stopped part-way.
+    last_key: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Interrupted {
+    plan_id: i64,
+    ordinal: i32,
+    description: String,
+}
 
 pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     if args.from.is_some() {
         anyhow::bail!("status works on a live database: use --db (or DATABASE_URL)");
+    }
+    if !matches!(args.format, Format::Human | Format::Json) {
+        anyhow::bail!("zdm status prints --format human or json only");
     }
     let mut sides = sides::read(&args).await?;
     sides.release().await;
@@ -27,73 +82,189 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     )?;
     crate::apply::prune_finished_backfills(&client, &sides.from.model, &mut fresh).await?;
     let ledger = Ledger::existing(&client).await?;
-    let done = match &ledger {
-        Some(l) => l.phases_finished(&fresh.target_fingerprint).await?,
-        None => Vec::new(),
-    };
-    println!(
-        "desired schema {}, database schema {}",
-        &fresh.target_fingerprint[..12],
-        &fresh.source_fingerprint[..12]
-    );
-    if ledger.is_none() {
-        println!("no ledger yet (schema zdm): zdm apply has not run on this database");
+    let report = gather(&fresh, ledger.as_ref()).await?;
+    for step in &report.interrupted_steps {
+        render::note(&format!(
+            "plan {} step {} ({}) started and never finished (killed run or one still running)",
+            step.plan_id, step.ordinal, step.description
+        ));
     }
-    for phase in Phase::ALL {
-        let pending: Vec<_> = fresh.steps_in(phase).collect();
-        let finished = done.iter().find(|(p, _)| p == phase.name());
-        let state = match (pending.len(), finished) {
-            (0, Some((_, at))) => format!("done ({} ago)", ago(*at)),
-            (0, None) => "nothing to do".to_string(),
-            (n, Some((_, at))) => format!(
-                "{n} step(s) pending (it finished {} ago toward this schema; the database has moved since)",
-                ago(*at)
-            ),
-            (n, None) => format!("{n} step(s) pending"),
-        };
-        println!("  {:<9} {state}", phase.name());
-        for step in pending {
-            println!("      - {}", step.description);
-        }
-    }
-    if let Some(l) = &ledger {
-        let cursors = l.cursors().await?;
-        if !cursors.is_empty() {
-            println!("backfills:");
-        }
-        for c in cursors {
-            let state = if c.finished {
-                "finished"
-            } else {
-                "in progress"
-            };
-            let key = c
-                .cursor
-                .map(|k| format!(", last key ({})", k.join(", ")))
-                .unwrap_or_default();
-            println!(
-                "  {}.{}: {state}, {} rows filled, {} scanned{key}",
-                c.table, c.column, c.rows_done, c.rows_scanned
-            );
-        }
-        let interrupted = l
-            .client()
-            .query(
-                "SELECT plan_id, ordinal, description FROM zdm.steps \
-                 WHERE started_at IS NOT NULL AND finished_at IS NULL ORDER BY plan_id, ordinal",
-                &[],
-            )
-            .await?;
-        for r in interrupted {
-            let (plan, ordinal, description): (i64, i32, String) = (r.get(0), r.get(1), r.get(2));
-            render::note(&format!(
-                "plan {plan} step {ordinal} ({description}) started and never finished (killed run or one still running)"
-            ));
-        }
+    match args.format {
+        Format::Json => println!("{}", render::json::document(&report)?),
+        _ => print!("{}", human(&report)),
     }
     Ok(if fresh.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_DIFFERENCES
     })
+}
+
+async fn gather(fresh: &Plan, ledger: Option<&Ledger<'_>>) -> anyhow::Result<Report> {
+    let done = match ledger {
+        Some(l) => l.phases_finished(&fresh.target_fingerprint).await?,
+        None => Vec::new(),
+    };
+    let phases = Phase::ALL
+        .into_iter()
+        .map(|phase| {
+            let pending: Vec<PendingStep> = fresh
+                .steps_in(phase)
+                .map(|s| PendingStep {
+                    description: s.description.clone(),
+                    hazards: s.hazards.iter().map(|h| h.kind).collect(),
+                })
+                .collect();
+            // The latest finish: phases_finished is in order of finishing.
+            let finished = done
+                .iter()
+                .rev()
+                .find(|(p, _)| p == phase.name())
+                .map(|(_, at)| *at);
+            let state = match (pending.is_empty(), finished) {
+                (true, Some(_)) => "done",
+                (true, None) => "nothing-to-do",
+                (false, Some(_)) => "moved",
+                (false, None) => "pending",
+            };
+            PhaseState {
+                phase,
+                state,
+                pending_steps: pending,
+                finished_at: finished.map(rfc3339),
+                finished,
+            }
+        })
+        .collect();
+    let (backfills, interrupted_steps) = match ledger {
+        Some(l) => (
+            l.cursors().await?.into_iter().map(backfill).collect(),
+            interrupted(l).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(Report {
+        desired_fingerprint: fresh.target_fingerprint.clone(),
+        database_fingerprint: fresh.source_fingerprint.clone(),
+        ledger: ledger.is_some(),
+        phases,
+        backfills,
+        interrupted_steps,
+    })
+}
+
+fn backfill(c: SavedCursor) -> BackfillState {
+    BackfillState {
+        table: c.table,
+        column: c.column,
+        finished: c.finished,
+        rows_done: c.rows_done,
+        rows_scanned: c.rows_scanned,
+        last_key: c.cursor,
+    }
+}
+
+async fn interrupted(ledger: &Ledger<'_>) -> anyhow::Result<Vec<Interrupted>> {
+    let rows = ledger
+        .client()
+        .query(
+            "SELECT plan_id, ordinal, description FROM zdm.steps \
+             WHERE started_at IS NOT NULL AND finished_at IS NULL ORDER BY plan_id, ordinal",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Interrupted {
+            plan_id: r.get(0),
+            ordinal: r.get(1),
+            description: r.get(2),
+        })
+        .collect())
+}
+
+fn human(report: &Report) -> String {
+    let mut out = format!(
+        "desired schema {}, database schema {}\n",
+        &report.desired_fingerprint[..12],
+        &report.database_fingerprint[..12]
+    );
+    if !report.ledger {
+        out.push_str("no ledger yet (schema zdm): zdm apply has not run on this database\n");
+    }
+    for phase in &report.phases {
+        let n = phase.pending_steps.len();
+        let state = match (phase.state, phase.finished) {
+            ("done", Some(at)) => format!("done ({} ago)", ago(at)),
+            ("moved", Some(at)) => format!(
+                "{n} step(s) pending (it finished {} ago toward this schema; the database has moved since)",
+                ago(at)
+            ),
+            ("nothing-to-do", _) => "nothing to do".to_string(),
+            _ => format!("{n} step(s) pending"),
+        };
+        out.push_str(&format!("  {:<9} {state}\n", phase.phase.name()));
+        for step in &phase.pending_steps {
+            out.push_str(&format!("      - {}\n", step.description));
+        }
+    }
+    if !report.backfills.is_empty() {
+        out.push_str("backfills:\n");
+    }
+    for c in &report.backfills {
+        let state = if c.finished {
+            "finished"
+        } else {
+            "in progress"
+        };
+        let key = c
+            .last_key
+            .as_ref()
+            .map(|k| format!(", last key ({})", k.join(", ")))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {}.{}: {state}, {} rows filled, {} scanned{key}\n",
+            c.table, c.column, c.rows_done, c.rows_scanned
+        ));
+    }
+    out
+}
+
+/// `2026-12-03T07:13:42Z`: a civil date from the Unix time (Howard Hinnant's algorithm), so
+/// that monitors get a standard timestamp without a date library for one field.
+fn rfc3339(at: SystemTime) -> String {
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(at(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(at(1_796_282_022)), "2026-12-03T07:13:42Z");
+    }
 }

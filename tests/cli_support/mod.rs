@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 
+pub mod schema;
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,

@@ -36,6 +36,7 @@ pub async fn run(case: &Case) -> Result<(), String> {
     }
     let json: serde_json::Value = serde_json::from_str(&plan.stdout)
         .map_err(|e| format!("{}: plan is not JSON ({e}):\n{}", case.name, plan.text()))?;
+    crate::cli_support::schema::assert_valid_plan(&json);
     let mut kinds: Vec<String> = json["steps"]
         .as_array()
         .into_iter()
