@@ -52,7 +52,9 @@ async fn diff_of_the_bundled_example_human_and_json() {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", json.text()));
     assert_eq!(value["format_version"], 1, "{}", json.stdout);
     cli_support::schema::assert_valid_diff(&value);
-    let changes = value["changes"].as_array().expect("a JSON array of changes");
+    let changes = value["changes"]
+        .as_array()
+        .expect("a JSON array of changes");
     // org_id, the CHECK, the FK, the index; display_name and three drops
     assert_eq!(changes.len(), 8, "{}", json.stdout);
     insta::with_settings!({ filters => filters() }, {

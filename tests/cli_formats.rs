@@ -6,13 +6,17 @@ mod cli_support;
 mod common;
 
 use cli_support::schema::{assert_valid_diff, assert_valid_plan, errors};
-use cli_support::{
-    example_schema_dir, filters, gating_schema, schema_dir, v1_db, zdm_on, Run,
-};
+use cli_support::{example_schema_dir, filters, gating_schema, schema_dir, v1_db, zdm_on, Run};
 use serde_json::{json, Value};
 
 async fn example(verb: &str, db: &common::TestDb, format: &str) -> Run {
-    zdm_on(&[verb], &db.conninfo, &example_schema_dir(), &["--format", format]).await
+    zdm_on(
+        &[verb],
+        &db.conninfo,
+        &example_schema_dir(),
+        &["--format", format],
+    )
+    .await
 }
 
 /// The line of `schema/<file>` where `needle` starts (1-based).
@@ -64,7 +68,11 @@ async fn plan_as_github_annotations() {
     let drop = format!(
         "::warning file=schema/users.sql,line={users},title=zdm hazard data-loss::drop column legacy_field from public.users: column public.users.legacy_field is dropped: its values are deleted"
     );
-    assert!(lines.contains(&drop.as_str()), "want {drop}\n{}", run.text());
+    assert!(
+        lines.contains(&drop.as_str()),
+        "want {drop}\n{}",
+        run.text()
+    );
     let orders = line_of("orders.sql", "CREATE TABLE orders");
     assert!(
         lines.iter().any(|l| l.starts_with(&format!(
@@ -110,10 +118,26 @@ async fn plan_as_a_markdown_comment() {
 async fn nothing_to_do_is_one_line() {
     let db = converged_db().await;
     let cases = [
-        ("plan", "markdown", "**zdm plan:** no changes, the database matches the desired schema.\n"),
-        ("plan", "github", "::notice title=zdm plan::nothing to do: the database matches the desired schema\n"),
-        ("diff", "markdown", "**zdm diff:** no changes, the database matches the desired schema.\n"),
-        ("diff", "github", "::notice title=zdm diff::no differences\n"),
+        (
+            "plan",
+            "markdown",
+            "**zdm plan:** no changes, the database matches the desired schema.\n",
+        ),
+        (
+            "plan",
+            "github",
+            "::notice title=zdm plan::nothing to do: the database matches the desired schema\n",
+        ),
+        (
+            "diff",
+            "markdown",
+            "**zdm diff:** no changes, the database matches the desired schema.\n",
+        ),
+        (
+            "diff",
+            "github",
+            "::notice title=zdm diff::no differences\n",
+        ),
     ];
     for (verb, format, want) in cases {
         let run = example(verb, &db, format).await;
@@ -204,7 +228,11 @@ async fn a_varied_plan_matches_the_json_schema() {
     kinds.sort();
     kinds.dedup();
     for kind in ["data-loss", "may-fail", "access-change"] {
-        assert!(kinds.contains(&kind), "no {kind} hazard: {kinds:?}\n{}", run.stdout);
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} hazard: {kinds:?}\n{}",
+            run.stdout
+        );
     }
     let phases: std::collections::BTreeSet<&str> =
         steps.iter().map(|s| s["phase"].as_str().unwrap()).collect();
@@ -241,7 +269,9 @@ fn broken_documents_fail_the_schemas() {
         ("step without sql", |d| {
             d["steps"][0].as_object_mut().unwrap().remove("sql");
         }),
-        ("unknown hazard", |d| d["steps"][0]["hazards"][0]["kind"] = json!("scary")),
+        ("unknown hazard", |d| {
+            d["steps"][0]["hazards"][0]["kind"] = json!("scary")
+        }),
         ("wrong phase", |d| d["steps"][0]["phase"] = json!("later")),
         ("resource of two kinds", |d| {
             d["steps"][0]["drops"][0]["relation"] = json!("public.t");
@@ -256,13 +286,17 @@ fn broken_documents_fail_the_schemas() {
         );
     }
     // a bare array of changes (the old diff output) is no longer the diff document
-    let diff = json!({"format_version": 1, "changes": [{"change": "drop_table", "table": "public.t"}]});
+    let diff =
+        json!({"format_version": 1, "changes": [{"change": "drop_table", "table": "public.t"}]});
     assert_eq!(errors("docs/diff.schema.json", &diff), Vec::<String>::new());
     for document in [
         json!([{"change": "drop_table", "table": "public.t"}]),
         json!({"format_version": 1, "changes": [{"change": "explode", "table": "public.t"}]}),
     ] {
-        assert!(!errors("docs/diff.schema.json", &document).is_empty(), "{document}");
+        assert!(
+            !errors("docs/diff.schema.json", &document).is_empty(),
+            "{document}"
+        );
     }
 }
 
@@ -289,7 +323,14 @@ async fn saved_plans_carry_the_format_version() {
         let conninfo = db.conninfo.clone();
         async move {
             zdm_on(
-                &["apply", "--phase", "expand", "--yes", "--allow-hazards", "all"],
+                &[
+                    "apply",
+                    "--phase",
+                    "expand",
+                    "--yes",
+                    "--allow-hazards",
+                    "all",
+                ],
                 &conninfo,
                 &schema,
                 &["--plan", &path],
@@ -361,13 +402,22 @@ async fn status_as_json_for_monitors() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|s| s["description"] == "drop column legacy_field from public.users"
-                && s["hazards"] == json!(["data-loss"])),
+            .any(
+                |s| s["description"] == "drop column legacy_field from public.users"
+                    && s["hazards"] == json!(["data-loss"])
+            ),
         "{before}"
     );
 
     let run = zdm_on(
-        &["apply", "--phase", "expand", "--yes", "--allow-hazards", "all"],
+        &[
+            "apply",
+            "--phase",
+            "expand",
+            "--yes",
+            "--allow-hazards",
+            "all",
+        ],
         &db.conninfo,
         dir.path(),
         &[],
@@ -379,14 +429,19 @@ async fn status_as_json_for_monitors() {
     assert_eq!(after["ledger"], true);
     assert_eq!(after["phases"][0]["state"], "done", "{after}");
     assert_eq!(after["phases"][0]["pending_steps"], json!([]));
-    let finished = after["phases"][0]["finished_at"].as_str().unwrap_or_default();
+    let finished = after["phases"][0]["finished_at"]
+        .as_str()
+        .unwrap_or_default();
     // RFC 3339 in UTC: 2026-12-03T07:13:42Z
     assert!(
         finished.len() == 20 && finished.ends_with('Z') && finished.as_bytes()[10] == b'T',
         "{after}"
     );
     assert_eq!(after["phases"][3]["finished_at"], Value::Null);
-    assert_ne!(after["database_fingerprint"], before["database_fingerprint"]);
+    assert_ne!(
+        after["database_fingerprint"],
+        before["database_fingerprint"]
+    );
 
     // formats status does not print are refused, plainly
     for format in ["sql", "github", "markdown"] {

@@ -81,7 +81,10 @@ fn rows_touched(step: &Step, live: Option<&Model>) -> Option<u64> {
         return None;
     }
     let target = step.lock_target.as_deref()?;
-    let table = live?.tables.values().find(|t| t.name.to_string() == target)?;
+    let table = live?
+        .tables
+        .values()
+        .find(|t| t.name.to_string() == target)?;
     let rows = table.stats.estimated_rows;
     // -1: never analysed; the float is a whole-number estimate.
     (rows >= 0.0).then_some(rows.round() as u64)
@@ -89,11 +92,7 @@ fn rows_touched(step: &Step, live: Option<&Model>) -> Option<u64> {
 
 /// A fenced block, folded when long; the fence is longer than any backtick run inside.
 fn fenced(language: &str, text: &str, summary: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let body = text.trim_end_matches('\n');
     let block = format!("{fence}{language}\n{body}\n{fence}\n");
