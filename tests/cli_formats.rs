@@ -244,6 +244,9 @@ async fn a_varied_plan_matches_the_json_schema() {
     );
 }
 
+/// One way to spoil a valid document.
+type Breaks = fn(&mut Value);
+
 /// The schemas are strict: a document of the wrong shape fails.
 #[test]
 fn broken_documents_fail_the_schemas() {
@@ -260,7 +263,7 @@ fn broken_documents_fail_the_schemas() {
         "target_fingerprint": fingerprint, "steps": [step]
     });
     assert_eq!(errors("docs/plan.schema.json", &good), Vec::<String>::new());
-    let broken: [(&str, fn(&mut Value)); 7] = [
+    let broken: [(&str, Breaks); 7] = [
         ("no version", |d| {
             d.as_object_mut().unwrap().remove("format_version");
         }),
