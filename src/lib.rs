@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod connect;
 pub mod diff;
+pub mod dump;
 pub mod ledger;
 pub mod lint;
 pub mod load;

@@ -25,6 +25,8 @@ pub enum Command {
     Status(SourceArgs),
     /// Start a schema repository here: a commented zdm.toml and an empty schema/ directory.
     Init(InitArgs),
+    /// Write the live schema as schema files: the start of a schema repository.
+    Dump(DumpArgs),
     /// Check hand-written migration files for statements that block traffic, rewrite or scan
     /// tables under strong locks, or lose data.
     Lint(LintArgs),
@@ -35,6 +37,39 @@ pub struct InitArgs {
     /// The directory to set up (created if missing).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Live database: URL or key=value connection string (default: DATABASE_URL, PG* variables).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// The directory to write (created if missing). Files an earlier dump wrote are updated
+    /// or removed; files without its header line are left alone.
+    #[arg(long, default_value = "schema")]
+    pub out: PathBuf,
+    /// How objects are spread over files.
+    #[arg(long, value_enum, default_value_t = DumpLayout::PerObject)]
+    pub layout: DumpLayout,
+    /// Configuration file (its `schemas` and `ignore` keys limit what is dumped).
+    #[arg(long, default_value = "zdm.toml")]
+    pub config: PathBuf,
+    /// Dump only these schemas (comma-separated names; default: every user schema).
+    #[arg(long = "only-schemas", value_delimiter = ',', value_name = "NAME,...")]
+    pub schemas: Vec<String>,
+    /// Leave these objects out: `[kind:]schema.name` globs (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpLayout {
+    /// One `schema.sql`.
+    Flat,
+    /// One file per schema.
+    PerSchema,
+    /// One directory per schema, one file per table, view, function, type and sequence.
+    PerObject,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod apply;
 mod args;
 mod config;
 mod diff;
+mod dump;
 mod init;
 mod lint;
 mod plan;
@@ -43,6 +44,7 @@ pub fn main() -> ExitCode {
             args::Command::Apply(a) => apply::run(a).await,
             args::Command::Status(a) => status::run(a).await,
             args::Command::Init(a) => init::run(a),
+            args::Command::Dump(a) => dump::run(a).await,
             args::Command::Lint(a) => lint::run(a).await,
         }
     });

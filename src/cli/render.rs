@@ -389,3 +389,32 @@ pub fn phase_list(phases: &[Phase]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// What `zdm dump` did to the output directory.
+pub fn dump_report(out: &std::path::Path, report: &crate::dump::WriteReport) -> String {
+    let mut text = String::new();
+    for (sign, paths) in [
+        ("+", &report.created),
+        ("~", &report.updated),
+        ("-", &report.removed),
+    ] {
+        for path in paths {
+            text.push_str(&format!("{sign} {}\n", out.join(path).display()));
+        }
+    }
+    for path in &report.foreign {
+        text.push_str(&format!(
+            "  {} left alone (not written by zdm dump; its objects may now be declared twice)\n",
+            out.join(path).display()
+        ));
+    }
+    text.push_str(&format!(
+        "{}: {} created, {} updated, {} removed, {} unchanged\n",
+        out.display(),
+        report.created.len(),
+        report.updated.len(),
+        report.removed.len(),
+        report.unchanged.len()
+    ));
+    text
+}

@@ -33,23 +33,23 @@ impl Sides {
 }
 
 /// The scope from the flags, else from the configuration.
-fn scope(args: &SourceArgs, config: &Config) -> anyhow::Result<Scope> {
-    let schemas = if args.schemas.is_empty() {
+pub fn scope(schemas: &[String], ignore: &[String], config: &Config) -> anyhow::Result<Scope> {
+    let schemas = if schemas.is_empty() {
         config.schemas.clone().unwrap_or_default()
     } else {
-        args.schemas.clone()
+        schemas.to_vec()
     };
-    let ignore = if args.ignore.is_empty() {
+    let ignore = if ignore.is_empty() {
         config.ignore.clone().unwrap_or_default()
     } else {
-        args.ignore.clone()
+        ignore.to_vec()
     };
     Ok(Scope::new(schemas, &ignore)?)
 }
 
 pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     let config = Config::load(&args.config)?;
-    let scope = scope(args, &config)?;
+    let scope = scope(&args.schemas, &args.ignore, &config)?;
     let dev_url = args.dev_url.clone().or(config.dev_url);
     let (from, to) = match (&args.from, &args.to) {
         (Some(from), Some(to)) => (SchemaSource::parse(from)?, SchemaSource::parse(to)?),

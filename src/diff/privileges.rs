@@ -126,7 +126,7 @@ pub fn object_privileges(
 /// before it creates anything). The entry for every schema replaces `acldefault`; an
 /// `IN SCHEMA` entry adds to it. Entries `FOR ROLE` another role do not apply to zdm's own
 /// `CREATE`s.
-fn new_object_privileges(to: &Model, acl: &crate::model::Acl) -> BTreeSet<Privilege> {
+pub fn new_object_privileges(to: &Model, acl: &crate::model::Acl) -> BTreeSet<Privilege> {
     let id = &acl.target;
     let objects = match id.kind {
         Kind::Table | Kind::View | Kind::MaterializedView => DefaultAclObjects::Tables,
