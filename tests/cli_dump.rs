@@ -250,7 +250,10 @@ async fn the_bundled_example_round_trips_and_the_scope_limits_a_dump() {
     db.exec(&cli_support::example_v1_sql()).await;
     let applied = cli_support::apply_all(&db.conninfo, &example).await;
     assert_eq!(applied.code, 0, "{}", applied.text());
-    db.exec("CREATE TABLE public.hangfire_job (id int)").await;
+    db.exec(
+        "CREATE TABLE public.hangfire_job (id int); CREATE TYPE public.pair AS (a int, b int);",
+    )
+    .await;
 
     let out = tempfile::tempdir().unwrap();
     let run = dump(&db.conninfo, out.path(), &["--ignore", "public.hangfire_*"]).await;

@@ -18,8 +18,11 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<u8> {
         DumpLayout::PerObject => Layout::PerObject,
     };
     let files = dump::files(&side.model, layout);
+    if files.is_empty() {
+        render::note("the database holds nothing to dump beyond what every new database has");
+    }
     let report = dump::write(&args.out, &files)?;
-    render::unmanaged_note(&side.model, &crate::model::Model::default());
+    render::undumped_note(&side.model);
     render::ignored_note(&side.model, &crate::model::Model::default());
     print!("{}", render::dump_report(&args.out, &report));
     Ok(EXIT_CLEAN)

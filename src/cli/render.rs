@@ -46,6 +46,22 @@ pub fn error(error: &anyhow::Error) -> String {
 
 /// "not managed yet" summary of objects zdm saw but does not compare.
 pub fn unmanaged_note(from: &Model, to: &Model) {
+    if let Some(parts) = unmanaged_summary(from, to) {
+        note(&format!("not managed by zdm yet, so not compared: {parts}"));
+    }
+}
+
+/// What a dump leaves out: objects of kinds zdm does not manage yet.
+pub fn undumped_note(model: &Model) {
+    if let Some(parts) = unmanaged_summary(model, &Model::default()) {
+        note(&format!(
+            "not managed by zdm yet, so not dumped (objects that use them will not load from the dump): {parts}"
+        ));
+    }
+}
+
+/// `2 aggregate (a, b); 1 collation (c)` over both models, `None` when there is nothing.
+fn unmanaged_summary(from: &Model, to: &Model) -> Option<String> {
     let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // zdm's own sync triggers are part of a migration in progress, not the user's schema.
     let own = |name: &str| {
@@ -65,7 +81,7 @@ pub fn unmanaged_note(from: &Model, to: &Model) {
         }
     }
     if by_kind.is_empty() {
-        return;
+        return None;
     }
     let parts: Vec<String> = by_kind
         .iter()
@@ -79,10 +95,7 @@ pub fn unmanaged_note(from: &Model, to: &Model) {
             format!("{} {kind} ({}{more})", names.len(), shown.join(", "))
         })
         .collect();
-    note(&format!(
-        "not managed by zdm yet, so not compared: {}",
-        parts.join("; ")
-    ));
+    Some(parts.join("; "))
 }
 
 /// What the scope (`schemas`, `ignore`) left out, on either side: one line, so that a pattern
