@@ -10,7 +10,7 @@
 use thiserror::Error;
 
 use crate::apply::{run_steps, ApplyError, ApplyOptions};
-use crate::catalog::{introspect, CatalogError};
+use crate::catalog::{CatalogError, Reader};
 use crate::diff::diff;
 use crate::model::Model;
 use crate::plan::{fingerprint, plan, Checkpoint, Phase, Plan, PlanError, PlanOptions, Step};
@@ -75,9 +75,11 @@ async fn rehearse_in(
     plan_to_rehearse: &Plan,
 ) -> Result<Rehearsal, RehearsalError> {
     let client = database.client();
+    // One reader for the five reads of this database: its queries are planned once.
+    let reader = Reader::new(client);
     let quiet = ApplyOptions::default();
     // From the fresh database as it is (it has schema public), not from nothing.
-    let empty = introspect(client).await?;
+    let empty = reader.introspect().await?;
     create_live_roles(client, live).await;
     // The copy grants to and is owned by the live roles: the shadow cluster needs them too.
     crate::load::create_bare_roles(client, &live.roles())
@@ -89,7 +91,7 @@ async fn rehearse_in(
         .map_err(RehearsalError::CopyFailed)?;
 
     let mut notes = Vec::new();
-    let mut model = introspect(client).await?;
+    let mut model = reader.introspect().await?;
     let copy_differs = copy_differences(live, &model);
     if !copy_differs.is_empty() {
         notes.push(format!(
@@ -127,7 +129,7 @@ async fn rehearse_in(
             first_index += steps.len();
             // A backfill fills rows; the schema it leaves is the one it found.
             if phase != Phase::Backfill {
-                model = introspect(client).await?;
+                model = reader.introspect().await?;
             }
         }
         // A phase without steps leaves the schema where it was (the live one, before expand).

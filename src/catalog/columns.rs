@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, TableOids};
 use crate::model::{Column, Identity, IdentitySequence, QualifiedName, Table};
 
 pub(crate) async fn columns(
-    client: &Client,
+    client: &Reader<'_>,
     oids: &TableOids,
     tables: &mut BTreeMap<QualifiedName, Table>,
 ) -> Result<(), CatalogError> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, TableOids};
@@ -13,7 +13,7 @@ use crate::model::{
 };
 
 pub(crate) async fn constraints(
-    client: &Client,
+    client: &Reader<'_>,
     oids: &TableOids,
     tables: &mut BTreeMap<QualifiedName, Table>,
 ) -> Result<(), CatalogError> {

@@ -3,7 +3,7 @@
 //! from the trigger itself. PL/pgSQL bodies record nothing here; SQL-standard bodies
 //! (`BEGIN ATOMIC`, PG14+) and SQL views do.
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::USER_SCHEMA;
 use super::{named, query, CatalogError};
@@ -43,7 +43,7 @@ pub(crate) fn objects() -> String {
 }
 
 pub(crate) async fn depends(
-    client: &Client,
+    client: &Reader<'_>,
     triggers: &std::collections::BTreeMap<String, Trigger>,
 ) -> Result<Vec<Dependency>, CatalogError> {
     const WHAT: &str = "dependencies";

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{named, query, CatalogError};
 use crate::model::{Domain, DomainCheck, QualifiedName};
 
 pub(crate) async fn domains(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<QualifiedName, Domain>, CatalogError> {
     const WHAT: &str = "domains";
     // Collation only when it differs from the base type's, qualified like a column's.
@@ -65,7 +65,7 @@ pub(crate) async fn domains(
 }
 
 async fn checks(
-    client: &Client,
+    client: &Reader<'_>,
     domains: &mut BTreeMap<QualifiedName, Domain>,
 ) -> Result<(), CatalogError> {
     const WHAT: &str = "domain constraints";

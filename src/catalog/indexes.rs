@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, Server, TableOids};
 use crate::model::{Index, PartitionIndex, QualifiedName, Table};
 
 pub(crate) async fn indexes(
-    client: &Client,
+    client: &Reader<'_>,
     server: Server,
     oids: &TableOids,
     tables: &mut BTreeMap<QualifiedName, Table>,

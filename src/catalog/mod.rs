@@ -20,6 +20,7 @@ mod filter;
 mod indexes;
 mod policies;
 mod privileges;
+mod reader;
 pub mod resolve;
 mod routines;
 mod schemas;
@@ -33,6 +34,7 @@ mod views;
 
 pub use error::CatalogError;
 pub use privileges::{current_role, role_names};
+pub use reader::Reader;
 
 use std::collections::HashMap;
 
@@ -46,23 +48,32 @@ pub const MIN_SERVER_VERSION: i32 = 130000;
 /// Read the whole database `client` is connected to into a [`Model`].
 ///
 /// The client must not be inside a transaction: this runs its own read-only one and ends it
-/// (also on error), leaving the session as it found it.
+/// (also on error), leaving the session as it found it. To read the same database more than
+/// once, keep a [`Reader`] and call [`Reader::introspect`]: its prepared queries are reused.
 pub async fn introspect(client: &Client) -> Result<Model, CatalogError> {
-    client
-        .batch_execute(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''",
-        )
-        .await
-        .map_err(|e| CatalogError::query("begin read-only transaction", e))?;
-    let result = read_all(client).await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = client
-        .batch_execute(end)
-        .await
-        .map_err(|e| CatalogError::query("end read-only transaction", e));
-    let model = result?;
-    ended?;
-    Ok(model)
+    Reader::new(client).introspect().await
+}
+
+impl Reader<'_> {
+    /// [`introspect`] with this reader's prepared queries.
+    pub async fn introspect(&self) -> Result<Model, CatalogError> {
+        let client = self.client();
+        client
+            .batch_execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''",
+            )
+            .await
+            .map_err(|e| CatalogError::query("begin read-only transaction", e))?;
+        let result = read_all(self).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = client
+            .batch_execute(end)
+            .await
+            .map_err(|e| CatalogError::query("end read-only transaction", e));
+        let model = result?;
+        ended?;
+        Ok(model)
+    }
 }
 
 /// What every reader needs to know about the server.
@@ -75,7 +86,7 @@ pub(crate) struct Server {
 /// Tables by `pg_class` oid, so that columns, constraints and indexes can find their table.
 pub(crate) type TableOids = HashMap<u32, QualifiedName>;
 
-async fn read_all(client: &Client) -> Result<Model, CatalogError> {
+async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
     let server = server(client).await?;
     let mut model = Model {
         server_version: server.version,
@@ -109,7 +120,7 @@ async fn read_all(client: &Client) -> Result<Model, CatalogError> {
     Ok(model)
 }
 
-async fn server(client: &Client) -> Result<Server, CatalogError> {
+async fn server(client: &Reader<'_>) -> Result<Server, CatalogError> {
     const WHAT: &str = "server version";
     let row = query_one(
         client,
@@ -126,25 +137,19 @@ async fn server(client: &Client) -> Result<Server, CatalogError> {
 
 /// Run one catalog query, naming it in the error.
 pub(crate) async fn query(
-    client: &Client,
+    client: &Reader<'_>,
     what: &'static str,
     sql: &str,
 ) -> Result<Vec<Row>, CatalogError> {
-    client
-        .query(sql, &[])
-        .await
-        .map_err(|e| CatalogError::query(what, e))
+    client.query(what, sql).await
 }
 
 pub(crate) async fn query_one(
-    client: &Client,
+    client: &Reader<'_>,
     what: &'static str,
     sql: &str,
 ) -> Result<Row, CatalogError> {
-    client
-        .query_one(sql, &[])
-        .await
-        .map_err(|e| CatalogError::query(what, e))
+    client.query_one(what, sql).await
 }
 
 /// Read the column called `name` of a catalog row, naming the query in the error.

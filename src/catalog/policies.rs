@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::depend::{depend_id, objects};
 use super::filter::{not_extension_member, USER_SCHEMA};
@@ -15,7 +15,7 @@ use crate::model::{
 };
 
 pub(crate) async fn row_security(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<QualifiedName, RowSecurity>, CatalogError> {
     const WHAT: &str = "row level security";
     let sql = format!(
@@ -61,7 +61,7 @@ fn policies_sql() -> String {
     )
 }
 
-pub(crate) async fn policies(client: &Client) -> Result<BTreeMap<String, Policy>, CatalogError> {
+pub(crate) async fn policies(client: &Reader<'_>) -> Result<BTreeMap<String, Policy>, CatalogError> {
     const WHAT: &str = "policies";
     let mut out = BTreeMap::new();
     for row in query(client, WHAT, &policies_sql()).await? {
@@ -95,7 +95,7 @@ pub(crate) async fn policies(client: &Client) -> Result<BTreeMap<String, Policy>
 /// What each policy needs: its table (an automatic dependency in `pg_depend`, so not read
 /// from there), and the columns, relations, functions and types its expressions name.
 pub(crate) async fn depends(
-    client: &Client,
+    client: &Reader<'_>,
     policies: &BTreeMap<String, Policy>,
 ) -> Result<Vec<Dependency>, CatalogError> {
     const WHAT: &str = "policy dependencies";

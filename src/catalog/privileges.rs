@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tokio_postgres::{Client, Row};
 
+use super::Reader;
+
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
 use super::{named, query, CatalogError};
 use crate::model::{
@@ -81,7 +83,7 @@ fn exploded(acl: &str, defaults: &str) -> String {
     )
 }
 
-pub(crate) async fn acls(client: &Client) -> Result<BTreeMap<String, Acl>, CatalogError> {
+pub(crate) async fn acls(client: &Reader<'_>) -> Result<BTreeMap<String, Acl>, CatalogError> {
     const WHAT: &str = "privileges";
     let sql = format!(
         "SELECT o.kind, o.schema, o.name, o.args, o.member,
@@ -112,7 +114,7 @@ pub(crate) async fn acls(client: &Client) -> Result<BTreeMap<String, Acl>, Catal
 }
 
 /// Owners of the objects that have ACLs (columns aside: they have their table's).
-pub(crate) async fn owners(client: &Client) -> Result<BTreeMap<String, String>, CatalogError> {
+pub(crate) async fn owners(client: &Reader<'_>) -> Result<BTreeMap<String, String>, CatalogError> {
     const WHAT: &str = "owners";
     let sql = format!(
         "SELECT o.kind, o.schema, o.name, o.args, o.member,
@@ -171,7 +173,7 @@ fn privilege(row: &Row, what: &'static str) -> Result<Option<Privilege>, Catalog
 }
 
 pub(crate) async fn default_privileges(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<String, DefaultAcl>, CatalogError> {
     const WHAT: &str = "default privileges";
     // An entry for every schema replaces the built-in defaults; one `IN SCHEMA` adds to them.
@@ -219,7 +221,10 @@ pub(crate) async fn default_privileges(
 /// The role the session reads (and, in the shadow database, loaded the files) as.
 pub async fn current_role(client: &Client) -> Result<String, CatalogError> {
     const WHAT: &str = "current role";
-    let row = super::query_one(client, WHAT, "SELECT current_user::text").await?;
+    let row = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .map_err(|e| CatalogError::query(WHAT, e))?;
     super::get(&row, 0, WHAT)
 }
 

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
 use super::{named, query, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, Routine};
 
-pub(crate) async fn routines(client: &Client) -> Result<BTreeMap<String, Routine>, CatalogError> {
+pub(crate) async fn routines(client: &Reader<'_>) -> Result<BTreeMap<String, Routine>, CatalogError> {
     const WHAT: &str = "functions";
     let sql = format!(
         "SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind = 'p' AS procedure,

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError};
 use crate::model::{Extension, Schema};
 
-pub(crate) async fn schemas(client: &Client) -> Result<BTreeMap<String, Schema>, CatalogError> {
+pub(crate) async fn schemas(client: &Reader<'_>) -> Result<BTreeMap<String, Schema>, CatalogError> {
     const WHAT: &str = "schemas";
     let sql = format!(
         "SELECT n.nspname::text, pg_catalog.obj_description(n.oid, 'pg_namespace')
@@ -26,7 +26,7 @@ pub(crate) async fn schemas(client: &Client) -> Result<BTreeMap<String, Schema>,
 }
 
 pub(crate) async fn extensions(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<String, Extension>, CatalogError> {
     const WHAT: &str = "extensions";
     let sql = "SELECT e.extname::text, n.nspname::text, e.extversion

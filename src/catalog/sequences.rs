@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError};
 use crate::model::{ColumnRef, QualifiedName, Sequence};
 
 pub(crate) async fn sequences(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<QualifiedName, Sequence>, CatalogError> {
     const WHAT: &str = "sequences";
     let sql = format!(

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::{get, query, CatalogError, TableOids};
 use crate::model::{QualifiedName, Table, TableKind};
@@ -20,7 +20,7 @@ use crate::sql::quote_ident;
 const BATCH: usize = 500;
 
 pub(crate) async fn stats(
-    client: &Client,
+    client: &Reader<'_>,
     oids: &TableOids,
     tables: &mut BTreeMap<QualifiedName, Table>,
 ) -> Result<(), CatalogError> {
@@ -57,6 +57,7 @@ pub(crate) async fn stats(
     if !probe.is_empty() {
         // At most 2 s, or the session's own lock_timeout when that is shorter (transaction-local).
         client
+            .client()
             .batch_execute(
                 "SELECT pg_catalog.set_config('lock_timeout',
                      CASE WHEN s.setting::int8 BETWEEN 1 AND 2000 THEN s.setting ELSE '2000' END,
@@ -78,7 +79,7 @@ pub(crate) async fn stats(
             })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        match client.query(&sql, &[]).await {
+        match client.client().query(&sql, &[]).await {
             Ok(rows) => {
                 for row in rows {
                     let oid: u32 = get(&row, 0, "row probe")?;

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError, TableOids};
 use crate::model::{PartitionOf, QualifiedName, ReplicaIdentity, Table, TableKind, TableStats};
 
 pub(crate) async fn tables(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<(BTreeMap<QualifiedName, Table>, TableOids), CatalogError> {
     const WHAT: &str = "tables";
     let sql = format!(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{named, query, CatalogError};
@@ -13,7 +13,7 @@ use crate::model::{Kind, ObjectId, QualifiedName, Trigger};
 /// The `WHERE` condition shared with the unmanaged list (which takes the complement).
 pub(crate) const ZDM_TRIGGER: &str = "t.tgname LIKE 'zdm\\_%'";
 
-pub(crate) async fn triggers(client: &Client) -> Result<BTreeMap<String, Trigger>, CatalogError> {
+pub(crate) async fn triggers(client: &Reader<'_>) -> Result<BTreeMap<String, Trigger>, CatalogError> {
     const WHAT: &str = "triggers";
     let sql = format!(
         "SELECT n.nspname::text AS schema, c.relname::text AS table, t.tgname::text AS name,

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, query, CatalogError};
 use crate::model::{EnumType, QualifiedName};
 
 pub(crate) async fn enums(
-    client: &Client,
+    client: &Reader<'_>,
 ) -> Result<BTreeMap<QualifiedName, EnumType>, CatalogError> {
     const WHAT: &str = "enums";
     let sql = format!(

@@ -3,7 +3,7 @@
 //! branch per kind, each returning `(schema, parent, name, suffix)`; the display name is the
 //! quoted, dot-joined non-null parts followed by the raw suffix (function arguments, ...).
 
-use tokio_postgres::Client;
+use super::Reader;
 
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
 use super::{get, query, CatalogError, Server};
@@ -452,7 +452,7 @@ fn branches() -> Vec<Branch> {
 }
 
 pub(crate) async fn unmanaged(
-    client: &Client,
+    client: &Reader<'_>,
     server: Server,
 ) -> Result<Vec<UnmanagedObject>, CatalogError> {
     const WHAT: &str = "unmanaged objects";

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::{get, named, query, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, View, ViewColumn, ViewIndex, ViewRead};
-use tokio_postgres::Client;
+use super::Reader;
 
-pub(crate) async fn view_reads(client: &Client) -> Result<Vec<ViewRead>, CatalogError> {
+pub(crate) async fn view_reads(client: &Reader<'_>) -> Result<Vec<ViewRead>, CatalogError> {
     const WHAT: &str = "view dependencies";
     // A view's rewrite rule depends on each column it reads (refobjsubid = attnum) and, for
     // `SELECT *` and the like, on the table as a whole (refobjsubid = 0).
@@ -51,7 +51,7 @@ pub(crate) async fn view_reads(client: &Client) -> Result<Vec<ViewRead>, Catalog
 
 /// Views and materialized views with their columns, options, comments and (materialized
 /// only) indexes.
-pub(crate) async fn views(client: &Client) -> Result<BTreeMap<String, View>, CatalogError> {
+pub(crate) async fn views(client: &Reader<'_>) -> Result<BTreeMap<String, View>, CatalogError> {
     const WHAT: &str = "views";
     let sql = format!(
         "SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind = 'm' AS materialized,
@@ -120,7 +120,7 @@ pub(crate) async fn views(client: &Client) -> Result<BTreeMap<String, View>, Cat
 }
 
 async fn view_indexes(
-    client: &Client,
+    client: &Reader<'_>,
     views: &mut BTreeMap<String, View>,
 ) -> Result<(), CatalogError> {
     const WHAT: &str = "materialized view indexes";
