@@ -69,8 +69,12 @@ pub struct Side {
 
 /// Read a live database.
 pub async fn read_database(target: &ConnectionTarget) -> Result<Side, WorkspaceError> {
-    let client = target.connect().await?;
-    let model = introspect(&client).await?;
+    read_client(&target.connect().await?).await
+}
+
+/// Read the live database a session is connected to.
+pub async fn read_client(client: &tokio_postgres::Client) -> Result<Side, WorkspaceError> {
+    let model = introspect(client).await?;
     Ok(Side {
         model,
         desired: None,

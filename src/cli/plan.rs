@@ -39,11 +39,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
 /// rehearsed on a shadow copy of the live schema when `rehearse` is set.
 pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<Plan> {
     let mut options = plan_options(&sides.to);
-    let live = match &sides.target {
-        Some(target) => Some(target.connect().await?),
-        None => None,
-    };
-    if let Some(client) = &live {
+    let live = sides.live.as_ref();
+    if let Some(client) = live {
         crate::workspace::resolve_transform_expressions(
             client,
             &sides.from.model,
@@ -52,7 +49,7 @@ pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<
         .await;
     }
     let mut plan = plan(&sides.from.model, &sides.to.model, &options)?;
-    if let Some(client) = &live {
+    if let Some(client) = live {
         crate::apply::prune_finished_backfills(client, &sides.from.model, &mut plan).await?;
     }
     if rehearse && !plan.is_empty() {

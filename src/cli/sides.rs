@@ -16,6 +16,10 @@ pub struct Sides {
     pub to: Side,
     /// The live database, when the "from" side is one (apply needs it).
     pub target: Option<ConnectionTarget>,
+    /// One session on the live database for everything planning reads there (the catalog,
+    /// roles, annotation checks): one connection, not one per question, matters on a remote
+    /// server behind TLS and a connection limit.
+    pub live: Option<tokio_postgres::Client>,
     /// Where shadow databases come from (the rehearsal makes one more).
     pub shadow: ShadowSource,
     /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
@@ -69,6 +73,10 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         SchemaSource::Database(t) => Some(t.clone()),
         SchemaSource::Files(_) => None,
     };
+    let live = match &target {
+        Some(t) => Some(t.connect().await?),
+        None => None,
+    };
     // Read the live side first: its server version picks the shadow's. A schema directory
     // on this side keeps its shadow database open until the other side has one too, so both
     // share one embedded cluster.
@@ -81,12 +89,15 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
             (side, Some(database))
         }
         // A database needs no shadow.
-        SchemaSource::Database(target) => (workspace::read_database(target).await?, None),
+        SchemaSource::Database(_) => {
+            let client = live.as_ref().expect("connected above");
+            (workspace::read_client(client).await?, None)
+        }
     };
     scope.apply(&mut from_side.model);
     // Before any shadow load, which on a shared cluster creates the roles the files name.
-    let live_roles = match &target {
-        Some(t) => Some(crate::catalog::role_names(&t.connect().await?).await?),
+    let live_roles = match &live {
+        Some(client) => Some(crate::catalog::role_names(client).await?),
         None => None,
     };
     if matches!(from, SchemaSource::Files(_)) {
@@ -96,8 +107,8 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
             table.stats.has_rows = true;
         }
     }
-    let preferred_major = match &target {
-        Some(t) => crate::connect::server_version_num(&t.connect().await?)
+    let preferred_major = match &live {
+        Some(client) => crate::connect::server_version_num(client)
             .await
             .ok()
             .map(|v| v / 10_000),
@@ -136,6 +147,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         from: from_side,
         to: to_side,
         target,
+        live,
         shadow,
         kept,
     };
@@ -156,12 +168,11 @@ async fn check_annotations(
     sides: &Sides,
     live_roles: Option<&std::collections::BTreeSet<String>>,
 ) -> anyhow::Result<()> {
-    if let (Some(target), Some(desired)) = (&sides.target, &sides.to.desired) {
+    if let (Some(client), Some(desired)) = (&sides.live, &sides.to.desired) {
         if let Some(roles) = live_roles {
             workspace::check_roles(roles, desired).map_err(workspace::WorkspaceError::Parse)?;
         }
-        let client = target.connect().await?;
-        workspace::check_annotations(&client, &sides.from.model, &sides.to.model, desired).await?;
+        workspace::check_annotations(client, &sides.from.model, &sides.to.model, desired).await?;
     }
     Ok(())
 }
