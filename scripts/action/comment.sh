@@ -39,14 +39,26 @@ headers="$dir/headers"
 printf 'Authorization: Bearer %s\n' "$INPUT_GITHUB_TOKEN" >"$headers"
 printf 'Accept: application/vnd.github+json\nX-GitHub-Api-Version: 2022-11-28\n' >>"$headers"
 
-# curl METHOD URL [BODY_FILE]: the response body on stdout; an HTTP error fails with its body.
+# api_call METHOD URL [BODY_FILE]: the response body in $response. An HTTP error stops the
+# step with the API's own message (a token without pull-requests: write gets a 403 saying so).
+# Not called in $(...): the error annotation and the exit must reach the step itself.
+response="$dir/response"
 api_call() {
     local method=$1 url=$2 body=${3:-}
-    local args=(--silent --show-error --fail-with-body --request "$method" --header "@$headers")
+    local code
+    local args=(--silent --show-error --request "$method" --header "@$headers"
+        --output "$response" --write-out '%{http_code}')
     if [ -n "$body" ]; then
         args+=(--header 'Content-Type: application/json' --data-binary "@$body")
     fi
-    curl "${args[@]}" "$url"
+    code=$(curl "${args[@]}" "$url") || {
+        gh_command error "zdm comment" "cannot reach the GitHub API at $api"
+        exit 2
+    }
+    if [ "${code:0:1}" != 2 ]; then
+        gh_command error "zdm comment" "$method ${url#"$api"}: HTTP $code: $(head -c 2000 "$response")"
+        exit 2
+    fi
 }
 
 # GitHub refuses comments over 65,536 characters; a longer plan points to the job summary.
@@ -69,21 +81,21 @@ jq -n --arg marker "$marker" --rawfile text "$text_file" '{body: ($marker + "\n"
 # gets a new one).
 existing=
 for page in 1 2 3 4 5 6 7 8 9 10; do
-    comments=$(api_call GET "$api/repos/$repo/issues/$INPUT_PR_NUMBER/comments?per_page=100&page=$page")
+    api_call GET "$api/repos/$repo/issues/$INPUT_PR_NUMBER/comments?per_page=100&page=$page"
     existing=$(jq -r --arg marker "$marker" \
-        '[.[] | select(.body | startswith($marker + "\n")) | .id] | first // empty' <<<"$comments")
+        '[.[] | select(.body | startswith($marker + "\n")) | .id] | first // empty' "$response")
     [ -n "$existing" ] && break
-    [ "$(jq length <<<"$comments")" -lt 100 ] && break
+    [ "$(jq length "$response")" -lt 100 ] && break
 done
 
 if [ -n "$existing" ]; then
-    response=$(api_call PATCH "$api/repos/$repo/issues/comments/$existing" "$body_file")
+    api_call PATCH "$api/repos/$repo/issues/comments/$existing" "$body_file"
     action=updated
 else
-    response=$(api_call POST "$api/repos/$repo/issues/$INPUT_PR_NUMBER/comments" "$body_file")
+    api_call POST "$api/repos/$repo/issues/$INPUT_PR_NUMBER/comments" "$body_file"
     action=created
 fi
-id=$(jq -r '.id // empty' <<<"$response")
+id=$(jq -r '.id // empty' "$response")
 echo "zdm comment: $action comment ${id:-?} on $repo#$INPUT_PR_NUMBER"
 set_output comment-id "$id"
 set_output comment-action "$action"

@@ -61,7 +61,9 @@ fn policies_sql() -> String {
     )
 }
 
-pub(crate) async fn policies(client: &Reader<'_>) -> Result<BTreeMap<String, Policy>, CatalogError> {
+pub(crate) async fn policies(
+    client: &Reader<'_>,
+) -> Result<BTreeMap<String, Policy>, CatalogError> {
     const WHAT: &str = "policies";
     let mut out = BTreeMap::new();
     for row in query(client, WHAT, &policies_sql()).await? {

@@ -9,7 +9,9 @@ use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
 use super::{named, query, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, Routine};
 
-pub(crate) async fn routines(client: &Reader<'_>) -> Result<BTreeMap<String, Routine>, CatalogError> {
+pub(crate) async fn routines(
+    client: &Reader<'_>,
+) -> Result<BTreeMap<String, Routine>, CatalogError> {
     const WHAT: &str = "functions";
     let sql = format!(
         "SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind = 'p' AS procedure,

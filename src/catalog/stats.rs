@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tokio_postgres::error::SqlState;
 use super::Reader;
+use tokio_postgres::error::SqlState;
 
 use super::{get, query, CatalogError, TableOids};
 use crate::model::{QualifiedName, Table, TableKind};

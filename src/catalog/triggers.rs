@@ -13,7 +13,9 @@ use crate::model::{Kind, ObjectId, QualifiedName, Trigger};
 /// The `WHERE` condition shared with the unmanaged list (which takes the complement).
 pub(crate) const ZDM_TRIGGER: &str = "t.tgname LIKE 'zdm\\_%'";
 
-pub(crate) async fn triggers(client: &Reader<'_>) -> Result<BTreeMap<String, Trigger>, CatalogError> {
+pub(crate) async fn triggers(
+    client: &Reader<'_>,
+) -> Result<BTreeMap<String, Trigger>, CatalogError> {
     const WHAT: &str = "triggers";
     let sql = format!(
         "SELECT n.nspname::text AS schema, c.relname::text AS table, t.tgname::text AS name,

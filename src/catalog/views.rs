@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
+use super::Reader;
 use super::{get, named, query, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, View, ViewColumn, ViewIndex, ViewRead};
-use super::Reader;
 
 pub(crate) async fn view_reads(client: &Reader<'_>) -> Result<Vec<ViewRead>, CatalogError> {
     const WHAT: &str = "view dependencies";
