@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # Shared by the action's scripts (sourced, not run). They take their inputs from INPUT_*
 # variables, which action.yml sets from the action's inputs, so each script also runs outside
 # GitHub: set the variables, point GITHUB_OUTPUT and GITHUB_STEP_SUMMARY at files, run it.
 
 # The hazard kinds zdm knows (`zdm apply --help`); `all` stands for every one of them.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 ZDM_HAZARD_KINDS=(data-loss table-rewrite long-lock not-online may-fail access-change access-loss)
 
 # A workflow command's message, escaped as the runner expects (as zdm's own --format github
