@@ -394,3 +394,57 @@ async fn a_view_over_a_dropped_column_is_dropped_first() {
     assert_eq!(run.code, 0, "{}", run.text());
     assert!(!column_exists(&db, "users", "first_name").await);
 }
+
+#[tokio::test]
+async fn zdm_toml_allows_hazards_when_the_flag_is_absent() {
+    let db = v1_db().await;
+    let dir = gating_schema();
+    let schema = dir.path().to_path_buf();
+    let config = dir.path().join("zdm.toml");
+    let config_arg = config.to_string_lossy().into_owned();
+    let run_phase = |phase: &'static str| {
+        let (conninfo, schema, config) = (db.conninfo.clone(), schema.clone(), config_arg.clone());
+        async move {
+            zdm_on(
+                &[
+                    "apply",
+                    "--phase",
+                    phase,
+                    "--yes",
+                    "--skip-rollback-window",
+                    "--config",
+                    &config,
+                ],
+                &conninfo,
+                &schema,
+                &[],
+            )
+            .await
+        }
+    };
+    std::fs::write(&config, "[apply]\nallow_hazards = [\"mayfail\"]\n").unwrap();
+    let run = run_phase("expand").await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stderr.contains("allow_hazards"), "{}", run.text());
+    assert!(run.stderr.contains("\"mayfail\""), "{}", run.text());
+
+    std::fs::write(&config, "[apply]\nallow_hazards = []\n").unwrap();
+    for phase in ["expand", "backfill", "validate"] {
+        let run = run_phase(phase).await;
+        assert_eq!(run.code, 0, "{phase}: {}", run.text());
+    }
+    // contract drops a column: data-loss, allowed neither by a flag nor by the file
+    let run = run_phase("contract").await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains("--allow-hazards data-loss"),
+        "{}",
+        run.text()
+    );
+    assert!(column_exists(&db, "users", "legacy_field").await);
+
+    std::fs::write(&config, "[apply]\nallow_hazards = [\"data-loss\"]\n").unwrap();
+    let run = run_phase("contract").await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(!column_exists(&db, "users", "legacy_field").await);
+}

@@ -56,6 +56,13 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
             .or(config.rollback_window())
             .unwrap_or("24h"),
     )?;
+    // The flag, else zdm.toml's list: what a team has agreed to run unattended.
+    let allowed = if args.allow_hazards.is_empty() {
+        allowed_hazards(config.apply.allow_hazards.as_deref().unwrap_or_default())
+            .context("zdm.toml [apply] allow_hazards")?
+    } else {
+        allowed_hazards(&args.allow_hazards)?
+    };
 
     // One apply at a time: take the database's advisory lock before reading its schema, so
     // the plan is made against a schema no other zdm is changing.
@@ -64,7 +71,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     if !args.dry_run {
         crate::apply::acquire_run_lock(&client).await?;
     }
-    let result = run_locked(&args, &client, &target, options, window).await;
+    let result = run_locked(&args, &client, &target, options, window, &allowed).await;
     if !args.dry_run {
         // Unlock explicitly: a process that just exits leaves its session (and the lock)
         // behind for a moment, and the next run would find it taken.
@@ -79,6 +86,7 @@ async fn run_locked(
     target: &crate::connect::ConnectionTarget,
     options: ApplyOptions,
     window: Duration,
+    allowed: &[HazardKind],
 ) -> anyhow::Result<u8> {
     let mut sides = sides::read(&args.source).await?;
     let current = fingerprint(&sides.from.model);
@@ -161,7 +169,6 @@ async fn run_locked(
         gate_contract(client, ledger.as_ref(), &plan, &dropped, args, window).await?;
     }
 
-    let allowed = allowed_hazards(&args.allow_hazards)?;
     let blocked: Vec<(usize, &Step, &crate::plan::Hazard)> = steps
         .iter()
         .enumerate()

@@ -36,6 +36,8 @@ pub struct ApplyConfig {
     pub batch_target_ms: Option<u64>,
     /// Milliseconds.
     pub backfill_pause: Option<u64>,
+    /// Hazard kinds apply may run without `--allow-hazards` (e.g. `["may-fail"]`).
+    pub allow_hazards: Option<Vec<String>>,
 }
 
 impl Config {

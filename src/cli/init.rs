@@ -37,6 +37,9 @@ statement_timeout = 3600
 batch_target_ms = 50
 # Pause between backfill batches, in milliseconds.
 backfill_pause = 0
+# Hazard kinds apply runs without --allow-hazards (data-loss, table-rewrite, long-lock,
+# not-online, may-fail, access-change, access-loss); none by default.
+allow_hazards = []
 "#;
 
 pub fn run(args: InitArgs) -> anyhow::Result<u8> {
