@@ -218,6 +218,8 @@ async fn run_locked(
     })
     .await;
     reporter.finish();
+    // Also after a failed step: what the run changed before it is zdm's doing, not drift.
+    record_schema_after(client, &ledger, plan_id, &sides.scope).await;
     result?;
     for phase in &phases {
         ledger
@@ -231,6 +233,29 @@ async fn run_locked(
         started.elapsed()
     );
     Ok(EXIT_CLEAN)
+}
+
+/// Keep the schema as this run left it, for `zdm status` to tell later changes made outside
+/// zdm. Best effort: the migration itself has happened, and a snapshot that cannot be read or
+/// written costs only the drift report, which says so.
+async fn record_schema_after(
+    client: &tokio_postgres::Client,
+    ledger: &Ledger<'_>,
+    plan_id: i64,
+    scope: &crate::scope::Scope,
+) {
+    let recorded = async {
+        let mut after = crate::catalog::introspect(client).await?;
+        scope.apply(&mut after);
+        ledger.record_schema(plan_id, &after).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = recorded {
+        render::note(&format!(
+            "could not keep the schema this run left ({e:#}); zdm status cannot tell drift until the next run"
+        ));
+    }
 }
 
 /// A later phase never runs while an earlier one of a fresh plan still has work.

@@ -22,6 +22,8 @@ pub struct Sides {
     pub live: Option<tokio_postgres::Client>,
     /// Where shadow databases come from (the rehearsal makes one more).
     pub shadow: ShadowSource,
+    /// What both sides were limited to (apply limits its after-run snapshot the same way).
+    pub scope: Scope,
     /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
     /// cluster instead of starting another; [`Sides::release`] closes it.
     kept: Option<ShadowDatabase>,
@@ -149,6 +151,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         target,
         live,
         shadow,
+        scope,
         kept,
     };
     if let Err(e) = check_annotations(&sides, live_roles.as_ref()).await {

@@ -22,6 +22,20 @@ struct Report {
     backfills: Vec<BackfillState>,
     /// Steps that started and never finished: a killed run, or one still running.
     interrupted_steps: Vec<Interrupted>,
+    /// Changes made outside zdm since its last run; absent before zdm's first run (or when
+    /// the ledger predates snapshots).
+    drift: Option<Drift>,
+}
+
+/// The live schema against the one zdm's last run left.
+#[derive(Serialize)]
+struct Drift {
+    /// When that run's snapshot was taken (RFC 3339, UTC).
+    since: String,
+    plan_id: i64,
+    changes: Vec<crate::diff::Change>,
+    #[serde(skip)]
+    taken_at: SystemTime,
 }
 
 #[derive(Serialize)]
@@ -74,7 +88,10 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
         .target
         .clone()
         .context("status needs a live database")?;
-    let client = target.connect().await?;
+    let client = match sides.live.take() {
+        Some(client) => client,
+        None => target.connect().await?,
+    };
     let mut fresh = plan(
         &sides.from.model,
         &sides.to.model,
@@ -82,7 +99,10 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     )?;
     crate::apply::prune_finished_backfills(&client, &sides.from.model, &mut fresh).await?;
     let ledger = Ledger::existing(&client).await?;
-    let report = gather(&fresh, ledger.as_ref()).await?;
+    let mut report = gather(&fresh, ledger.as_ref()).await?;
+    if let Some(l) = &ledger {
+        report.drift = drift(l, &sides.from.model).await?;
+    }
     for step in &report.interrupted_steps {
         render::note(&format!(
             "plan {} step {} ({}) started and never finished (killed run or one still running)",
@@ -150,7 +170,22 @@ async fn gather(fresh: &Plan, ledger: Option<&Ledger<'_>>) -> anyhow::Result<Rep
         phases,
         backfills,
         interrupted_steps,
+        drift: None,
     })
+}
+
+/// What changed between the schema zdm's last run left and the live one: not zdm's doing.
+async fn drift(ledger: &Ledger<'_>, live: &crate::model::Model) -> anyhow::Result<Option<Drift>> {
+    let Some(snapshot) = ledger.last_schema().await? else {
+        return Ok(None);
+    };
+    let live = crate::ledger::comparable(live.clone());
+    Ok(Some(Drift {
+        since: rfc3339(snapshot.taken_at),
+        plan_id: snapshot.plan_id,
+        changes: crate::diff::diff(&snapshot.model, &live),
+        taken_at: snapshot.taken_at,
+    }))
 }
 
 fn backfill(c: SavedCursor) -> BackfillState {
@@ -206,6 +241,25 @@ fn human(report: &Report) -> String {
         out.push_str(&format!("  {:<9} {state}\n", phase.phase.name()));
         for step in &phase.pending_steps {
             out.push_str(&format!("      - {}\n", step.description));
+        }
+    }
+    if let Some(drift) = &report.drift {
+        if drift.changes.is_empty() {
+            out.push_str(&format!(
+                "no drift: the schema is as zdm's last run (plan {}) left it {} ago\n",
+                drift.plan_id,
+                ago(drift.taken_at)
+            ));
+        } else {
+            out.push_str(&format!(
+                "drift: {} change(s) made outside zdm since its last run (plan {}, {} ago):\n",
+                drift.changes.len(),
+                drift.plan_id,
+                ago(drift.taken_at)
+            ));
+            for change in &drift.changes {
+                out.push_str(&format!("  {}: {}\n", change.object(), change.summary()));
+            }
         }
     }
     if !report.backfills.is_empty() {

@@ -7,7 +7,13 @@
 //! - `zdm.phases`: when a phase finished, keyed by the *target* fingerprint, because every
 //!   run re-plans from the live schema (a new plan each time) while the desired schema stays
 //!   the same: expand's finish time survives re-plans and starts contract's rollback window;
-//! - `zdm.backfill_cursors`: the last key a backfill finished, so a killed backfill resumes.
+//! - `zdm.backfill_cursors`: the last key a backfill finished, so a killed backfill resumes;
+//! - `zdm.schema_after`: the schema each of the last runs left, to tell drift from zdm's work
+//!   ([`Snapshot`]).
+
+mod snapshot;
+
+pub use snapshot::{comparable, Snapshot};
 
 use std::time::SystemTime;
 use thiserror::Error;
@@ -63,6 +69,11 @@ CREATE TABLE IF NOT EXISTS zdm.backfill_cursors (
     batch_size bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS zdm.schema_after (
+    plan_id bigint PRIMARY KEY REFERENCES zdm.plans (id),
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    model jsonb NOT NULL
 );
 -- Only zdm's own role writes its ledger, whatever default privileges the database has.
 REVOKE ALL ON SCHEMA zdm FROM PUBLIC;
