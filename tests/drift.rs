@@ -1,7 +1,6 @@
 //! Drift: `zdm status` tells the changes made outside zdm since its last run (kept in the
 //! ledger as the schema that run left) from the changes zdm made.
 
-#[allow(dead_code)]
 mod cli_support;
 mod common;
 
