@@ -260,6 +260,10 @@ fn human(report: &Report) -> String {
             for change in &drift.changes {
                 out.push_str(&format!("  {}: {}\n", change.object(), change.summary()));
             }
+            if !report.interrupted_steps.is_empty() {
+                // A killed run keeps no snapshot: what it did before dying shows up here.
+                out.push_str("  (some may be the work of the interrupted run noted above)\n");
+            }
         }
     }
     if !report.backfills.is_empty() {
