@@ -8,6 +8,7 @@ pub mod apply;
 pub mod catalog;
 pub mod cli;
 pub mod connect;
+pub mod data;
 pub mod diff;
 pub mod dump;
 pub mod ledger;

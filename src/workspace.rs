@@ -168,31 +168,35 @@ pub fn transforms(desired: &DesiredSchema) -> Vec<crate::plan::Transform> {
     desired
         .annotations
         .iter()
-        .map(|a| match (&a.kind, &a.column) {
-            (AnnotationKind::Backfill(expression), Some(column)) => Transform::Backfill {
-                table: a.table.clone(),
-                column: column.clone(),
-                expression: expression.clone(),
-            },
-            (AnnotationKind::RenamedFrom(from), Some(column)) => Transform::RenameColumn {
-                table: a.table.clone(),
-                column: column.clone(),
-                from: from.clone(),
-            },
-            (AnnotationKind::RenamedFrom(from), None) => Transform::RenameTable {
-                table: a.table.clone(),
-                from: QualifiedName::new(a.table.schema.clone(), from.clone()),
-            },
-            (AnnotationKind::Using(expression), column) => Transform::UsingType {
-                table: a.table.clone(),
-                column: column.clone().unwrap_or_default(),
-                expression: expression.clone(),
-            },
-            (AnnotationKind::Backfill(expression), None) => Transform::Backfill {
-                table: a.table.clone(),
-                column: String::new(),
-                expression: expression.clone(),
-            },
+        .filter_map(|a| {
+            Some(match (&a.kind, &a.column) {
+                // Rows, not a transformation of the plan (see `crate::data`).
+                (AnnotationKind::Data, _) => return None,
+                (AnnotationKind::Backfill(expression), Some(column)) => Transform::Backfill {
+                    table: a.table.clone(),
+                    column: column.clone(),
+                    expression: expression.clone(),
+                },
+                (AnnotationKind::RenamedFrom(from), Some(column)) => Transform::RenameColumn {
+                    table: a.table.clone(),
+                    column: column.clone(),
+                    from: from.clone(),
+                },
+                (AnnotationKind::RenamedFrom(from), None) => Transform::RenameTable {
+                    table: a.table.clone(),
+                    from: QualifiedName::new(a.table.schema.clone(), from.clone()),
+                },
+                (AnnotationKind::Using(expression), column) => Transform::UsingType {
+                    table: a.table.clone(),
+                    column: column.clone().unwrap_or_default(),
+                    expression: expression.clone(),
+                },
+                (AnnotationKind::Backfill(expression), None) => Transform::Backfill {
+                    table: a.table.clone(),
+                    column: String::new(),
+                    expression: expression.clone(),
+                },
+            })
         })
         .collect()
 }
@@ -309,6 +313,7 @@ pub async fn check_annotations(
         };
         let has = |c: &str| table.column(c).is_some();
         let (expression, sql) = match &a.kind {
+            AnnotationKind::Data => continue,
             AnnotationKind::RenamedFrom(from) => {
                 if !has(from) && !has(column) {
                     push(

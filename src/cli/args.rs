@@ -60,6 +60,10 @@ pub struct DumpArgs {
     /// Leave these objects out: `[kind:]schema.name` globs (repeatable).
     #[arg(long, value_name = "PATTERN")]
     pub ignore: Vec<String>,
+    /// Also write the rows of these tables (comma-separated `[schema.]table`, repeatable), as
+    /// an `INSERT` under each, marked `-- zdm:data` so zdm manages them by primary key.
+    #[arg(long = "data", value_delimiter = ',', value_name = "TABLE,...")]
+    pub data: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

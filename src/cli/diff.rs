@@ -3,10 +3,12 @@ use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
 
 pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     let mut sides = sides::read(&args).await?;
+    let rows = sides.row_changes().await;
     sides.release().await;
+    let rows = rows?;
     let changes = crate::diff::diff(&sides.from.model, &sides.to.model);
     match args.format {
-        Format::Json => println!("{}", render::json::diff(&changes)?),
+        Format::Json => println!("{}", render::json::diff(&changes, &rows)?),
         Format::Github => {
             let locator = render::github::Locator::new(sides.to.desired.as_ref());
             print!(
@@ -18,6 +20,8 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
             "{}",
             render::markdown::diff(&sides.from.model, &sides.to.model, &changes)
         ),
+        // Only rows differ: no "no differences" line above them.
+        Format::Human | Format::Sql if changes.is_empty() && !rows.is_empty() => {}
         Format::Human | Format::Sql => {
             print!(
                 "{}",
@@ -25,7 +29,13 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
             )
         }
     }
-    Ok(if changes.is_empty() {
+    if !matches!(args.format, Format::Json) {
+        for (table, changes) in &rows {
+            println!("~ rows of {} (reference data)", table.table);
+            println!("    {}", changes.summary());
+        }
+    }
+    Ok(if changes.is_empty() && rows.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_DIFFERENCES

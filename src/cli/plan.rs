@@ -61,6 +61,11 @@ pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<
         }
         plan.checkpoints = rehearsal.checkpoints;
     }
+    // After the rehearsal, whose shadow copy has the live schema but not its rows: writing
+    // rows changes no schema, so the phases' checkpoints stay what they were.
+    for (table, changes) in sides.row_changes().await? {
+        add_in_phase(&mut plan, crate::data::steps(&table, &changes));
+    }
     Ok(plan)
 }
 
@@ -72,5 +77,26 @@ pub fn plan_options(desired: &crate::workspace::Side) -> PlanOptions {
             .as_ref()
             .map(crate::workspace::transforms)
             .unwrap_or_default(),
+    }
+}
+
+/// Put reference-data steps into the plan: upserts at the end of expand (after the tables and
+/// columns they fill exist), deletes at the start of contract (before any drop).
+fn add_in_phase(plan: &mut Plan, steps: Vec<crate::plan::Step>) {
+    use crate::plan::Phase;
+    for step in steps {
+        let at = match step.phase {
+            Phase::Expand => plan
+                .steps
+                .iter()
+                .rposition(|s| s.phase == Phase::Expand)
+                .map_or(0, |i| i + 1),
+            phase => plan
+                .steps
+                .iter()
+                .position(|s| s.phase >= phase)
+                .unwrap_or(plan.steps.len()),
+        };
+        plan.steps.insert(at, step);
     }
 }

@@ -30,6 +30,29 @@ pub struct Sides {
 }
 
 impl Sides {
+    /// The desired side's shadow database, while it is open (it holds the declared rows of
+    /// tables marked `-- zdm:data`).
+    pub fn desired_database(&self) -> Option<&tokio_postgres::Client> {
+        self.kept.as_ref().map(|d| d.client())
+    }
+
+    /// How the live rows of the tables marked `-- zdm:data` differ from the declared ones;
+    /// empty when there are none, or no live database to compare with.
+    pub async fn row_changes(
+        &self,
+    ) -> anyhow::Result<Vec<(crate::data::DataTable, crate::data::RowChanges)>> {
+        let (Some(desired), Some(live), Some(shadow)) =
+            (&self.to.desired, &self.live, self.desired_database())
+        else {
+            return Ok(Vec::new());
+        };
+        let tables = crate::data::data_tables(desired, &self.to.model)?;
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(crate::data::changes(&tables, shadow, live, &self.from.model).await?)
+    }
+
     /// Close the shadow database this run kept open (drops it on a dev server).
     pub async fn release(&mut self) {
         if let Some(database) = self.kept.take() {

@@ -142,7 +142,17 @@ fn file_safe(name: &str) -> String {
 
 /// Every file of a dump of `model`: relative path to contents.
 pub fn files(model: &Model, layout: Layout) -> BTreeMap<PathBuf, String> {
-    let mut chunks = objects::chunks(model);
+    files_with_data(model, layout, &BTreeMap::new())
+}
+
+/// [`files`], with the rows of some tables (`INSERT` statements by table, see
+/// [`crate::data::insert_statement`]): those tables are marked `-- zdm:data`.
+pub fn files_with_data(
+    model: &Model,
+    layout: Layout,
+    data: &BTreeMap<QualifiedName, String>,
+) -> BTreeMap<PathBuf, String> {
+    let mut chunks = objects::chunks(model, data);
     chunks.retain(|c| c.lines.iter().any(|l| !l.is_empty()));
     // Database-wide statements first, then by schema, kind and object.
     chunks.sort_by(|a, b| {

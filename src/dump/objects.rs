@@ -2,7 +2,7 @@
 //! constraints the `CREATE` cannot hold, comments, row-level security, triggers, grants), as a
 //! person would keep it next to the object.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Chunk, Group};
 use crate::diff::privileges::{actions, new_object_privileges, PrivilegeTarget};
@@ -14,7 +14,7 @@ use crate::sql::quote_ident;
 const STANDARD_PUBLIC_COMMENT: &str = "standard public schema";
 
 /// Every chunk of `model`, in no particular order (the layout sorts them).
-pub(super) fn chunks(model: &Model) -> Vec<Chunk> {
+pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> Vec<Chunk> {
     let mut out = Vec::new();
     for schema in model.schemas.values() {
         let mut lines = Vec::new();
@@ -95,7 +95,11 @@ pub(super) fn chunks(model: &Model) -> Vec<Chunk> {
             root if root == table.name => (root, 1),
             root => (root, 2),
         };
-        let mut chunk = Chunk::of(&home, Group::Table, table_lines(model, table));
+        let mut chunk = Chunk::of(
+            &home,
+            Group::Table,
+            table_lines(model, table, data.get(&table.name)),
+        );
         chunk.rank = rank;
         chunk.sort = table.name.to_string();
         out.push(chunk);
@@ -138,9 +142,14 @@ fn type_id(name: &QualifiedName) -> ObjectId {
     ObjectId::new(Kind::Type, &name.schema, &name.name)
 }
 
-/// A table and everything that hangs off it.
-fn table_lines(model: &Model, table: &Table) -> Vec<String> {
-    let mut lines = vec![ddl::create_table(table, false)];
+/// A table and everything that hangs off it; with `rows` (`zdm dump --data`), marked
+/// `-- zdm:data` and followed by the `INSERT` of its rows.
+fn table_lines(model: &Model, table: &Table, rows: Option<&String>) -> Vec<String> {
+    let create = ddl::create_table(table, false);
+    let mut lines = vec![match rows {
+        Some(_) => format!("-- zdm:data\n{create}"),
+        None => create,
+    }];
     // Foreign keys may point at tables of other files, and constraints that are not valid yet
     // cannot be written inside `CREATE TABLE`.
     lines.extend(
@@ -180,6 +189,7 @@ fn table_lines(model: &Model, table: &Table) -> Vec<String> {
     let id = ObjectId::new(Kind::Table, &table.name.schema, &table.name.name);
     lines.extend(grants(model, &id));
     lines.extend(column_grants(model, &table.name));
+    lines.extend(rows.cloned());
     lines
 }
 

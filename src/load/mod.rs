@@ -107,7 +107,7 @@ pub async fn load(client: &Client, schema: &DesiredSchema) -> Result<LoadReport,
             }
         }
         if deferred.is_empty() {
-            return Ok(report);
+            break;
         }
         if deferred.len() == attempted {
             let (statement, e) = deferred.swap_remove(0);
@@ -116,6 +116,32 @@ pub async fn load(client: &Client, schema: &DesiredSchema) -> Result<LoadReport,
         report.retries += deferred.len();
         pending = deferred.into_iter().map(|(s, _)| s).collect();
     }
+    load_seeds(client, schema).await?;
+    Ok(report)
+}
+
+/// The rows the files declare for tables marked `-- zdm:data`, after the whole schema (they
+/// may reference any table), each in the search path of its table's schema.
+async fn load_seeds(client: &Client, schema: &DesiredSchema) -> Result<(), LoadError> {
+    for seed in &schema.seeds {
+        let path = format!(
+            "BEGIN; SET LOCAL search_path TO {}, public",
+            crate::sql::quote_ident(&seed.table.schema)
+        );
+        client
+            .batch_execute(&path)
+            .await
+            .map_err(LoadError::Connection)?;
+        if let Err(e) = client.batch_execute(&seed.text).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(error_at(schema, seed.span, &seed.text, e));
+        }
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(LoadError::Connection)?;
+    }
+    Ok(())
 }
 
 async fn create_roles(client: &Client, schema: &DesiredSchema) -> Result<Vec<String>, LoadError> {
@@ -195,15 +221,25 @@ fn statement_error(
     statement: &Statement,
     error: tokio_postgres::Error,
 ) -> LoadError {
+    error_at(schema, statement.span, &statement.text, error)
+}
+
+/// The server's error for the statement `text` at `span`, at the server's position in it.
+fn error_at(
+    schema: &DesiredSchema,
+    span: Span,
+    text: &str,
+    error: tokio_postgres::Error,
+) -> LoadError {
     let Some(db) = error.as_db_error() else {
         return LoadError::Connection(error);
     };
-    let mut offset = statement.span.start;
+    let mut offset = span.start;
     let mut help = Vec::new();
     match db.position() {
         Some(ErrorPosition::Original(p)) => {
             let chars = (*p as usize).saturating_sub(1);
-            offset += char_to_byte_offset(&statement.text, chars);
+            offset += char_to_byte_offset(text, chars);
         }
         Some(ErrorPosition::Internal { query, .. }) => {
             help.push(format!("in the internal query `{query}`"));
@@ -211,7 +247,7 @@ fn statement_error(
         // Some errors come without a position (`REFERENCES nowhere`): point at the first
         // mention of the missing object's name instead of the statement's start.
         None if is_dependency_error(db.code()) => {
-            if let Some(at) = guess_position(&statement.text, db.message()) {
+            if let Some(at) = guess_position(text, db.message()) {
                 offset += at;
             }
         }
@@ -225,13 +261,13 @@ fn statement_error(
     }
     let mut diagnostic = schema
         .sources
-        .diagnostic((statement.span.file, offset), db.message().to_string());
+        .diagnostic((span.file, offset), db.message().to_string());
     if !help.is_empty() {
         diagnostic = diagnostic.with_help(help.join("; "));
     }
     LoadError::Statement {
         diagnostic,
-        span: statement.span,
+        span,
         code: db.code().code().to_string(),
     }
 }

@@ -1,4 +1,4 @@
-//! `-- zdm:` annotations: `backfill <expr>`, `renamed-from <name>`, `using <expr>`, on the
+//! `-- zdm:` annotations: `backfill <expr>`, `renamed-from <name>`, `using <expr>`, `data`, on the
 //! line(s) directly above a column definition or a `CREATE TABLE` line, or at the end of a
 //! column definition's line.
 
@@ -10,6 +10,9 @@ use super::{check_expression, Errors, FileStatement, ParseErrorKind};
 use crate::model::QualifiedName;
 use crate::source::{FileId, SourceSet, Span};
 
+const EXPECTED: &str =
+    "expected zdm:backfill <expr>, zdm:renamed-from <name>, zdm:using <expr> or zdm:data";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnnotationKind {
     /// `-- zdm:backfill <expr>`: a derived column, computed by `<expr>` (syntax-checked).
@@ -20,6 +23,9 @@ pub enum AnnotationKind {
     /// `-- zdm:using <expr>`: how to convert the old column value to the new type
     /// (syntax-checked).
     Using(String),
+    /// `-- zdm:data`: the table holds reference data; the rows the files `INSERT` into it are
+    /// managed by primary key (see `crate::data`).
+    Data,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,23 +183,32 @@ pub(crate) fn annotations(
                 ParseErrorKind::Annotation,
                 Span::new(file, kind_offset, kind_offset),
                 "annotation kind missing after `zdm:`",
-                Some("expected zdm:backfill <expr>, zdm:renamed-from <name> or zdm:using <expr>"),
+                Some(EXPECTED),
             );
             continue;
         }
         let after_kind = &rest[kind_word.len()..];
         let arg = after_kind.trim();
         let arg_offset = end - after_kind.trim_start().len();
-        if !matches!(kind_word, "backfill" | "renamed-from" | "using") {
+        if !matches!(kind_word, "backfill" | "renamed-from" | "using" | "data") {
             errors.push(
                 ParseErrorKind::Annotation,
                 Span::new(file, kind_offset, kind_offset + kind_word.len()),
                 format!("unknown annotation `zdm:{kind_word}`"),
-                Some("expected zdm:backfill <expr>, zdm:renamed-from <name> or zdm:using <expr>"),
+                Some(EXPECTED),
             );
             continue;
         }
-        if arg.is_empty() {
+        if kind_word == "data" && !arg.is_empty() {
+            errors.push(
+                ParseErrorKind::Annotation,
+                Span::new(file, arg_offset, arg_offset + arg.len()),
+                "`zdm:data` takes no argument",
+                None,
+            );
+            continue;
+        }
+        if arg.is_empty() && kind_word != "data" {
             let what = if kind_word == "renamed-from" {
                 "a name"
             } else {
@@ -278,6 +293,16 @@ pub(crate) fn annotations(
 
         // The argument.
         let kind = match kind_word {
+            "data" if column.is_some() => {
+                errors.push(
+                    ParseErrorKind::Annotation,
+                    Span::new(file, kind_offset, kind_offset + kind_word.len()),
+                    "`zdm:data` applies to a table (the line above CREATE TABLE), not to a column",
+                    None,
+                );
+                continue;
+            }
+            "data" => AnnotationKind::Data,
             "renamed-from" => match crate::sql::split_qualified_name(arg) {
                 Ok(parts) if parts.len() == 1 => {
                     AnnotationKind::RenamedFrom(parts.into_iter().next().unwrap_or_default())

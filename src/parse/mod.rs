@@ -27,6 +27,7 @@ use crate::source::{char_to_byte_offset, Diagnostic, FileId, SourceSet, Span};
 pub use annotate::{Annotation, AnnotationKind};
 pub use checks::CheckSource;
 pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
+pub use recreate::SeedInsert;
 
 /// The parsed desired schema.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct DesiredSchema {
     pub statements: Vec<Statement>,
     /// Annotations in file order.
     pub annotations: Vec<Annotation>,
+    /// The `INSERT`s into tables marked `-- zdm:data`, in file order.
+    pub seeds: Vec<SeedInsert>,
     /// Roles named by GRANT/REVOKE, OWNER TO, policies, default privileges, CREATE/ALTER ROLE,
     /// ... (never PUBLIC, CURRENT_USER, SESSION_USER, CURRENT_ROLE).
     pub roles: BTreeSet<String>,
@@ -254,7 +257,19 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
         ));
         statements.extend(file_statements.into_iter().map(|s| s.statement));
     }
-    recreate::check_skipped(&sources, &skipped, &statements, &mut errors, &mut notes);
+    let data_tables: BTreeSet<QualifiedName> = annotations
+        .iter()
+        .filter(|a| a.kind == AnnotationKind::Data)
+        .map(|a| a.table.clone())
+        .collect();
+    let seeds = recreate::check_skipped(
+        &sources,
+        &skipped,
+        &statements,
+        &data_tables,
+        &mut errors,
+        &mut notes,
+    );
     if !errors.list.is_empty() {
         let mut list = errors.list;
         list.sort_by_key(|e| (e.span.file, e.span.start));
@@ -265,6 +280,7 @@ pub fn parse_desired(sources: SourceSet) -> Result<DesiredSchema, ParseErrors> {
         sources,
         statements,
         annotations,
+        seeds,
         roles,
         notes,
     })

@@ -6,7 +6,8 @@
 //!   skipped (with a note). A `DROP` of anything the files do not create stays an error: it
 //!   would be an instruction to destroy, not a declaration.
 //! - seed rows, `INSERT INTO t ...`: rows are not schema, so the statement is skipped with a
-//!   note naming the table. Other DML stays an error.
+//!   note naming the table, unless the files mark `t` `-- zdm:data` (reference data, managed
+//!   by primary key: see `crate::data`). Other DML stays an error.
 
 use pg_query::protobuf::{self, ObjectType};
 use pg_query::NodeEnum;
@@ -101,16 +102,28 @@ fn qualified(parts: Vec<String>, ctx: &Ctx) -> Option<QualifiedName> {
     }
 }
 
+/// An `INSERT` into a table the files mark `-- zdm:data`: its rows are the table's declared
+/// contents, loaded into the shadow database after the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedInsert {
+    pub table: QualifiedName,
+    pub span: Span,
+    pub text: String,
+}
+
 /// A skipped `DROP ... IF EXISTS` must name only objects the files create (anything else is an
-/// instruction to destroy, an error); every skipped statement gets a note.
+/// instruction to destroy, an error); every skipped statement gets a note, except the
+/// `INSERT`s into tables marked `-- zdm:data`, which are returned to be loaded.
 pub(crate) fn check_skipped(
     sources: &SourceSet,
     skipped: &[SkippedStatement],
     statements: &[Statement],
+    data_tables: &BTreeSet<QualifiedName>,
     errors: &mut Errors,
     notes: &mut Vec<String>,
-) {
+) -> Vec<SeedInsert> {
     let provided: BTreeSet<&ObjectName> = statements.iter().flat_map(|s| &s.provides).collect();
+    let mut seeds = Vec::new();
     for s in skipped {
         let location = sources.location(s.span);
         match &s.what {
@@ -138,9 +151,15 @@ pub(crate) fn check_skipped(
                     );
                 }
             }
+            Skipped::Insert(table) if data_tables.contains(table) => seeds.push(SeedInsert {
+                table: table.clone(),
+                span: s.span,
+                text: sources.text(s.span).to_string(),
+            }),
             Skipped::Insert(table) => notes.push(format!(
-                "{location}: INSERT INTO {table} is skipped: zdm manages the schema, not rows; seed data belongs in a data migration"
+                "{location}: INSERT INTO {table} is skipped: zdm manages the schema, not rows; mark the table `-- zdm:data` (the line above its CREATE TABLE) to manage its rows by primary key, or keep seed data in a data migration"
             )),
         }
     }
+    seeds
 }

@@ -30,13 +30,36 @@ pub fn plan(plan: &Plan) -> serde_json::Result<String> {
 #[derive(Serialize)]
 struct Changes<'a> {
     changes: &'a [Change],
+    /// Tables marked `-- zdm:data` whose rows differ; left out when none do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rows: Vec<RowCounts>,
 }
 
-/// `{"format_version": 1, "changes": [...]}`.
-pub fn diff(changes: &[Change]) -> serde_json::Result<String> {
+#[derive(Serialize)]
+struct RowCounts {
+    table: String,
+    insert: usize,
+    update: usize,
+    delete: usize,
+}
+
+/// `{"format_version": 1, "changes": [...], "rows": [...]}`.
+pub fn diff(
+    changes: &[Change],
+    rows: &[(crate::data::DataTable, crate::data::RowChanges)],
+) -> serde_json::Result<String> {
+    let rows = rows
+        .iter()
+        .map(|(t, c)| RowCounts {
+            table: t.table.to_string(),
+            insert: c.insert.len(),
+            update: c.update.len(),
+            delete: c.delete.len(),
+        })
+        .collect();
     serde_json::to_string_pretty(&Versioned {
         format_version: FORMAT_VERSION,
-        body: &Changes { changes },
+        body: &Changes { changes, rows },
     })
 }
 
