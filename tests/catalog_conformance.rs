@@ -34,6 +34,12 @@ fn without_stats(mut model: Model) -> Model {
 /// Load `setup.sql` (if any) + `side` into a fresh database and introspect it.
 async fn check(dir: &Path, side: &str) -> Result<Model, String> {
     let db = common::test_db().await;
+    let result = check_in(&db, dir, side).await;
+    db.drop().await;
+    result
+}
+
+async fn check_in(db: &common::TestDb, dir: &Path, side: &str) -> Result<Model, String> {
     db.exec("SET check_function_bodies = off").await;
     let mut sql = String::new();
     for file in ["setup.sql", side] {

@@ -120,6 +120,15 @@ pub async fn test_db() -> TestDb {
 }
 
 impl TestDb {
+    /// Drop the database (the cluster may live in memory: tests that make hundreds of
+    /// databases give theirs back).
+    pub async fn drop(self) {
+        let TestDb { name, client, .. } = self;
+        drop(client);
+        let admin = admin().await;
+        let _ = zdm::shadow::drop_database(&admin, &name).await;
+    }
+
     /// Run a batch of statements; panics with the server's message (and position) on error.
     pub async fn exec(&self, sql: &str) {
         if let Err(e) = self.client.batch_execute(sql).await {
