@@ -142,16 +142,17 @@ pub async fn acquire_run_lock(client: &Client) -> Result<(), ApplyError> {
         if got {
             return Ok(());
         }
-        match lock_holder(client).await? {
-            Some(holder) => return Err(ApplyError::Busy { holder }),
-            // The holder's session is ending (a run that just exited): it goes in a moment.
-            None if tries < 20 => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => {
-                return Err(ApplyError::Busy {
-                    holder: "a session that is not visible to this user".to_string(),
-                })
-            }
+        // A run that just exited (or was killed) leaves its session behind for a moment,
+        // visible or not, until its backend notices: give it a second before calling the
+        // lock taken. A real concurrent run holds it far longer.
+        if tries < 20 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         }
+        let holder = lock_holder(client)
+            .await?
+            .unwrap_or_else(|| "a session that is not visible to this user".to_string());
+        return Err(ApplyError::Busy { holder });
     }
 }
 
