@@ -146,19 +146,14 @@ pub(super) fn allowed_hazards(args: &[String]) -> anyhow::Result<Vec<HazardKind>
     for arg in args {
         let arg = arg.trim();
         if arg == "all" {
-            return Ok(vec![
-                HazardKind::DataLoss,
-                HazardKind::TableRewrite,
-                HazardKind::LongLock,
-                HazardKind::NotOnline,
-                HazardKind::MayFail,
-                HazardKind::AccessChange,
-                HazardKind::AccessLoss,
-            ]);
+            return Ok(HazardKind::ALL.to_vec());
         }
         match HazardKind::parse(arg) {
             Some(kind) => out.push(kind),
-            None => bail!("unknown hazard kind {arg:?} (data-loss, table-rewrite, long-lock, not-online, may-fail, access-change, access-loss, all)"),
+            None => {
+                let known: Vec<&str> = HazardKind::ALL.iter().map(|k| k.name()).collect();
+                bail!("unknown hazard kind {arg:?} ({}, all)", known.join(", "))
+            }
         }
     }
     Ok(out)

@@ -121,18 +121,19 @@ impl HazardKind {
         }
     }
 
+    /// Every kind, in the order they are listed to users.
+    pub const ALL: [HazardKind; 7] = [
+        HazardKind::DataLoss,
+        HazardKind::TableRewrite,
+        HazardKind::LongLock,
+        HazardKind::NotOnline,
+        HazardKind::MayFail,
+        HazardKind::AccessChange,
+        HazardKind::AccessLoss,
+    ];
+
     pub fn parse(text: &str) -> Option<HazardKind> {
-        [
-            HazardKind::DataLoss,
-            HazardKind::TableRewrite,
-            HazardKind::LongLock,
-            HazardKind::NotOnline,
-            HazardKind::MayFail,
-            HazardKind::AccessChange,
-            HazardKind::AccessLoss,
-        ]
-        .into_iter()
-        .find(|k| k.name() == text)
+        Self::ALL.into_iter().find(|k| k.name() == text)
     }
 }
 
