@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{DataTable, Row, RowChanges};
-use crate::plan::{Hazard, HazardKind, LockMode, Phase, Step};
+use crate::plan::{HazardKind, LockMode, Phase, Step};
 use crate::sql::{quote_ident, quote_literal};
 
 /// Rows per statement: short transactions, few round trips.
@@ -14,10 +14,10 @@ const BATCH: usize = 500;
 
 /// Expand's upserts and contract's deletes for one table.
 pub fn steps(table: &DataTable, changes: &RowChanges) -> Vec<Step> {
-    let mut out = Vec::new();
     let writes: Vec<&Row> = changes.insert.iter().chain(&changes.update).collect();
-    for batch in writes.chunks(BATCH) {
-        let mut step = Step::new(
+    let deletes: Vec<&Row> = changes.delete.iter().collect();
+    let upserts = writes.chunks(BATCH).map(|batch| {
+        Step::new(
             Phase::Expand,
             format!(
                 "write {} declared row(s) of {} (reference data)",
@@ -25,14 +25,11 @@ pub fn steps(table: &DataTable, changes: &RowChanges) -> Vec<Step> {
                 table.table
             ),
             upsert_sql(table, batch),
-        );
-        step.lock = LockMode::RowExclusive;
-        step.lock_target = Some(table.table.to_string());
-        out.push(step);
-    }
-    let deletes: Vec<&Row> = changes.delete.iter().collect();
-    for batch in deletes.chunks(BATCH) {
-        let mut step = Step::new(
+        )
+        .lock(LockMode::RowExclusive, &table.table)
+    });
+    let removals = deletes.chunks(BATCH).map(|batch| {
+        Step::new(
             Phase::Contract,
             format!(
                 "delete {} row(s) of {} that the files no longer declare (reference data)",
@@ -40,21 +37,19 @@ pub fn steps(table: &DataTable, changes: &RowChanges) -> Vec<Step> {
                 table.table
             ),
             delete_sql(table, batch),
-        );
-        step.lock = LockMode::RowExclusive;
-        step.lock_target = Some(table.table.to_string());
-        step.hazards.push(Hazard {
-            kind: HazardKind::DataLoss,
-            message: format!(
+        )
+        .lock(LockMode::RowExclusive, &table.table)
+        .hazard(
+            HazardKind::DataLoss,
+            format!(
                 "deletes {} row(s) of {} (keys {}); rows other tables reference make the step fail",
                 batch.len(),
                 table.table,
                 keys_shown(table, batch)
             ),
-        });
-        out.push(step);
-    }
-    out
+        )
+    });
+    upserts.chain(removals).collect()
 }
 
 fn upsert_sql(table: &DataTable, rows: &[&Row]) -> String {
