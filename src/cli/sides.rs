@@ -14,8 +14,6 @@ use crate::workspace::{self, SchemaSource, Side};
 pub struct Sides {
     pub from: Side,
     pub to: Side,
-    /// The live database, when the "from" side is one (apply needs it).
-    pub target: Option<ConnectionTarget>,
     /// One session on the live database for everything planning reads there (the catalog,
     /// roles, annotation checks): one connection, not one per question, matters on a remote
     /// server behind TLS and a connection limit.
@@ -171,7 +169,6 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     let mut sides = Sides {
         from: from_side,
         to: to_side,
-        target,
         live,
         shadow,
         scope,

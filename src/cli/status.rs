@@ -84,14 +84,9 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
     }
     let mut sides = sides::read(&args).await?;
     sides.release().await;
-    let target = sides
-        .target
-        .clone()
-        .context("status needs a live database")?;
-    let client = match sides.live.take() {
-        Some(client) => client,
-        None => target.connect().await?,
-    };
+    // The session planning read the live database through (sides opens one whenever the
+    // live side is a database).
+    let client = sides.live.take().context("status needs a live database")?;
     let mut fresh = plan(
         &sides.from.model,
         &sides.to.model,
