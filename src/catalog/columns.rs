@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError, TableOids};
+use super::{get, CatalogError, TableOids};
 use crate::model::{Column, Identity, IdentitySequence, QualifiedName, Table};
 
 pub(crate) async fn columns(
@@ -50,7 +50,7 @@ pub(crate) async fn columns(
          ORDER BY a.attrelid, a.attnum",
         not_extension_member("pg_class", "c.oid")
     );
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let relid: u32 = get(&row, 0, WHAT)?;
         let Some(table) = oids.get(&relid).and_then(|name| tables.get_mut(name)) else {
             continue;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError, TableOids};
+use super::{get, CatalogError, TableOids};
 use crate::model::{
     Constraint, ConstraintKind, FkAction, FkMatch, ForeignKey, QualifiedName, Table,
 };
@@ -55,7 +55,7 @@ pub(crate) async fn constraints(
                            WHERE pcon.oid = con.conparentid AND pcon.conrelid = con.conrelid)",
         not_extension_member("pg_class", "c.oid")
     );
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let relid: u32 = get(&row, 0, WHAT)?;
         let Some(table) = oids.get(&relid).and_then(|name| tables.get_mut(name)) else {
             continue;

@@ -6,7 +6,7 @@
 use super::Reader;
 
 use super::filter::USER_SCHEMA;
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{Dependency, Kind, ObjectId, Trigger};
 
 /// Objects an edge may start or end at, as `(classid, oid, kind, schema, name, args)`. A
@@ -77,7 +77,7 @@ pub(crate) async fn depends(
         objects()
     );
     let mut out = Vec::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let dependent = depend_id(
             &named::<String>(&row, "a_kind", WHAT)?,
             named(&row, "a_schema", WHAT)?,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{Domain, DomainCheck, QualifiedName};
 
 pub(crate) async fn domains(
@@ -34,7 +34,7 @@ pub(crate) async fn domains(
         not_extension_member("pg_type", "t.oid")
     );
     let mut domains = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "name", WHAT)?,
@@ -79,7 +79,7 @@ async fn checks(
          JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
          WHERE c.contype = 'c' AND t.typtype = 'd' AND {USER_SCHEMA}"
     );
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let domain = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "domain", WHAT)?,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError, Server, TableOids};
+use super::{get, CatalogError, Server, TableOids};
 use crate::model::{Index, PartitionIndex, QualifiedName, Table};
 
 pub(crate) async fn indexes(
@@ -63,7 +63,7 @@ pub(crate) async fn indexes(
                            WHERE inh.inhrelid = i.indexrelid)",
         not_extension_member("pg_class", "c.oid")
     );
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let relid: u32 = get(&row, 0, WHAT)?;
         let Some(table) = oids.get(&relid).and_then(|name| tables.get_mut(name)) else {
             continue;

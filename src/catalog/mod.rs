@@ -122,34 +122,14 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
 
 async fn server(client: &Reader<'_>) -> Result<Server, CatalogError> {
     const WHAT: &str = "server version";
-    let row = query_one(
-        client,
-        WHAT,
-        "SELECT current_setting('server_version_num')::int4",
-    )
-    .await?;
+    let row = client
+        .query_one(WHAT, "SELECT current_setting('server_version_num')::int4")
+        .await?;
     let version: i32 = get(&row, 0, WHAT)?;
     if version < MIN_SERVER_VERSION {
         return Err(CatalogError::UnsupportedServer { version });
     }
     Ok(Server { version })
-}
-
-/// Run one catalog query, naming it in the error.
-pub(crate) async fn query(
-    client: &Reader<'_>,
-    what: &'static str,
-    sql: &str,
-) -> Result<Vec<Row>, CatalogError> {
-    client.query(what, sql).await
-}
-
-pub(crate) async fn query_one(
-    client: &Reader<'_>,
-    what: &'static str,
-    sql: &str,
-) -> Result<Row, CatalogError> {
-    client.query_one(what, sql).await
 }
 
 /// Read the column called `name` of a catalog row, naming the query in the error.

@@ -9,7 +9,7 @@ use super::Reader;
 
 use super::depend::{depend_id, objects};
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{
     Dependency, Kind, ObjectId, Policy, PolicyCommand, QualifiedName, RowSecurity, PUBLIC_ROLE,
 };
@@ -27,7 +27,7 @@ pub(crate) async fn row_security(
         not_extension_member("pg_class", "c.oid")
     );
     let mut out = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         out.insert(
             QualifiedName::new(
                 named::<String>(&row, "schema", WHAT)?,
@@ -66,7 +66,7 @@ pub(crate) async fn policies(
 ) -> Result<BTreeMap<String, Policy>, CatalogError> {
     const WHAT: &str = "policies";
     let mut out = BTreeMap::new();
-    for row in query(client, WHAT, &policies_sql()).await? {
+    for row in client.query(WHAT, &policies_sql()).await? {
         let table = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "table", WHAT)?,
@@ -126,7 +126,7 @@ pub(crate) async fn depends(
             referenced: ObjectId::new(Kind::Table, &p.table.schema, &p.table.name),
         })
         .collect();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let table = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "table", WHAT)?,

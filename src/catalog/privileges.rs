@@ -9,7 +9,7 @@ use tokio_postgres::{Client, Row};
 use super::Reader;
 
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{
     Acl, DefaultAcl, DefaultAclObjects, Grantee, Kind, ObjectId, Privilege, QualifiedName,
 };
@@ -95,7 +95,7 @@ pub(crate) async fn acls(client: &Reader<'_>) -> Result<BTreeMap<String, Acl>, C
         exploded("o.acl", "o.defaults")
     );
     let mut acls: BTreeMap<String, Acl> = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let target = target(&row, WHAT)?;
         let acl = acls.entry(target.sql()).or_insert_with(|| Acl {
             target,
@@ -123,7 +123,7 @@ pub(crate) async fn owners(client: &Reader<'_>) -> Result<BTreeMap<String, Strin
         objects()
     );
     let mut owners = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         owners.insert(target(&row, WHAT)?.sql(), named(&row, "owner", WHAT)?);
     }
     Ok(owners)
@@ -194,7 +194,7 @@ pub(crate) async fn default_privileges(
         )
     );
     let mut entries: BTreeMap<String, DefaultAcl> = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let code: String = named(&row, "objects", WHAT)?;
         let Some(objects) = DefaultAclObjects::from_catalog(&code) else {
             continue;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, Routine};
 
 pub(crate) async fn routines(
@@ -28,7 +28,7 @@ pub(crate) async fn routines(
         not_internal("pg_proc", "p.oid")
     );
     let mut routines = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "name", WHAT)?,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError};
+use super::{get, CatalogError};
 use crate::model::{Extension, Schema};
 
 pub(crate) async fn schemas(client: &Reader<'_>) -> Result<BTreeMap<String, Schema>, CatalogError> {
@@ -17,7 +17,7 @@ pub(crate) async fn schemas(client: &Reader<'_>) -> Result<BTreeMap<String, Sche
         not_extension_member("pg_namespace", "n.oid")
     );
     let mut schemas = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name: String = get(&row, 0, WHAT)?;
         let comment = get(&row, 1, WHAT)?;
         schemas.insert(name.clone(), Schema { name, comment });
@@ -33,7 +33,7 @@ pub(crate) async fn extensions(
          FROM pg_catalog.pg_extension e
          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace";
     let mut extensions = BTreeMap::new();
-    for row in query(client, WHAT, sql).await? {
+    for row in client.query(WHAT, sql).await? {
         let name: String = get(&row, 0, WHAT)?;
         extensions.insert(
             name.clone(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError};
+use super::{get, CatalogError};
 use crate::model::{ColumnRef, QualifiedName, Sequence};
 
 pub(crate) async fn sequences(
@@ -37,7 +37,7 @@ pub(crate) async fn sequences(
         not_extension_member("pg_class", "c.oid")
     );
     let mut sequences = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name = QualifiedName::new(get::<String>(&row, 0, WHAT)?, get::<String>(&row, 1, WHAT)?);
         let owner_schema: Option<String> = get(&row, 9, WHAT)?;
         let owner_table: Option<String> = get(&row, 10, WHAT)?;

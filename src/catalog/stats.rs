@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::Reader;
 use tokio_postgres::error::SqlState;
 
-use super::{get, query, CatalogError, TableOids};
+use super::{get, CatalogError, TableOids};
 use crate::model::{QualifiedName, Table, TableKind};
 use crate::sql::quote_ident;
 
@@ -45,7 +45,7 @@ pub(crate) async fn stats(
                 OR (NOT c.relforcerowsecurity AND pg_catalog.pg_has_role(c.relowner, 'USAGE')))"
     );
     let mut probe: Vec<(u32, &QualifiedName)> = Vec::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let oid: u32 = get(&row, 0, WHAT)?;
         if let Some(name) = oids.get(&oid) {
             probe.push((oid, name));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError, TableOids};
+use super::{get, CatalogError, TableOids};
 use crate::model::{PartitionOf, QualifiedName, ReplicaIdentity, Table, TableKind, TableStats};
 
 pub(crate) async fn tables(
@@ -35,7 +35,7 @@ pub(crate) async fn tables(
     );
     let mut tables = BTreeMap::new();
     let mut oids = TableOids::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let oid: u32 = get(&row, 0, WHAT)?;
         let name = QualifiedName::new(get::<String>(&row, 1, WHAT)?, get::<String>(&row, 2, WHAT)?);
         let kind = match get::<String>(&row, 3, WHAT)?.as_str() {

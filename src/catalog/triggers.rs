@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{named, query, CatalogError};
+use super::{named, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, Trigger};
 
 /// The `WHERE` condition shared with the unmanaged list (which takes the complement).
@@ -34,7 +34,7 @@ pub(crate) async fn triggers(
         not_extension_member("pg_class", "c.oid")
     );
     let mut triggers = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let table = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "table", WHAT)?,

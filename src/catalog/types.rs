@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
-use super::{get, query, CatalogError};
+use super::{get, CatalogError};
 use crate::model::{EnumType, QualifiedName};
 
 pub(crate) async fn enums(
@@ -23,7 +23,7 @@ pub(crate) async fn enums(
         not_extension_member("pg_type", "t.oid")
     );
     let mut enums = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name = QualifiedName::new(get::<String>(&row, 0, WHAT)?, get::<String>(&row, 1, WHAT)?);
         enums.insert(
             name.clone(),

@@ -6,7 +6,7 @@
 use super::Reader;
 
 use super::filter::{not_extension_member, not_internal, USER_SCHEMA};
-use super::{get, query, CatalogError, Server};
+use super::{get, CatalogError, Server};
 use crate::model::UnmanagedObject;
 use crate::sql::quote_ident;
 
@@ -469,7 +469,7 @@ pub(crate) async fn unmanaged(
         .collect::<Vec<_>>()
         .join("\nUNION ALL\n");
     let mut objects = Vec::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let kind: String = get(&row, 0, WHAT)?;
         let parts = [
             get::<Option<String>>(&row, 1, WHAT)?,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::filter::{not_extension_member, USER_SCHEMA};
 use super::Reader;
-use super::{get, named, query, CatalogError};
+use super::{get, named, CatalogError};
 use crate::model::{Kind, ObjectId, QualifiedName, View, ViewColumn, ViewIndex, ViewRead};
 
 pub(crate) async fn view_reads(client: &Reader<'_>) -> Result<Vec<ViewRead>, CatalogError> {
@@ -30,7 +30,8 @@ pub(crate) async fn view_reads(client: &Reader<'_>) -> Result<Vec<ViewRead>, Cat
            AND v.oid <> t.oid AND {USER_SCHEMA}
          ORDER BY 1, 2, 3, 4, 5"
     );
-    query(client, WHAT, &sql)
+    client
+        .query(WHAT, &sql)
         .await?
         .iter()
         .map(|row| {
@@ -76,7 +77,7 @@ pub(crate) async fn views(client: &Reader<'_>) -> Result<BTreeMap<String, View>,
         not_extension_member("pg_class", "c.oid")
     );
     let mut views = BTreeMap::new();
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let name = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "name", WHAT)?,
@@ -134,7 +135,7 @@ async fn view_indexes(
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'm' AND {USER_SCHEMA}"
     );
-    for row in query(client, WHAT, &sql).await? {
+    for row in client.query(WHAT, &sql).await? {
         let view = QualifiedName::new(
             named::<String>(&row, "schema", WHAT)?,
             named::<String>(&row, "view", WHAT)?,
