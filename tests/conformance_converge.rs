@@ -6,7 +6,8 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
-use conformance::{dev_url_args, drop_database, normalized_dump, tail, zdm};
+use common::drop_database;
+use conformance::{dev_url_args, normalized_dump, tail, zdm};
 
 fn command(verb: &[&str], db: &str, case: &conformance::Case) -> Vec<String> {
     let mut args: Vec<String> = verb.iter().map(|s| s.to_string()).collect();

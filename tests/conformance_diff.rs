@@ -6,7 +6,8 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
-use conformance::{dev_url_args, drop_database, tail, zdm};
+use common::drop_database;
+use conformance::{dev_url_args, tail, zdm};
 
 async fn check(case: &conformance::Case) -> (Result<(), String>, bool) {
     let mut managed_only = false;

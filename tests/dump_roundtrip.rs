@@ -8,7 +8,8 @@ mod conformance;
 
 use std::path::Path;
 
-use conformance::{dev_url_args, drop_database, tail, zdm};
+use common::drop_database;
+use conformance::{dev_url_args, tail, zdm};
 
 async fn check(case: &conformance::Case) -> (Result<(), String>, bool) {
     let db = common::test_db().await;

@@ -92,6 +92,13 @@ fn fresh_name() -> String {
     format!("t{n}_{hint}")
 }
 
+/// Drop a database of the harness cluster (best effort: a test that already failed should
+/// report its own failure, not this one).
+pub async fn drop_database(name: &str) {
+    let admin = admin().await;
+    let _ = zdm::shadow::drop_database(&admin, name).await;
+}
+
 /// A fresh, empty database (a copy of the prepared template) and a client connected to it.
 pub async fn test_db() -> TestDb {
     ensure_template().await;
@@ -125,8 +132,7 @@ impl TestDb {
     pub async fn drop(self) {
         let TestDb { name, client, .. } = self;
         drop(client);
-        let admin = admin().await;
-        let _ = zdm::shadow::drop_database(&admin, &name).await;
+        drop_database(&name).await;
     }
 
     /// Run a batch of statements; panics with the server's message (and position) on error.

@@ -256,17 +256,6 @@ fn normalize_statement(lines: &[String]) -> String {
     lines.join("\n")
 }
 
-/// Drop a test database (the corpus creates hundreds; keep the disk tidy).
-pub async fn drop_database(name: &str) {
-    let conninfo = crate::common::server_conninfo("postgres");
-    if let Ok((client, connection)) =
-        tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await
-    {
-        tokio::spawn(connection);
-        let _ = zdm::shadow::drop_database(&client, name).await;
-    }
-}
-
 /// `--dev-url` pointing the shadow at the harness cluster: a case costs a CREATE DATABASE,
 /// not an initdb.
 pub fn dev_url_args() -> Vec<String> {
