@@ -600,6 +600,24 @@ fn markdown_fixture() -> tempfile::NamedTempFile {
     file
 }
 
+/// The pull-request environment `comment.sh` runs in, posting `file` to `server`.
+fn comment_env<'a>(server: &'a Server, file: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut env = PR_ENV.to_vec();
+    env.extend([
+        ("INPUT_MARKDOWN_FILE", file),
+        ("GITHUB_API_URL", server.url.as_str()),
+    ]);
+    env
+}
+
+/// Each request's method and path, in order.
+fn shape(requests: &[Request]) -> Vec<(&str, &str)> {
+    requests
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect()
+}
+
 #[tokio::test]
 async fn comment_posts_one_comment_when_there_is_none() {
     let server = Server::start(|r| match r.method.as_str() {
@@ -609,23 +627,15 @@ async fn comment_posts_one_comment_when_there_is_none() {
     });
     let markdown = markdown_fixture();
     let file = markdown.path().display().to_string();
-    let mut env = PR_ENV.to_vec();
-    env.extend([
-        ("INPUT_MARKDOWN_FILE", file.as_str()),
-        ("GITHUB_API_URL", server.url.as_str()),
-    ]);
+    let env = comment_env(&server, &file);
     let run = run_script("comment.sh", &env).await;
     assert_eq!(run.code, 0, "{}", run.text());
     assert_eq!(run.output("comment-action"), "created");
     assert_eq!(run.output("comment-id"), "42");
 
     let requests = server.requests();
-    let shape: Vec<(&str, &str)> = requests
-        .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str()))
-        .collect();
     assert_eq!(
-        shape,
+        shape(&requests),
         [
             (
                 "GET",
@@ -664,22 +674,14 @@ async fn comment_updates_its_earlier_comment_instead_of_adding_one() {
     });
     let markdown = markdown_fixture();
     let file = markdown.path().display().to_string();
-    let mut env = PR_ENV.to_vec();
-    env.extend([
-        ("INPUT_MARKDOWN_FILE", file.as_str()),
-        ("GITHUB_API_URL", server.url.as_str()),
-    ]);
+    let mut env = comment_env(&server, &file);
     let run = run_script("comment.sh", &env).await;
     assert_eq!(run.code, 0, "{}", run.text());
     assert_eq!(run.output("comment-action"), "updated");
     assert_eq!(run.output("comment-id"), "9");
     let requests = server.requests();
-    let shape: Vec<(&str, &str)> = requests
-        .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str()))
-        .collect();
     assert_eq!(
-        shape,
+        shape(&requests),
         [
             (
                 "GET",
@@ -719,11 +721,7 @@ async fn comment_fails_when_the_api_refuses() {
     });
     let markdown = markdown_fixture();
     let file = markdown.path().display().to_string();
-    let mut env = PR_ENV.to_vec();
-    env.extend([
-        ("INPUT_MARKDOWN_FILE", file.as_str()),
-        ("GITHUB_API_URL", server.url.as_str()),
-    ]);
+    let env = comment_env(&server, &file);
     let run = run_script("comment.sh", &env).await;
     assert_ne!(run.code, 0, "{}", run.text());
     assert_eq!(run.code, 2, "{}", run.text());
