@@ -41,6 +41,16 @@ async fn rows(db: &common::TestDb) -> Vec<(String, String, bool, Option<String>)
         .collect()
 }
 
+async fn expand(db: &common::TestDb, schema: &std::path::Path) -> cli_support::Run {
+    zdm_on(
+        &["apply", "--phase", "expand", "--yes"],
+        &db.conninfo,
+        schema,
+        &[],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn declared_rows_are_inserted_updated_and_deleted_by_primary_key() {
     let db = common::test_db().await;
@@ -115,13 +125,7 @@ async fn declared_rows_are_inserted_updated_and_deleted_by_primary_key() {
     );
 
     // Expand writes the declared rows and deletes nothing.
-    let run = zdm_on(
-        &["apply", "--phase", "expand", "--yes"],
-        &db.conninfo,
-        dir.path(),
-        &[],
-    )
-    .await;
+    let run = expand(&db, dir.path()).await;
     assert_eq!(run.code, 0, "{}", run.text());
     let after_expand = rows(&db).await;
     assert_eq!(after_expand.len(), 4, "{after_expand:?}");
@@ -161,13 +165,7 @@ async fn declared_rows_are_inserted_updated_and_deleted_by_primary_key() {
 async fn a_new_reference_table_is_created_and_filled_in_expand() {
     let db = common::test_db().await;
     let dir = schema_dir(FILES);
-    let run = zdm_on(
-        &["apply", "--phase", "expand", "--yes"],
-        &db.conninfo,
-        dir.path(),
-        &[],
-    )
-    .await;
+    let run = expand(&db, dir.path()).await;
     assert_eq!(run.code, 0, "{}", run.text());
     assert_eq!(rows(&db).await.len(), 3);
     let again = zdm_on(&["diff"], &db.conninfo, dir.path(), &[]).await;
