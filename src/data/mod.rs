@@ -19,7 +19,7 @@ use tokio_postgres::Client;
 use crate::model::{ConstraintKind, Model, QualifiedName};
 use crate::parse::{AnnotationKind, DesiredSchema};
 use crate::source::Diagnostic;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{quote_ident, quote_ident_list, quote_literal};
 
 #[derive(Debug, Error)]
 pub enum DataError {
@@ -85,11 +85,10 @@ pub fn insert_statement(table: &DataTable, rows: &Rows) -> Option<String> {
             format!("    ({})", literals.join(", "))
         })
         .collect();
-    let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(c)).collect();
     Some(format!(
         "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES\n{};",
         table.table,
-        columns.join(", "),
+        quote_ident_list(&table.columns),
         values.join(",\n")
     ))
 }

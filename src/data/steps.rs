@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{DataTable, Row, RowChanges};
 use crate::plan::{HazardKind, LockMode, Phase, Step};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{quote_ident, quote_ident_list, quote_literal};
 
 /// Rows per statement: short transactions, few round trips.
 const BATCH: usize = 500;
@@ -53,9 +53,7 @@ pub fn steps(table: &DataTable, changes: &RowChanges) -> Vec<Step> {
 }
 
 fn upsert_sql(table: &DataTable, rows: &[&Row]) -> String {
-    let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(c)).collect();
-    let list = columns.join(", ");
-    let key: Vec<String> = table.key.iter().map(|c| quote_ident(c)).collect();
+    let list = quote_ident_list(&table.columns);
     let set: Vec<String> = table
         .columns
         .iter()
@@ -71,13 +69,12 @@ fn upsert_sql(table: &DataTable, rows: &[&Row]) -> String {
         "INSERT INTO {t} ({list}) OVERRIDING SYSTEM VALUE\nSELECT {list} FROM pg_catalog.json_populate_recordset(NULL::{t}, {rows}::pg_catalog.json)\nON CONFLICT ({key}) {conflict};",
         t = table.table,
         rows = rows_json(table, rows, &table.columns),
-        key = key.join(", "),
+        key = quote_ident_list(&table.key),
     )
 }
 
 fn delete_sql(table: &DataTable, rows: &[&Row]) -> String {
-    let key: Vec<String> = table.key.iter().map(|c| quote_ident(c)).collect();
-    let list = key.join(", ");
+    let list = quote_ident_list(&table.key);
     format!(
         "DELETE FROM {t} WHERE ({list}) IN (SELECT {list} FROM pg_catalog.json_populate_recordset(NULL::{t}, {rows}::pg_catalog.json));",
         t = table.table,
