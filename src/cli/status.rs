@@ -174,11 +174,10 @@ async fn drift(ledger: &Ledger<'_>, live: &crate::model::Model) -> anyhow::Resul
     let Some(snapshot) = ledger.last_schema().await? else {
         return Ok(None);
     };
-    let live = crate::ledger::comparable(live.clone());
     Ok(Some(Drift {
         since: rfc3339(snapshot.taken_at),
         plan_id: snapshot.plan_id,
-        changes: crate::diff::diff(&snapshot.model, &live),
+        changes: crate::diff::diff(&snapshot.model, live),
         taken_at: snapshot.taken_at,
     }))
 }

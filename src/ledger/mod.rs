@@ -13,7 +13,7 @@
 
 mod snapshot;
 
-pub use snapshot::{comparable, Snapshot};
+pub use snapshot::Snapshot;
 
 use std::time::SystemTime;
 use thiserror::Error;

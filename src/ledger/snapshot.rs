@@ -11,7 +11,8 @@ use crate::model::Model;
 /// person reading the ledger after an incident).
 const KEEP: i64 = 5;
 
-/// The schema zdm left after one of its runs.
+/// The schema zdm left after one of its runs (without table statistics: they are not
+/// serialised, and the diff never compares them).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub plan_id: i64,
@@ -19,19 +20,10 @@ pub struct Snapshot {
     pub model: Model,
 }
 
-/// What is compared: table statistics change with the data, not the schema.
-pub fn comparable(mut model: Model) -> Model {
-    for table in model.tables.values_mut() {
-        table.stats = Default::default();
-    }
-    model
-}
-
 impl Ledger<'_> {
     /// Keep `model` as the schema run `plan_id` left behind.
     pub async fn record_schema(&self, plan_id: i64, model: &Model) -> Result<(), LedgerError> {
-        let json =
-            serde_json::to_value(comparable(model.clone())).expect("a model always serialises");
+        let json = serde_json::to_value(model).expect("a model always serialises");
         self.client
             .execute(
                 "INSERT INTO zdm.schema_after (plan_id, model) VALUES ($1, $2) \
