@@ -323,7 +323,7 @@ impl EmbeddedCluster {
             None
         };
 
-        let base = temp_base(run_as.is_some());
+        let base = super::base_dir::temp_base(run_as.is_some());
         let dir = tempfile::Builder::new()
             .prefix("zdm-pg-")
             .tempdir_in(&base)
@@ -567,52 +567,6 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> bool {
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
-/// Where to create the temp dir: `$TMPDIR` unless the socket path would get too long (unix
-/// socket paths are limited to ~107 bytes) or, as root, `nobody` could not traverse it.
-/// Where the throwaway cluster's directory goes: memory (`/dev/shm`) when it has room, else
-/// the temp dir. A shadow database is created and dropped for every run, and on a disk-backed
-/// file system each `CREATE DATABASE` + `DROP DATABASE` pair spends about 0.1 s of kernel time
-/// creating, writing and unlinking a few hundred files; in memory it takes a fifth of that.
-fn temp_base(for_other_user: bool) -> PathBuf {
-    let memory = Path::new(MEMORY_DIR);
-    if has_room(memory, MEMORY_DIR_MIN_FREE) && (!for_other_user || traversable_by_others(memory)) {
-        return memory.to_path_buf();
-    }
-    let base = std::env::temp_dir();
-    let too_long = base.as_os_str().len() > 60;
-    let blocked = for_other_user && !traversable_by_others(&base);
-    if too_long || blocked {
-        PathBuf::from("/tmp")
-    } else {
-        base
-    }
-}
-
-const MEMORY_DIR: &str = "/dev/shm";
-
-/// Free space `/dev/shm` must have to be used: containers often give it only 64 MB, too
-/// little for a cluster that loads a large schema.
-const MEMORY_DIR_MIN_FREE: u64 = 1 << 30;
-
-/// A writable directory with at least `min_free` bytes free.
-fn has_room(dir: &Path, min_free: u64) -> bool {
-    let Ok(stat) = nix::sys::statvfs::statvfs(dir) else {
-        return false;
-    };
-    // The field widths differ between platforms (u32 on some), hence the casts.
-    #[allow(clippy::unnecessary_cast)]
-    let free = stat.blocks_available() as u64 * stat.fragment_size() as u64;
-    free >= min_free && nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
-}
-
-fn traversable_by_others(path: &Path) -> bool {
-    let Ok(path) = fs::canonicalize(path) else {
-        return false;
-    };
-    path.ancestors()
-        .all(|p| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The shadow database: a fresh, empty database the desired schema is loaded into, either on
 //! an embedded throwaway cluster (the default) or on a development server (`--dev-url`).
 
+mod base_dir;
 pub mod cluster;
 
 use std::sync::{Arc, Weak};
