@@ -49,3 +49,25 @@ fn traversable_by_others(path: &Path) -> bool {
     path.ancestors()
         .all(|p| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_free_space_in_a_writable_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(has_room(dir.path(), 1));
+        assert!(!has_room(dir.path(), u64::MAX));
+        assert!(!has_room(&dir.path().join("missing"), 1));
+    }
+
+    #[test]
+    fn memory_is_the_first_choice_when_it_has_room() {
+        let base = temp_base(false);
+        assert_eq!(
+            base == Path::new(MEMORY_DIR),
+            has_room(Path::new(MEMORY_DIR), MEMORY_DIR_MIN_FREE)
+        );
+    }
+}
