@@ -162,7 +162,55 @@ static CASES: &[Case] = &[
               CREATE UNIQUE INDEX m_id ON public.m (id);
               COMMENT ON INDEX public.m_id IS 'one row per id';",
         hazards: &[],
-        plan_has: &["CREATE MATERIALIZED VIEW public.m"],
+        plan_has: &[
+            "CREATE MATERIALIZED VIEW public.zdm_new_m",
+            "ALTER MATERIALIZED VIEW public.zdm_new_m RENAME TO m;",
+            "ALTER INDEX public.zdm_new_m_id RENAME TO m_id;",
+            "DROP MATERIALIZED VIEW public.zdm_old_m;",
+            "!DROP MATERIALIZED VIEW public.m;",
+        ],
+    },
+    Case {
+        name: "a materialized view rebuilt online keeps its index names, grants and comments",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              INSERT INTO public.t SELECT i, i FROM generate_series(1, 100) i;
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;
+              CREATE UNIQUE INDEX m_id ON public.m (id);
+              GRANT SELECT ON public.m TO PUBLIC;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount, amount > 50 AS big FROM public.t;
+              CREATE UNIQUE INDEX m_id ON public.m (id);
+              CREATE INDEX m_big ON public.m (big);
+              GRANT SELECT ON public.m TO PUBLIC;
+              COMMENT ON MATERIALIZED VIEW public.m IS 'amounts';",
+        hazards: &[],
+        plan_has: &[
+            "ALTER INDEX public.m_id RENAME TO zdm_old_m_id;",
+            "GRANT SELECT ON TABLE public.zdm_new_m TO PUBLIC;",
+            "COMMENT ON MATERIALIZED VIEW public.m IS 'amounts';",
+            "!DROP MATERIALIZED VIEW public.m;",
+        ],
+    },
+    Case {
+        name: "a rebuild interrupted before its swap: the copy left behind is replaced",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;
+              CREATE MATERIALIZED VIEW public.zdm_new_m AS SELECT 1 AS half_done;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount + 1 AS amount FROM public.t;",
+        hazards: &[],
+        plan_has: &["DROP MATERIALIZED VIEW IF EXISTS public.zdm_new_m;", "!DROP MATERIALIZED VIEW public.zdm_new_m;"],
+    },
+    Case {
+        name: "a materialized view a view reads: dropped and created with it",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount FROM public.t;
+              CREATE VIEW public.v AS SELECT id FROM public.m;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE MATERIALIZED VIEW public.m AS SELECT id, amount * 2 AS amount FROM public.t;
+              CREATE VIEW public.v AS SELECT id FROM public.m;",
+        hazards: &[],
+        plan_has: &["DROP MATERIALIZED VIEW public.m;", "!zdm_new_m"],
     },
     Case {
         name: "an index added to a live materialized view: concurrently",

@@ -2,7 +2,8 @@
 //!
 //! Two situations drop an object that both sides keep and create it again:
 //! - its own change needs it (`RecreateObject`: a view losing or retyping a column, a
-//!   materialized view, a function whose result or parameter names change). Then every live
+//!   materialized view that others read (one nothing reads is rebuilt online instead, see
+//!   `matview_rebuild`), a function whose result or parameter names change). Then every live
 //!   object that depends on it (views over the view, functions returning its rows, triggers
 //!   calling the function) is dropped first and created again after, in one transaction, in
 //!   the dependency order of each side (live for the drops, desired for the creates);
@@ -18,11 +19,12 @@ use std::collections::BTreeSet;
 
 use crate::diff::keyed::dependents_of;
 use crate::diff::{Change, CommentTarget};
-use crate::model::{Kind, Model, ObjectId};
+use crate::model::{Kind, Model, Object, ObjectId, View};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, Transform};
 
 use super::keyed::{create_sql, describe, drop_sql, needs, resources, NO_BODY_CHECKS};
+use super::matview_rebuild;
 
 /// Views re-created around one step that removes what they read.
 struct Around {
@@ -39,6 +41,8 @@ pub struct Cascade {
     handled: BTreeSet<ObjectId>,
     /// Compatibility views that a table rename's own recipe drops.
     rename_views: Vec<crate::model::QualifiedName>,
+    /// Materialized views rebuilt online instead (see `matview_rebuild`), live and desired.
+    rebuilt: Vec<(View, View)>,
 }
 
 impl Cascade {
@@ -74,7 +78,19 @@ impl Cascade {
             }
         }
         let mut recreated = Vec::new();
+        let mut rebuilt = Vec::new();
         for change in changes {
+            if let Change::RecreateObject {
+                from: Object::View(from),
+                to: Object::View(to),
+            } = change
+            {
+                if !handled.contains(&from.id) && matview_rebuild::applies(ctx, from, to) {
+                    handled.insert(from.id.clone());
+                    rebuilt.push((from.clone(), to.clone()));
+                    continue;
+                }
+            }
             if let Change::RecreateObject { from, .. } = change {
                 let mut ids = vec![from.id().clone()];
                 ids.extend(dependents_of(&ctx.from.depends, from.id()));
@@ -99,6 +115,7 @@ impl Cascade {
             around,
             handled,
             rename_views,
+            rebuilt,
         }
     }
 
@@ -108,6 +125,7 @@ impl Cascade {
             Change::CreateObject { object } => self.handled.contains(object.id()),
             Change::DropObject { object } => {
                 self.handled.contains(object.id())
+                    || self.is_leftover_copy(object.id())
                     || (object.id().kind == Kind::View
                         && self.rename_views.contains(&object.id().qualified()))
             }
@@ -130,18 +148,35 @@ impl Cascade {
         }
     }
 
-    /// The step re-creating the `RecreateObject`s and their dependents.
+    /// A materialized view's copy that an interrupted rebuild left behind: the rebuild
+    /// replaces it, so no step of its own drops it.
+    fn is_leftover_copy(&self, id: &ObjectId) -> bool {
+        id.kind == Kind::MaterializedView
+            && self
+                .rebuilt
+                .iter()
+                .any(|(from, _)| matview_rebuild::copy_name(&from.name) == id.qualified())
+    }
+
+    /// The steps re-creating the `RecreateObject`s and their dependents, and rebuilding
+    /// materialized views online.
     pub fn steps(&self, ctx: &Context) -> Vec<Step> {
+        let mut out: Vec<Step> = self
+            .rebuilt
+            .iter()
+            .flat_map(|(from, to)| matview_rebuild::steps(ctx, from, to))
+            .collect();
         if self.recreated.is_empty() {
-            return Vec::new();
+            return out;
         }
         let names: Vec<String> = self.recreated.iter().map(describe).collect();
         let (sql, step) = cluster(ctx, &self.recreated);
-        vec![step(Step::new(
+        out.push(step(Step::new(
             Phase::Expand,
             format!("drop and re-create {}", names.join(", ")),
             sql,
-        ))]
+        )));
+        out
     }
 
     /// Wrap the steps that remove what views read: the views are dropped first and created

@@ -10,7 +10,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::diff::privileges::{object_privileges, PrivilegeAction, PrivilegeTarget};
+use crate::diff::privileges::{
+    actions, new_object_privileges, object_privileges, PrivilegeAction, PrivilegeTarget,
+};
 use crate::diff::Change;
 use crate::model::{Grantee, Kind, ObjectId};
 use crate::plan::resource::Resource;
@@ -187,4 +189,44 @@ pub fn order_after_default_privileges(steps: &mut [Step]) {
             step.uses.push(Resource::DefaultPrivileges);
         }
     }
+}
+
+/// The grants that give `copy`, an object this plan builds to take the place of `id` (a
+/// materialized view built under a temporary name, see `matview_rebuild`), the privileges the
+/// files give `id` and its columns, before it is swapped in: readers never find it bare.
+pub fn statements_for_copy(ctx: &Context, id: &ObjectId, copy: &ObjectId) -> Vec<String> {
+    let owner = ctx.from.owners.get(&id.sql()).cloned();
+    let mut out = Vec::new();
+    for acl in ctx.to.acls.values() {
+        let target = &acl.target;
+        let column = target.kind == Kind::Column;
+        if target.schema != id.schema
+            || target.name != id.name
+            || !(column || target.kind == id.kind)
+        {
+            continue;
+        }
+        let start = if column {
+            BTreeSet::new()
+        } else {
+            new_object_privileges(ctx.to, acl)
+        };
+        let on = PrivilegeTarget::Object {
+            id: ObjectId {
+                member: target.member.clone(),
+                kind: target.kind,
+                ..copy.clone()
+            },
+            owner: owner.clone(),
+        };
+        for (grantee, action, privileges) in actions(&start, &acl.privileges) {
+            out.push(ddl::privileges::statement(
+                &on,
+                &grantee,
+                action,
+                &privileges,
+            ));
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@ pub mod grants;
 mod identity;
 mod indexes;
 mod keyed;
+mod matview_rebuild;
 mod objects;
 mod partitioned;
 pub mod policies;
