@@ -14,7 +14,48 @@ use kinds_support::{run_all, Case};
 const ADD: &str = "CREATE FUNCTION public.add(a integer, b integer) RETURNS integer
     LANGUAGE sql IMMUTABLE AS 'SELECT a + b';\n";
 
+const NOTES: &str = "CREATE TABLE public.t (id integer PRIMARY KEY, note text, amount integer);
+CREATE FUNCTION public.noted() RETURNS bigint LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN (SELECT count(note) FROM public.t); END $$;\n";
+
 static CASES: &[Case] = &[
+    Case {
+        name: "a column a kept PL/pgSQL body names is dropped: may-fail names the function",
+        old: NOTES,
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.noted() RETURNS bigint LANGUAGE plpgsql STABLE
+                  AS $$ BEGIN RETURN (SELECT count(note) FROM public.t); END $$;",
+        hazards: &["data-loss", "may-fail"],
+        plan_has: &["DROP COLUMN note"],
+    },
+    Case {
+        name: "the body stops naming the column first: no may-fail",
+        old: NOTES,
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, amount integer);
+              CREATE FUNCTION public.noted() RETURNS bigint LANGUAGE plpgsql STABLE
+                  AS $$ BEGIN RETURN (SELECT count(*) FROM public.t); END $$;",
+        hazards: &["data-loss"],
+        plan_has: &[
+            "CREATE OR REPLACE FUNCTION public.noted()",
+            "DROP COLUMN note",
+        ],
+    },
+    Case {
+        name: "a column a PL/pgSQL body names is retyped: nothing to flag",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, note text, amount integer);
+              INSERT INTO public.t VALUES (1, 'a', 10);
+              CREATE FUNCTION public.noted() RETURNS bigint LANGUAGE plpgsql STABLE
+                  AS $$ BEGIN RETURN (SELECT count(note) FROM public.t); END $$;",
+        new: "CREATE TABLE public.t (
+                  id integer PRIMARY KEY,
+                  note text,
+                  amount bigint -- zdm:using amount::bigint
+              );
+              CREATE FUNCTION public.noted() RETURNS bigint LANGUAGE plpgsql STABLE
+                  AS $$ BEGIN RETURN (SELECT count(note) + sum(amount) FROM public.t); END $$;",
+        hazards: &[],
+        plan_has: &["zdm_new_amount"],
+    },
     Case {
         name: "add a function reading a new table",
         old: "",

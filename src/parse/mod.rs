@@ -7,6 +7,7 @@
 //! This is the only module that uses pg_query.
 
 mod annotate;
+pub mod bodies;
 mod checks;
 mod ffi;
 mod lexer;

@@ -6,6 +6,7 @@
 //! concurrently built index waiting to become a constraint, a NOT NULL check added but not yet
 //! validated) is picked up where it stopped instead of being started again.
 
+mod bodies;
 mod graph;
 mod recipes;
 pub mod resource;
@@ -158,6 +159,7 @@ pub fn plan_changes(
     steps.extend(grants);
     recipes::grants::order_after_default_privileges(&mut steps);
     views::flag_drops_read_by_views(from, &mut steps);
+    bodies::flag_drops_named_by_bodies(from, to, &mut steps);
     recipes::policies::flag_dropped_policies(&context, &mut steps);
     Ok(Plan {
         source_fingerprint: fingerprint(from),
