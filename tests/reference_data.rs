@@ -230,3 +230,40 @@ async fn dump_data_writes_the_rows_back_as_managed_reference_data() {
     assert_eq!(diff.code, 1, "{}", diff.text());
     assert!(diff.stdout.contains("rows: 1 to insert"), "{}", diff.text());
 }
+
+/// `zdm status` counts what `zdm plan` would do to the rows: pending until applied.
+#[tokio::test]
+async fn status_counts_pending_reference_rows() {
+    let db = common::test_db().await;
+    let dir = schema_dir(FILES);
+    assert_eq!(expand(&db, dir.path()).await.code, 0);
+    db.exec("UPDATE countries SET name = 'Frankreich' WHERE code = 'fr'")
+        .await;
+    let status = zdm_on(&["status"], &db.conninfo, dir.path(), &["--format", "json"]).await;
+    assert_eq!(
+        status.code,
+        1,
+        "rows differ, so steps are pending:\n{}",
+        status.text()
+    );
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let pending: Vec<String> = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["pending_steps"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["description"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        pending.iter().any(|d| d.contains("countries")),
+        "a pending step for the rows of countries: {pending:?}"
+    );
+    assert_eq!(expand(&db, dir.path()).await.code, 0);
+    let status = zdm_on(&["status"], &db.conninfo, dir.path(), &[]).await;
+    assert_eq!(
+        status.code,
+        0,
+        "nothing pending after expand:\n{}",
+        status.text()
+    );
+}

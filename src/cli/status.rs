@@ -9,7 +9,7 @@ use super::apply::ago;
 use super::args::{Format, SourceArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
 use crate::ledger::{Ledger, SavedCursor};
-use crate::plan::{plan, HazardKind, Phase, Plan};
+use crate::plan::{HazardKind, Phase, Plan};
 
 /// What status knows, gathered once and printed in either format.
 #[derive(Serialize)]
@@ -83,16 +83,12 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
         anyhow::bail!("zdm status prints --format human or json only");
     }
     let mut sides = sides::read(&args).await?;
+    // The plan `zdm plan` would show, reference rows included, without its rehearsal.
+    let fresh = super::plan::fresh_plan(&sides, false).await?;
     sides.release().await;
     // The session planning read the live database through (sides opens one whenever the
     // live side is a database).
     let client = sides.live.take().context("status needs a live database")?;
-    let mut fresh = plan(
-        &sides.from.model,
-        &sides.to.model,
-        &super::plan::plan_options(&sides.to),
-    )?;
-    crate::apply::prune_finished_backfills(&client, &sides.from.model, &mut fresh).await?;
     let ledger = Ledger::existing(&client).await?;
     let mut report = gather(&fresh, ledger.as_ref()).await?;
     if let Some(l) = &ledger {
