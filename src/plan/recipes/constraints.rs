@@ -15,7 +15,7 @@ fn is_partitioned(ctx: &Context, table: &QualifiedName) -> bool {
 
 /// What a constraint needs besides its own table's columns: for a foreign key, the referenced
 /// table, its columns and the unique constraint or index the reference relies on.
-fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
+pub(super) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
     let Some(fk) = &constraint.foreign_key else {
         return Vec::new();
     };
