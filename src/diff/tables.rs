@@ -8,13 +8,16 @@ pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
     let rebuilt: BTreeSet<&QualifiedName> = from
         .tables
         .iter()
-        .filter(|(name, old)| to.tables.get(name).is_some_and(|new| needs_recreate(old, new)))
+        .filter(|(name, old)| {
+            to.tables
+                .get(name)
+                .is_some_and(|new| needs_recreate(old, new))
+        })
         .map(|(name, _)| name)
         .collect();
     for (name, old, new) in paired(&from.tables, &to.tables) {
         // A partition goes with a parent that is re-created: dropping the parent drops it.
-        let under_rebuilt =
-            under_any(from, &name, &rebuilt) || under_any(to, &name, &rebuilt);
+        let under_rebuilt = under_any(from, &name, &rebuilt) || under_any(to, &name, &rebuilt);
         match (old, new) {
             (None, Some(new)) => {
                 changes.push(Change::CreateTable { table: new.clone() });
@@ -99,10 +102,16 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
         let Some(before) = old.column(&after.name).filter(|c| c.inherited) else {
             continue;
         };
-        if before.default != after.default || before.not_null != after.not_null {
+        // Without an override on either side the parent's own change reaches the partition.
+        let own = before.overrides_parent || after.overrides_parent;
+        if own && (before.default != after.default || before.not_null != after.not_null) {
+            // Only the partition's DEFAULT / NOT NULL: its type follows the parent's.
+            let mut from = after.clone();
+            from.default = before.default.clone();
+            from.not_null = before.not_null;
             changes.push(Change::AlterColumn {
                 table: table.clone(),
-                from: before.clone(),
+                from,
                 to: after.clone(),
             });
         }

@@ -11,6 +11,7 @@ mod common;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 
+mod combined;
 mod identity;
 mod keys;
 mod not_valid;

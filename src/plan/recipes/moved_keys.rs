@@ -96,7 +96,10 @@ impl MovedKeys {
     }
 
     pub fn steps(&self, ctx: &Context) -> Vec<Step> {
-        self.moved.iter().flat_map(|m| moved_steps(ctx, m)).collect()
+        self.moved
+            .iter()
+            .flat_map(|m| moved_steps(ctx, m))
+            .collect()
     }
 }
 
@@ -131,10 +134,8 @@ fn relying_keys(
 fn moved_steps(ctx: &Context, moved: &Moved) -> Vec<Step> {
     let table = &moved.table;
     let building = building_name(&moved.to);
-    let building_relation = Resource::Relation(QualifiedName::new(
-        table.schema.clone(),
-        building.clone(),
-    ));
+    let building_relation =
+        Resource::Relation(QualifiedName::new(table.schema.clone(), building.clone()));
     let mut steps = Vec::new();
     let built = ctx
         .live_table(table)

@@ -137,7 +137,10 @@ fn family(model: &Model, root: &QualifiedName) -> Vec<QualifiedName> {
     while i < out.len() {
         let parent = out[i].clone();
         for table in model.tables.values() {
-            let child = table.partition_of.as_ref().is_some_and(|p| p.parent == parent);
+            let child = table
+                .partition_of
+                .as_ref()
+                .is_some_and(|p| p.parent == parent);
             if child && !out.contains(&table.name) {
                 out.push(table.name.clone());
             }
@@ -171,10 +174,9 @@ fn tables<'a>(model: &'a Model, names: &[QualifiedName]) -> Vec<&'a Table> {
 
 /// The re-creating step and the validations of the foreign keys it re-adds `NOT VALID`.
 fn tree_steps(ctx: &Context, tree: &Tree) -> Vec<Step> {
-    let (Some(old_root), Some(new_root)) = (
-        ctx.live_table(&tree.root),
-        ctx.desired_table(&tree.root),
-    ) else {
+    let (Some(old_root), Some(new_root)) =
+        (ctx.live_table(&tree.root), ctx.desired_table(&tree.root))
+    else {
         return Vec::new();
     };
     let copied = copied_columns(old_root, new_root);
@@ -268,11 +270,13 @@ fn take_apart(ctx: &Context, tree: &Tree, copied: &[String], saved: &str) -> Vec
             sql.push(format!("ALTER SEQUENCE {} OWNED BY NONE;", sequence.name));
         }
     }
-    let columns = column_list(copied);
-    sql.push(format!(
-        "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {columns} FROM {};",
-        tree.root
-    ));
+    if !copied.is_empty() {
+        let columns = column_list(copied);
+        sql.push(format!(
+            "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {columns} FROM {};",
+            tree.root
+        ));
+    }
     sql.push(format!("DROP TABLE {};", tree.root));
     sql
 }
@@ -291,11 +295,13 @@ fn build_again(
         .iter()
         .map(|t| ddl::create_table(t, false))
         .collect();
-    let columns = column_list(copied);
-    sql.push(format!(
-        "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {saved};",
-        tree.root
-    ));
+    if !copied.is_empty() {
+        let columns = column_list(copied);
+        sql.push(format!(
+            "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {saved};",
+            tree.root
+        ));
+    }
     if let Some(root) = ctx.desired_table(&tree.root) {
         for column in root.columns.iter().filter(|c| c.identity.is_some()) {
             // A fresh identity sequence would hand out the copied values again.
@@ -472,7 +478,9 @@ fn with_hazards(ctx: &Context, tree: &Tree, step: Step, lost: &[&str]) -> Step {
     if bounded {
         step = step.hazard(
             HazardKind::MayFail,
-            format!("fails, changing nothing, if a row of {root} fits no partition of the new {root}"),
+            format!(
+                "fails, changing nothing, if a row of {root} fits no partition of the new {root}"
+            ),
         );
     }
     if !lost.is_empty() {
@@ -487,4 +495,3 @@ fn with_hazards(ctx: &Context, tree: &Tree, step: Step, lost: &[&str]) -> Step {
     }
     step
 }
-
