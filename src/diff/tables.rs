@@ -1,11 +1,23 @@
 //! Differences between the tables of two models, down to columns, constraints and indexes.
 
 use super::{paired, Change, CommentTarget};
-use crate::model::{Column, Model, Table};
-use std::collections::BTreeMap;
+use crate::model::{Column, Model, QualifiedName, Table};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
+    let rebuilt: BTreeSet<&QualifiedName> = from
+        .tables
+        .iter()
+        .filter(|(name, old)| {
+            to.tables
+                .get(name)
+                .is_some_and(|new| needs_recreate(old, new))
+        })
+        .map(|(name, _)| name)
+        .collect();
     for (name, old, new) in paired(&from.tables, &to.tables) {
+        // A partition goes with a parent that is re-created: dropping the parent drops it.
+        let under_rebuilt = under_any(from, &name, &rebuilt) || under_any(to, &name, &rebuilt);
         match (old, new) {
             (None, Some(new)) => {
                 changes.push(Change::CreateTable { table: new.clone() });
@@ -13,7 +25,7 @@ pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
             }
             (Some(old), None) => changes.push(Change::DropTable { table: old.clone() }),
             (Some(old), Some(new)) => {
-                if needs_recreate(old, new) {
+                if needs_recreate(old, new) || under_rebuilt {
                     changes.push(Change::RecreateTable {
                         from: old.clone(),
                         to: new.clone(),
@@ -25,8 +37,26 @@ pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
             }
             (None, None) => {}
         }
-        let _ = name;
     }
+}
+
+/// Whether `name` is a partition (at any depth) of one of `parents` in `model`.
+fn under_any(model: &Model, name: &QualifiedName, parents: &BTreeSet<&QualifiedName>) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut current = model.tables.get(name).and_then(|t| t.partition_of.as_ref());
+    while let Some(partition_of) = current {
+        if parents.contains(&partition_of.parent) {
+            return true;
+        }
+        if !seen.insert(&partition_of.parent) {
+            return false;
+        }
+        current = model
+            .tables
+            .get(&partition_of.parent)
+            .and_then(|t| t.partition_of.as_ref());
+    }
+    false
 }
 
 /// Partitioning is fixed at creation: a different kind, key or parent means a new table.
@@ -72,10 +102,16 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
         let Some(before) = old.column(&after.name).filter(|c| c.inherited) else {
             continue;
         };
-        if before.default != after.default || before.not_null != after.not_null {
+        // Without an override on either side the parent's own change reaches the partition.
+        let own = before.overrides_parent || after.overrides_parent;
+        if own && (before.default != after.default || before.not_null != after.not_null) {
+            // Only the partition's DEFAULT / NOT NULL: its type follows the parent's.
+            let mut from = after.clone();
+            from.default = before.default.clone();
+            from.not_null = before.not_null;
             changes.push(Change::AlterColumn {
                 table: table.clone(),
-                from: before.clone(),
+                from,
                 to: after.clone(),
             });
         }

@@ -144,9 +144,17 @@ pub fn plan_changes(
     // Views, routines and triggers re-created with their dependents, or around a step that
     // drops or retypes what they read.
     let cascade = recipes::cascade::Cascade::new(&context, changes);
+    // Tables re-created whole, with their partitions and what depends on them.
+    let recreations = recipes::recreate::Recreations::new(&context, changes);
+    // Keys changing columns under foreign keys that reference them.
+    let moved_keys = recipes::moved_keys::MovedKeys::new(&context, changes);
     let mut steps = cascade.steps(&context);
+    steps.extend(recreations.steps(&context));
+    steps.extend(moved_keys.steps(&context));
     for change in recipes::claim_interrupted(&context, changes) {
-        if !cascade.claims(change) {
+        let claimed =
+            cascade.claims(change) || recreations.claims(change) || moved_keys.claims(change);
+        if !claimed {
             steps.extend(recipes::steps_for(&context, change)?);
         }
     }

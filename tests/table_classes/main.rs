@@ -11,9 +11,12 @@ mod common;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 
+mod combined;
 mod identity;
+mod keys;
 mod not_valid;
 mod partitioned;
+mod recreate;
 mod replica_identity;
 mod schemas;
 mod types;
@@ -31,12 +34,33 @@ pub struct Case {
     pub hazards: &'static [&'static str],
 }
 
+/// A case whose live tables hold rows: `setup` fills them after `old` is loaded, and `rows`
+/// (a query; empty: none) must return the same result before the plan and after every phase.
+pub struct Kept {
+    pub case: Case,
+    pub setup: &'static str,
+    pub rows: &'static str,
+}
+
 /// Run every case, then fail with all the cases that did not converge.
 pub async fn run(cases: &[Case]) {
+    let kept: Vec<Kept> = cases
+        .iter()
+        .map(|case| Kept {
+            case: Case { ..*case },
+            setup: "",
+            rows: "",
+        })
+        .collect();
+    run_keeping(&kept).await;
+}
+
+/// Like [`run`], and the rows each case's query reads are the same after as before.
+pub async fn run_keeping(cases: &[Kept]) {
     let mut failures = Vec::new();
-    for case in cases {
-        if let Err(e) = converge(case).await {
-            failures.push(format!("{}: {e}", case.name));
+    for kept in cases {
+        if let Err(e) = converge(kept).await {
+            failures.push(format!("{}: {e}", kept.case.name));
         }
     }
     assert!(
@@ -48,11 +72,28 @@ pub async fn run(cases: &[Case]) {
     );
 }
 
-async fn converge(case: &Case) -> Result<(), String> {
+/// The result of `query` as one JSON text (rows in the query's order).
+async fn snapshot(db: &common::TestDb, query: &str) -> Result<String, String> {
+    let wrapped = format!("SELECT coalesce(json_agg(q)::text, '[]') FROM ({query}) q");
+    let row = db
+        .client
+        .query_one(wrapped.as_str(), &[])
+        .await
+        .map_err(|e| format!("{query}: {e}"))?;
+    Ok(row.get(0))
+}
+
+async fn converge(kept: &Kept) -> Result<(), String> {
+    let case = &kept.case;
     let live = common::test_db().await;
     let built = common::test_db().await;
     live.exec(case.old).await;
+    live.exec(kept.setup).await;
     built.exec(case.new).await;
+    let before = match kept.rows {
+        "" => None,
+        query => Some(snapshot(&live, query).await?),
+    };
     let desired = schema_dir(case.new);
 
     let plan = zdm_on(
@@ -89,6 +130,12 @@ async fn converge(case: &Case) -> Result<(), String> {
         conformance::normalized_dump(&live.conninfo).await,
         conformance::normalized_dump(&built.conninfo).await,
     );
+    if let Some(before) = before {
+        let after = snapshot(&live, kept.rows).await?;
+        if after != before {
+            return Err(format!("rows changed:\nbefore {before}\nafter  {after}"));
+        }
+    }
     if migrated != expected {
         let diff = similar::TextDiff::from_lines(&migrated, &expected)
             .unified_diff()

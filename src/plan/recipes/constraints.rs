@@ -15,7 +15,7 @@ fn is_partitioned(ctx: &Context, table: &QualifiedName) -> bool {
 
 /// What a constraint needs besides its own table's columns: for a foreign key, the referenced
 /// table, its columns and the unique constraint or index the reference relies on.
-fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
+pub(super) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
     let Some(fk) = &constraint.foreign_key else {
         return Vec::new();
     };
@@ -277,7 +277,7 @@ pub fn drop(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Ve
         .is_some_and(|t| t.constraints.contains_key(&constraint.name));
     let phase = if is_not_null_helper(constraint) {
         Phase::Validate
-    } else if replaced {
+    } else if replaced || reads_retyped_column(ctx, table, constraint) {
         Phase::Expand
     } else {
         Phase::Contract
@@ -305,6 +305,37 @@ pub fn drop(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Ve
     } else {
         repoint_foreign_keys(ctx, step, table, &dependents)
     }
+}
+
+/// A CHECK that reads a column whose type changes: PostgreSQL re-checks it against the new
+/// type, so one the plan drops (or replaces) must go before the type change, in expand.
+fn reads_retyped_column(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> bool {
+    let retyped = |column: &String| {
+        let live = ctx.live_table(table).and_then(|t| t.column(column));
+        let desired = ctx.desired_table(table).and_then(|t| t.column(column));
+        matches!((live, desired), (Some(l), Some(d)) if l.data_type != d.data_type)
+    };
+    constraint.kind == ConstraintKind::Check && constraint.columns.iter().any(retyped)
+}
+
+/// The live CHECKs on `table` reading `column` that the desired side drops or changes: a
+/// type change of the column waits for their removal.
+pub(super) fn checks_leaving(ctx: &Context, table: &QualifiedName, column: &str) -> Vec<Resource> {
+    let Some(live) = ctx.live_table(table) else {
+        return Vec::new();
+    };
+    let desired = ctx.desired_table(table);
+    live.constraints
+        .values()
+        .filter(|c| c.kind == ConstraintKind::Check && !c.inherited)
+        .filter(|c| c.columns.iter().any(|n| n == column))
+        .filter(|c| {
+            desired
+                .and_then(|t| t.constraints.get(&c.name))
+                .is_none_or(|d| d.definition != c.definition)
+        })
+        .map(|c| Resource::Constraint(table.clone(), c.name.clone()))
+        .collect()
 }
 
 /// The desired foreign keys that will rely on `constraint`'s index (a PRIMARY KEY or UNIQUE

@@ -173,3 +173,38 @@ fn rename_sequence(old: &IdentitySequence, new: &IdentitySequence) -> Vec<String
         quote_ident(&new.name.name)
     )]
 }
+
+/// Why an identity change on a table with rows may fail now or collide later: narrowed bounds
+/// (`ALTER` fails when the sequence's position lies outside them), `CYCLE` (numbering wraps
+/// into values rows hold), a reversed increment (counts back over them), a moved `START`
+/// (where any later `RESTART` goes, possibly under existing rows).
+pub fn conflict_hazard(has_rows: bool, from: &Column, to: &Column) -> Option<String> {
+    let (Some(old), Some(new)) = (&from.identity_sequence, &to.identity_sequence) else {
+        return None;
+    };
+    if !has_rows || from.identity.is_none() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    if new.min_value > old.min_value || new.max_value < old.max_value {
+        reasons
+            .push("its bounds narrow: the change fails if the sequence already lies outside them");
+    }
+    if new.cycle && !old.cycle {
+        reasons.push("it cycles: once past its bound it hands out values existing rows hold");
+    }
+    if (new.increment > 0) != (old.increment > 0) {
+        reasons.push("its increment reverses: it counts back over values existing rows hold");
+    }
+    if new.start != old.start {
+        reasons.push("its START moves: the sequence keeps its position, and a later RESTART goes to a START that existing rows may hold");
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "identity column {} holds values already: {}",
+        quote_ident(&to.name),
+        reasons.join("; ")
+    ))
+}

@@ -9,9 +9,12 @@ mod identity;
 mod indexes;
 mod keyed;
 mod matview_rebuild;
+pub mod moved_keys;
+mod not_null;
 mod objects;
 mod partitioned;
 pub mod policies;
+pub mod recreate;
 mod renames;
 mod retype;
 mod routines;
@@ -143,7 +146,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
             Change::DropConstraint { table, constraint } => {
-                !columns::check_awaits_not_null(changes, table, constraint)
+                !not_null::check_awaits_not_null(changes, table, constraint)
             }
             _ => true,
         })

@@ -13,7 +13,8 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, Transform};
 use crate::sql::quote_ident;
 
-use super::columns::{backfill_step, not_null_recipe};
+use super::columns::backfill_step;
+use super::not_null::not_null_recipe;
 use super::sync;
 
 /// A column rename that is under way: the live table still has the old column and the

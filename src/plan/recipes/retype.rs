@@ -13,8 +13,9 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, TableWork, Transform};
 use crate::sql::{ddl, quote_ident};
 
-use super::columns::{backfill_step, is_binary_coercible, not_null_recipe};
+use super::columns::{backfill_step, is_binary_coercible};
 use super::indexes::{build_concurrently, mentions};
+use super::not_null::not_null_recipe;
 use super::{helper_name, sync};
 
 pub fn shadow_name(column: &str) -> String {
