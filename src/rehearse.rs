@@ -78,17 +78,7 @@ async fn rehearse_in(
     // One reader for the five reads of this database: its queries are planned once.
     let reader = Reader::new(client);
     let quiet = ApplyOptions::default();
-    // From the fresh database as it is (it has schema public), not from nothing.
-    let empty = reader.introspect().await?;
-    create_live_roles(client, live).await;
-    // The copy grants to and is owned by the live roles: the shadow cluster needs them too.
-    crate::load::create_bare_roles(client, &live.roles())
-        .await
-        .map_err(RehearsalError::Roles)?;
-    let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
-    run_quickly(client, &copy.steps, 1, &quiet)
-        .await
-        .map_err(RehearsalError::CopyFailed)?;
+    copy_in(&reader, client, live).await?;
 
     let mut notes = Vec::new();
     let mut model = reader.introspect().await?;
@@ -158,6 +148,33 @@ async fn rehearse_in(
         return Err(RehearsalError::DoesNotConverge { remaining });
     }
     Ok(Rehearsal { checkpoints, notes })
+}
+
+/// Build a copy of the `live` schema in the fresh database `client` is connected to: zdm's
+/// own plan from that empty database to the live model (`zdm lint --rewrite` starts there).
+pub async fn copy_live(
+    client: &tokio_postgres::Client,
+    live: &Model,
+) -> Result<(), RehearsalError> {
+    copy_in(&Reader::new(client), client, live).await
+}
+
+async fn copy_in(
+    reader: &Reader<'_>,
+    client: &tokio_postgres::Client,
+    live: &Model,
+) -> Result<(), RehearsalError> {
+    // From the fresh database as it is (it has schema public), not from nothing.
+    let empty = reader.introspect().await?;
+    create_live_roles(client, live).await;
+    // The copy grants to and is owned by the live roles: the shadow cluster needs them too.
+    crate::load::create_bare_roles(client, &live.roles())
+        .await
+        .map_err(RehearsalError::Roles)?;
+    let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
+    run_quickly(client, &copy.steps, 1, &ApplyOptions::default())
+        .await
+        .map_err(RehearsalError::CopyFailed)
 }
 
 /// Run `steps` on the shadow database, where nothing else holds a lock: runs of consecutive

@@ -79,11 +79,31 @@ pub enum DumpLayout {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// Migration files, or directories (their *.sql files, sorted).
-    #[arg(value_name = "FILE_OR_DIR", required_unless_present = "explain")]
+    #[arg(value_name = "FILE_OR_DIR", required_unless_present_any = ["explain", "rewrite"])]
     pub paths: Vec<PathBuf>,
-    /// Live database: table sizes and type coercions from its catalog.
+    /// Live database: table sizes and type coercions from its catalog; with --rewrite, the
+    /// starting schema (only read: the migration runs on a shadow copy).
     #[arg(long)]
     pub db: Option<String>,
+    /// Print zdm's phased plan (expand / backfill / validate / contract) that reaches the
+    /// schema this migration ends with, from --db or --schema.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["explain", "paths"])]
+    pub rewrite: Option<PathBuf>,
+    /// With --rewrite: start from these schema files instead of a live database.
+    #[arg(
+        long = "schema",
+        value_name = "PATH",
+        requires = "rewrite",
+        conflicts_with = "db"
+    )]
+    pub schema: Vec<PathBuf>,
+    /// With --rewrite: make the shadow databases on this server instead of an embedded
+    /// throwaway cluster.
+    #[arg(long, value_name = "URL", requires = "rewrite")]
+    pub dev_url: Option<String>,
+    /// With --rewrite --format sql: the lock timeout written into the script, in milliseconds.
+    #[arg(long, default_value_t = 100, requires = "rewrite")]
+    pub lock_timeout: u64,
     /// Print one rule's why, safe alternative and examples.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
@@ -102,6 +122,8 @@ pub enum LintFormat {
     Human,
     Json,
     Github,
+    /// The --rewrite plan as a psql script.
+    Sql,
 }
 
 /// Where the two sides come from.

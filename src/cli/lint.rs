@@ -15,6 +15,12 @@ pub async fn run(args: LintArgs) -> anyhow::Result<u8> {
         print!("{}", explain(rule));
         return Ok(EXIT_CLEAN);
     }
+    if let Some(migration) = &args.rewrite {
+        return super::lint_rewrite::run(&args, migration).await;
+    }
+    if args.format == LintFormat::Sql {
+        anyhow::bail!("--format sql is for --rewrite (the plan as a psql script)");
+    }
     let sources = SourceSet::read(&args.paths)?;
     let options = Options {
         style: args.style,
@@ -36,7 +42,7 @@ pub async fn run(args: LintArgs) -> anyhow::Result<u8> {
             .iter()
             .filter(|f| f.ignored.is_none())
             .for_each(|f| println!("{}", github(f))),
-        LintFormat::Human => print!("{}", human(&findings)),
+        LintFormat::Human | LintFormat::Sql => print!("{}", human(&findings)),
     }
     Ok(if findings.iter().any(|f| f.ignored.is_none()) {
         EXIT_DIFFERENCES

@@ -9,6 +9,7 @@ mod dump;
 mod gates;
 mod init;
 mod lint;
+mod lint_rewrite;
 mod plan;
 mod progress;
 mod render;

@@ -8,6 +8,8 @@
 
 mod coercion;
 pub mod db;
+pub mod intent;
+pub mod rewrite;
 pub mod rules;
 mod state;
 pub mod summary;
@@ -148,7 +150,7 @@ fn lint_file(
     Ok(findings)
 }
 
-fn location(file: &SourceFile, offset: usize) -> Location {
+pub(crate) fn location(file: &SourceFile, offset: usize) -> Location {
     let (line, column) = file.line_col(offset);
     Location {
         path: file.path.clone(),

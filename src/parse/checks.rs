@@ -74,7 +74,7 @@ pub(crate) fn named_checks(node: &NodeEnum, ctx: &Ctx) -> Vec<CheckSource> {
 }
 
 /// An expression as text, by deparsing `SELECT <expression>`.
-fn deparse_expression(expression: &protobuf::Node) -> Option<String> {
+pub(crate) fn deparse_expression(expression: &protobuf::Node) -> Option<String> {
     let target = protobuf::Node {
         node: Some(NodeEnum::ResTarget(Box::new(protobuf::ResTarget {
             val: Some(Box::new(expression.clone())),

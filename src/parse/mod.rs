@@ -26,6 +26,7 @@ use crate::model::QualifiedName;
 use crate::source::{char_to_byte_offset, Diagnostic, FileId, SourceSet, Span};
 
 pub use annotate::{Annotation, AnnotationKind};
+pub(crate) use checks::deparse_expression;
 pub use checks::CheckSource;
 pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
 pub use recreate::SeedInsert;
