@@ -2,6 +2,8 @@
 //! removed by its watchdog when the test process exits), one fresh database per test.
 #![allow(dead_code)]
 
+pub mod catalog_dump;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 

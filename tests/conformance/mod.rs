@@ -76,17 +76,26 @@ pub fn cases(index_file: &str) -> Vec<Case> {
     out
 }
 
-/// `case<TAB>reason` lines; `#` comments.
-pub fn known_failures(file: &str) -> BTreeMap<String, String> {
+/// `case<TAB>reason[<TAB>majors]` lines; `#` comments. `majors` (e.g. `18` or `17,18`) limits
+/// a known failure to those PostgreSQL majors (what only a newer server shows); without it
+/// the failure is known on every major.
+pub fn known_failures(file: &str, server_major: u32) -> BTreeMap<String, String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/conformance")
         .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (case, reason) = l.split_once('\t').unwrap_or((l, ""));
-            (case.trim().to_string(), reason.trim().to_string())
+        .filter_map(|l| {
+            let mut fields = l.split('\t');
+            let case = fields.next().unwrap_or(l).trim().to_string();
+            let reason = fields.next().unwrap_or("").trim().to_string();
+            let applies = fields.next().is_none_or(|majors| {
+                majors
+                    .split(',')
+                    .any(|m| m.trim().parse() == Ok(server_major))
+            });
+            applies.then_some((case, reason))
         })
         .collect()
 }
@@ -181,9 +190,96 @@ pub async fn zdm(args: &[String]) -> Run {
     }
 }
 
+/// The schema oracles a comparison uses: `pg_dump` reads servers up to its own major and
+/// refuses newer ones; the catalog picture ([`crate::common::catalog_dump`]) reads any from 15
+/// on. `ZDM_ORACLE=pg_dump|catalog|both` chooses; by default both where pg_dump can read the
+/// server (each keeps the other honest), the catalog picture alone where it cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oracles {
+    PgDump,
+    Catalog,
+    Both,
+}
+
+impl Oracles {
+    pub fn for_server(server_major: u32) -> Oracles {
+        match std::env::var("ZDM_ORACLE").as_deref() {
+            Ok("pg_dump") => Oracles::PgDump,
+            Ok("catalog") => Oracles::Catalog,
+            Ok("both") => Oracles::Both,
+            Ok(other) => panic!("ZDM_ORACLE={other}: expected pg_dump, catalog or both"),
+            Err(_) if pg_dump_major() >= server_major => Oracles::Both,
+            Err(_) => Oracles::Catalog,
+        }
+    }
+
+    pub fn pg_dump(self) -> bool {
+        self != Oracles::Catalog
+    }
+
+    pub fn catalog(self) -> bool {
+        self != Oracles::PgDump
+    }
+}
+
+/// The major version of the `pg_dump` the tests run.
+pub fn pg_dump_major() -> u32 {
+    static MAJOR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MAJOR.get_or_init(|| {
+        let out = std::process::Command::new(pg_dump())
+            .arg("--version")
+            .output()
+            .expect("pg_dump --version runs");
+        // "pg_dump (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .nth(2)
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("cannot read pg_dump's version from {text:?}"))
+    })
+}
+
+pub async fn server_major(client: &tokio_postgres::Client) -> u32 {
+    let num: String = client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .expect("server_version_num")
+        .get(0);
+    num.parse::<u32>().expect("a number") / 10000
+}
+
+/// The normalised schema of a database by the oracles [`Oracles::for_server`] picks: the
+/// normalised `pg_dump --schema-only` text, then the catalog picture with each line marked
+/// `[catalog]`, so that a difference says which oracle saw it.
+pub async fn normalized_dump(conninfo: &str) -> String {
+    let target = zdm::connect::ConnectionTarget::parse(Some(conninfo)).expect("conninfo");
+    let client = target
+        .connect()
+        .await
+        .expect("connect for the schema oracle");
+    let oracles = Oracles::for_server(server_major(&client).await);
+    let mut out = String::new();
+    if oracles.pg_dump() {
+        out.push_str(&pg_dump_normalized(conninfo).await);
+        out.push('\n');
+    }
+    if oracles.catalog() {
+        let picture = crate::common::catalog_dump::catalog_dump(&client)
+            .await
+            .unwrap_or_else(|e| panic!("catalog dump: {e}"));
+        for line in picture.lines() {
+            out.push_str("[catalog] ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `pg_dump --schema-only`, normalised: comments and blank lines out, statements sorted, the
 /// column lines of each CREATE TABLE sorted (added columns go to the end), zdm's schema out.
-pub async fn normalized_dump(conninfo: &str) -> String {
+pub async fn pg_dump_normalized(conninfo: &str) -> String {
     let output = tokio::process::Command::new(pg_dump())
         .args(["--schema-only", "--exclude-schema=zdm", "-d", conninfo])
         .output()
@@ -199,6 +295,7 @@ pub async fn normalized_dump(conninfo: &str) -> String {
 
 fn pg_dump() -> PathBuf {
     for dir in [
+        "/usr/lib/postgresql/18/bin",
         "/usr/lib/postgresql/17/bin",
         "/usr/lib/postgresql/16/bin",
         "/usr/lib/postgresql/15/bin",
@@ -325,10 +422,17 @@ where
         .buffer_unordered(3)
         .collect()
         .await;
+    let admin =
+        zdm::connect::ConnectionTarget::parse(Some(&crate::common::server_conninfo("postgres")))
+            .expect("conninfo")
+            .connect()
+            .await
+            .expect("harness cluster reachable");
+    let major = server_major(&admin).await;
     report(
         label,
         &outcomes,
         &skipped,
-        &known_failures(known_failures_file),
+        &known_failures(known_failures_file, major),
     );
 }
