@@ -9,6 +9,9 @@ use crate::model::{
 };
 use crate::sql::{quote_ident, quote_literal};
 
+pub mod aggregates;
+pub mod collations;
+pub mod composites;
 pub mod domains;
 pub mod policies;
 pub mod privileges;
