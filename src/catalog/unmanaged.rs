@@ -307,13 +307,6 @@ fn branches() -> Vec<Branch> {
             ),
         ),
         branch(
-            "table inheritance",
-            format!(
-                "SELECT {rel} FROM {tables} AND NOT c.relispartition
-                   AND EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)"
-            ),
-        ),
-        branch(
             "typed table",
             format!("SELECT {rel} FROM {tables} AND c.reloftype <> 0"),
         ),

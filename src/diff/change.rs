@@ -102,6 +102,12 @@ pub enum Change {
         table: QualifiedName,
         unlogged: bool,
     },
+    /// Parents gained (`INHERIT`) or lost (`NO INHERIT`) by a table inheritance child.
+    SetInherits {
+        table: QualifiedName,
+        add: Vec<QualifiedName>,
+        remove: Vec<QualifiedName>,
+    },
     SetReplicaIdentity {
         table: QualifiedName,
         replica_identity: ReplicaIdentity,
@@ -395,6 +401,7 @@ impl Change {
             CreateTable { table } | DropTable { table } => ObjectKey::table(&table.name),
             RecreateTable { to, .. } => ObjectKey::table(&to.name),
             SetUnlogged { table, .. }
+            | SetInherits { table, .. }
             | SetReplicaIdentity { table, .. }
             | SetRowSecurity { table, .. }
             | AddColumn { table, .. }
@@ -463,6 +470,14 @@ impl Change {
                 } else {
                     "set logged".into()
                 }
+            }
+            SetInherits { add, remove, .. } => {
+                let words: Vec<String> = add
+                    .iter()
+                    .map(|p| format!("inherit {p}"))
+                    .chain(remove.iter().map(|p| format!("no inherit {p}")))
+                    .collect();
+                words.join(", ")
             }
             SetReplicaIdentity {
                 replica_identity, ..

@@ -8,6 +8,7 @@ mod change;
 mod collations;
 mod composites;
 mod domains;
+mod inheritance;
 pub mod keyed;
 mod policies;
 pub mod privileges;

@@ -168,6 +168,11 @@ pub struct Table {
     pub partition_key: Option<String>,
     /// Set when this table is a partition of another.
     pub partition_of: Option<PartitionOf>,
+    /// Parents of a table inheritance child (`INHERITS`), in `inhseqno` order; empty for
+    /// partitions (see `partition_of`). The child's columns and constraints that come only
+    /// from its parents are `inherited` (`attislocal`/`conislocal` false).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<QualifiedName>,
     /// Columns in `attnum` order (dropped columns excluded).
     pub columns: Vec<Column>,
     pub constraints: BTreeMap<String, Constraint>,
@@ -244,7 +249,8 @@ pub struct Column {
     /// (`app.mycoll`). Usable as is after `COLLATE`.
     pub collation: Option<String>,
     pub comment: Option<String>,
-    /// Inherited from a parent (partitions): defined by the parent, not by this table.
+    /// Inherited from a parent (partitions, inheritance children) and not declared by this
+    /// table as well (`NOT attislocal`): defined by the parent.
     pub inherited: bool,
     /// An inherited column of a partition with a DEFAULT or NOT NULL of its own
     /// (`PARTITION OF parent (priority DEFAULT 10, notes NOT NULL)`).

@@ -165,6 +165,10 @@ pub fn table_uses(model: &Model, table: &Table) -> Vec<Resource> {
     if let Some(parent) = &table.partition_of {
         out.push(Resource::Relation(parent.parent.clone()));
     }
+    // An inheritance child gets its inherited columns from its parents.
+    for parent in &table.inherits {
+        out.push(Resource::Relation(parent.clone()));
+    }
     for column in &table.columns {
         out.extend(
             column_uses(model, &table.name, column)

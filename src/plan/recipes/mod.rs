@@ -10,6 +10,7 @@ mod domains;
 pub mod grants;
 mod identity;
 mod indexes;
+mod inheritance;
 mod keyed;
 mod objects;
 mod partitioned;
@@ -71,6 +72,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
             steps
         }
         SetUnlogged { table, unlogged } => tables::set_unlogged(table, *unlogged),
+        SetInherits { table, add, remove } => inheritance::set_inherits(ctx, table, add, remove),
         SetReplicaIdentity {
             table,
             replica_identity,
