@@ -106,6 +106,13 @@ impl Scope {
         model
             .domains
             .retain(|name, _| removed.keep(self.manages(Kind::Type, name), Kind::Type, name));
+        model
+            .composites
+            .retain(|name, _| removed.keep(self.manages(Kind::Type, name), Kind::Type, name));
+        // Collations have no kind of their own in `ignore` patterns: their schema decides.
+        model
+            .collations
+            .retain(|name, _| self.manages_schema(&name.schema));
     }
 
     /// Tables, their partitions, and the sequences their columns own.
@@ -156,6 +163,10 @@ impl Scope {
         model.routines.retain(|_, routine| {
             let keep = self.manages(routine.id.kind, &routine.name);
             removed.keep_id(keep, &routine.id)
+        });
+        model.aggregates.retain(|_, aggregate| {
+            let keep = self.manages(aggregate.id.kind, &aggregate.name);
+            removed.keep_id(keep, &aggregate.id)
         });
         model
             .view_reads
@@ -290,8 +301,9 @@ fn parse_kind(word: &str) -> Option<PatternKind> {
             "materialized_view" | "matview" => PatternKind::Object(Kind::MaterializedView),
             "function" => PatternKind::Object(Kind::Function),
             "procedure" => PatternKind::Object(Kind::Procedure),
+            "aggregate" => PatternKind::Object(Kind::Aggregate),
             "sequence" => PatternKind::Object(Kind::Sequence),
-            "type" | "enum" | "domain" => PatternKind::Type,
+            "type" | "enum" | "domain" | "composite" => PatternKind::Type,
             "schema" => PatternKind::Schema,
             _ => return None,
         },

@@ -183,7 +183,9 @@ async fn columns_defaults_identity_generated_collation() {
             column: "id".into()
         })
     );
-    assert_eq!(model.unmanaged, unmanaged(&[("collation", "app.mycoll")]));
+    // Collations are read, not listed as unmanaged.
+    assert_eq!(model.unmanaged, []);
+    assert!(model.collations.contains_key(&qn("app", "mycoll")));
 }
 
 #[tokio::test]
@@ -660,13 +662,11 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
     assert_eq!(
         model.unmanaged,
         unmanaged(&[
-            ("aggregate", "public.agg(integer)"),
             ("column compression", "public.tuned.b"),
             ("column options", "public.tuned.b"),
             ("column statistics", "public.tuned.a"),
             ("column storage", "public.tuned.b"),
             ("comment", "public.t.t_pkey"),
-            ("composite type", "public.pair"),
             ("foreign data wrapper", "dummy"),
             ("foreign table", "public.ft"),
             ("publication", "pub"),
@@ -675,7 +675,6 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
             ("server", "srv"),
             ("statistics", "public.t_stats"),
             ("storage parameters", "public.tuned"),
-            ("table inheritance", "public.child"),
             ("text search configuration", "public.mycfg"),
             ("unlogged sequence", "public.useq"),
         ])
@@ -683,6 +682,13 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
     // The managed parts are still read, views, routines and triggers among them, and now
     // row-level security with its policies.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
+    // Aggregates, composite types and inheritance are read, not listed.
+    assert!(model.aggregates.contains_key("public.agg(integer)"));
+    assert!(model.composites.contains_key(&qn("public", "pair")));
+    assert_eq!(
+        model.tables[&qn("public", "child")].inherits,
+        [qn("public", "tuned")]
+    );
     // Domains, grants (schema, table, column) and default privileges are read, not listed.
     assert_eq!(model.domains.len(), 1, "{:?}", model.domains.keys());
     for object in ["SCHEMA public", "TABLE public.t"] {

@@ -15,30 +15,33 @@ pub(crate) fn objects() -> String {
     format!(
         "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::oid AS classid, c.oid,
                 CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-                     ELSE 'table' END AS kind,
+                     WHEN 'c' THEN 'type' ELSE 'table' END AS kind,
                 n.nspname::text AS schema, c.relname::text AS name, NULL::text AS args
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_SCHEMA}
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND {USER_SCHEMA}
          UNION ALL
          SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::oid, t.oid,
                 CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-                     ELSE 'table' END,
-                n.nspname::text, c.relname::text, NULL::text
-         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_SCHEMA}
-         UNION ALL
-         SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::oid, t.oid, 'type',
-                n.nspname::text, t.typname::text, NULL::text
-         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-         WHERE t.typtype IN ('e', 'd') AND {USER_SCHEMA}
+                     WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' ELSE 'type' END,
+                n.nspname::text, COALESCE(c.relname, e.typname)::text, NULL::text
+         FROM pg_catalog.pg_type t
+         -- An array type stands for its element type.
+         JOIN pg_catalog.pg_type e
+           ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem
+                           ELSE t.oid END
+         JOIN pg_catalog.pg_namespace n ON n.oid = e.typnamespace
+         LEFT JOIN pg_catalog.pg_class c ON c.oid = e.typrelid
+         WHERE (e.typtype IN ('e', 'd')
+                OR (e.typtype = 'c' AND c.relkind IN ('r', 'p', 'v', 'm', 'c')))
+           AND {USER_SCHEMA}
          UNION ALL
          SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::oid, p.oid,
-                CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+                CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+                     ELSE 'function' END,
                 n.nspname::text, p.proname::text,
                 pg_catalog.oidvectortypes(p.proargtypes)
          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.prokind IN ('f', 'w', 'p') AND {USER_SCHEMA}"
+         WHERE p.prokind IN ('f', 'w', 'p', 'a') AND {USER_SCHEMA}"
     )
 }
 
@@ -59,8 +62,13 @@ pub(crate) async fn depends(
            LEFT JOIN pg_catalog.pg_rewrite r
                   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = d.objid
            WHERE d.deptype = 'n'
-             AND d.classid IN ('pg_catalog.pg_rewrite'::pg_catalog.regclass,
-                               'pg_catalog.pg_proc'::pg_catalog.regclass))
+             AND (d.classid IN ('pg_catalog.pg_rewrite'::pg_catalog.regclass,
+                                'pg_catalog.pg_proc'::pg_catalog.regclass)
+                  -- A composite type's attributes (not tables' columns: those are the
+                  -- table layer's own).
+                  OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND EXISTS (SELECT FROM pg_catalog.pg_class cc
+                                  WHERE cc.oid = d.objid AND cc.relkind = 'c'))))
          SELECT DISTINCT a.kind AS a_kind, a.schema AS a_schema, a.name AS a_name,
                 a.args AS a_args, b.kind AS b_kind, b.schema AS b_schema, b.name AS b_name,
                 b.args AS b_args, att.attname::text AS b_column
@@ -123,6 +131,7 @@ pub(crate) fn depend_id(
         "materialized_view" => Kind::MaterializedView,
         "type" => Kind::Type,
         "procedure" => Kind::Procedure,
+        "aggregate" => Kind::Aggregate,
         "function" => Kind::Function,
         _ => Kind::Table,
     };

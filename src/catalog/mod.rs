@@ -11,7 +11,10 @@
 //! objects that belong to an extension, and zdm's own `zdm_*` triggers. What zdm does not manage yet is listed in
 //! [`Model::unmanaged`] rather than silently dropped.
 
+mod aggregates;
+mod collations;
 mod columns;
+mod composites;
 mod constraints;
 mod depend;
 mod domains;
@@ -94,6 +97,8 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
         extensions: schemas::extensions(client).await?,
         enums: types::enums(client).await?,
         domains: domains::domains(client).await?,
+        composites: composites::composites(client).await?,
+        collations: collations::collations(client).await?,
         sequences: sequences::sequences(client).await?,
         ..Model::default()
     };
@@ -106,6 +111,7 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
     model.view_reads = views::view_reads(client).await?;
     model.views = views::views(client).await?;
     model.routines = routines::routines(client).await?;
+    model.aggregates = aggregates::aggregates(client).await?;
     model.triggers = triggers::triggers(client).await?;
     model.depends = depend::depends(client, &model.triggers).await?;
     model.row_security = policies::row_security(client).await?;

@@ -1,4 +1,4 @@
-//! Functions and procedures (`prokind` `f`, `w`, `p`; aggregates stay unmanaged), each with
+//! Functions and procedures (`prokind` `f`, `w`, `p`; aggregates are in `aggregates`), each with
 //! PostgreSQL's own rendering of its whole definition.
 
 use std::collections::BTreeMap;

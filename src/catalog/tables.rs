@@ -1,4 +1,5 @@
-//! Tables: regular and partitioned, with partition key and bound. Columns, constraints and
+//! Tables: regular and partitioned, with partition key and bound, and the parents of an
+//! inheritance child. Columns, constraints and
 //! indexes are attached by their own readers, keyed by the oids returned here.
 
 use std::collections::BTreeMap;
@@ -24,7 +25,16 @@ pub(crate) async fn tables(
                 c.relreplident::text,
                 (SELECT ri.relname::text FROM pg_catalog.pg_index rx
                  JOIN pg_catalog.pg_class ri ON ri.oid = rx.indexrelid
-                 WHERE rx.indrelid = c.oid AND rx.indisreplident)
+                 WHERE rx.indrelid = c.oid AND rx.indisreplident),
+                ARRAY(SELECT ip.nspname::text FROM pg_catalog.pg_inherits ii
+                      JOIN pg_catalog.pg_class ic ON ic.oid = ii.inhparent
+                      JOIN pg_catalog.pg_namespace ip ON ip.oid = ic.relnamespace
+                      WHERE ii.inhrelid = c.oid AND NOT c.relispartition
+                      ORDER BY ii.inhseqno),
+                ARRAY(SELECT ic.relname::text FROM pg_catalog.pg_inherits ii
+                      JOIN pg_catalog.pg_class ic ON ic.oid = ii.inhparent
+                      WHERE ii.inhrelid = c.oid AND NOT c.relispartition
+                      ORDER BY ii.inhseqno)
          FROM pg_catalog.pg_class c
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -63,12 +73,20 @@ pub(crate) async fn tables(
             // 'i' whose index is gone behaves as NOTHING; PostgreSQL resets it to 'd' then.
             _ => ReplicaIdentity::Default,
         };
+        let parent_schemas: Vec<String> = get(&row, 13, WHAT)?;
+        let parent_names: Vec<String> = get(&row, 14, WHAT)?;
+        let inherits = parent_schemas
+            .into_iter()
+            .zip(parent_names)
+            .map(|(schema, name)| QualifiedName::new(schema, name))
+            .collect();
         let table = Table {
             name: name.clone(),
             kind,
             unlogged: get(&row, 4, WHAT)?,
             partition_key: get(&row, 5, WHAT)?,
             partition_of,
+            inherits,
             columns: Vec::new(),
             constraints: BTreeMap::new(),
             indexes: BTreeMap::new(),

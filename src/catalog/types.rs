@@ -1,4 +1,5 @@
-//! Enum types. (Domains are in `domains`; composite and range types are listed as unmanaged.)
+//! Enum types. (Domains are in `domains`, composite types in `composites`; range types are
+//! listed as unmanaged.)
 
 use std::collections::BTreeMap;
 

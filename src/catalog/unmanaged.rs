@@ -102,20 +102,6 @@ fn branches() -> Vec<Branch> {
             "foreign table",
             format!("SELECT {rel} FROM {}", relations("'f'")),
         ),
-        branch(
-            "composite type",
-            format!("SELECT {rel} FROM {}", relations("'c'")),
-        ),
-        // Routines other than functions and procedures.
-        branch(
-            "aggregate",
-            format!(
-                "SELECT n.nspname::text, NULL::text, o.proname::text,
-                        '(' || pg_catalog.oidvectortypes(o.proargtypes) || ')'
-                 FROM {} AND o.prokind = 'a'",
-                in_schema("pg_proc", "pronamespace")
-            ),
-        ),
         // Things attached to relations (of any kind). Of the triggers, only zdm's own sync
         // triggers: the planner looks for them here.
         branch(
@@ -137,8 +123,8 @@ fn branches() -> Vec<Branch> {
                 attached("'r', 'p', 'v', 'm', 'f'", "r.ev_class")
             ),
         ),
-        // Types other than enums and domains (composite types come from pg_class above; array and
-        // multirange types come with their element / range type).
+        // Types other than enums, domains and composite types (array and multirange types come
+        // with their element / range type).
         branch(
             "range type",
             format!(
@@ -157,14 +143,6 @@ fn branches() -> Vec<Branch> {
             ),
         ),
         // Other schema objects.
-        branch(
-            "collation",
-            format!(
-                "SELECT {} FROM {}",
-                obj("o.collname::text"),
-                in_schema("pg_collation", "collnamespace")
-            ),
-        ),
         branch(
             "conversion",
             format!(
@@ -326,13 +304,6 @@ fn branches() -> Vec<Branch> {
             format!(
                 "SELECT {rel} FROM {} AND c.reloptions IS NOT NULL",
                 relations("'r', 'p', 'S'")
-            ),
-        ),
-        branch(
-            "table inheritance",
-            format!(
-                "SELECT {rel} FROM {tables} AND NOT c.relispartition
-                   AND EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)"
             ),
         ),
         branch(

@@ -138,7 +138,19 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
             .enums
             .values()
             .find(|e| e.name.to_string() == key.name)
-            .map(ddl::enum_definition),
+            .map(ddl::enum_definition)
+            .or_else(|| {
+                model
+                    .composites
+                    .values()
+                    .find(|c| c.name.to_string() == key.name)
+                    .map(ddl::composites::definition)
+            }),
+        ObjectKind::Collation => model
+            .collations
+            .values()
+            .find(|c| c.name.to_string() == key.name)
+            .map(ddl::collations::definition),
         ObjectKind::Domain => model
             .domains
             .values()
@@ -174,6 +186,10 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
         ObjectKind::Function | ObjectKind::Procedure => {
             model.routines.get(&key.name).map(ddl::routines::definition)
         }
+        ObjectKind::Aggregate => model
+            .aggregates
+            .get(&key.name)
+            .map(ddl::aggregates::definition),
         ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
         ObjectKind::Policy => model.policies.get(&key.name).map(ddl::policies::definition),
         // Shown by the change summaries alone.

@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::model::{
-    Column, Constraint, Domain, EnumType, Extension, Index, Kind, Object, ObjectId, QualifiedName,
-    ReplicaIdentity, Schema, Sequence, Table,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Index, Kind, Object,
+    ObjectId, QualifiedName, ReplicaIdentity, Schema, Sequence, Table,
 };
 use crate::sql::quote_ident;
 
@@ -54,6 +54,28 @@ pub enum Change {
         from: Domain,
         to: Domain,
     },
+    CreateCollation {
+        collation: Collation,
+    },
+    DropCollation {
+        collation: Collation,
+    },
+    /// A new definition (re-created) or comment.
+    AlterCollation {
+        from: Collation,
+        to: Collation,
+    },
+    CreateComposite {
+        composite: CompositeType,
+    },
+    DropComposite {
+        composite: CompositeType,
+    },
+    /// Attributes added, dropped or retyped, or comments changed.
+    AlterComposite {
+        from: CompositeType,
+        to: CompositeType,
+    },
     CreateSequence {
         sequence: Sequence,
     },
@@ -79,6 +101,12 @@ pub enum Change {
     SetUnlogged {
         table: QualifiedName,
         unlogged: bool,
+    },
+    /// Parents gained (`INHERIT`) or lost (`NO INHERIT`) by a table inheritance child.
+    SetInherits {
+        table: QualifiedName,
+        add: Vec<QualifiedName>,
+        remove: Vec<QualifiedName>,
     },
     SetReplicaIdentity {
         table: QualifiedName,
@@ -275,6 +303,7 @@ impl ObjectKey {
             Kind::MaterializedView => ObjectKind::MaterializedView,
             Kind::Function => ObjectKind::Function,
             Kind::Procedure => ObjectKind::Procedure,
+            Kind::Aggregate => ObjectKind::Aggregate,
             Kind::Trigger => ObjectKind::Trigger,
             Kind::Policy => ObjectKind::Policy,
             Kind::Type => ObjectKind::Type,
@@ -297,6 +326,7 @@ impl fmt::Display for ObjectKey {
 pub enum ObjectKind {
     Schema,
     Extension,
+    Collation,
     Type,
     Domain,
     Sequence,
@@ -305,6 +335,7 @@ pub enum ObjectKind {
     MaterializedView,
     Function,
     Procedure,
+    Aggregate,
     Trigger,
     Policy,
     DefaultPrivileges,
@@ -315,6 +346,7 @@ impl fmt::Display for ObjectKind {
         f.write_str(match self {
             ObjectKind::Schema => "schema",
             ObjectKind::Extension => "extension",
+            ObjectKind::Collation => "collation",
             ObjectKind::Type => "type",
             ObjectKind::Domain => "domain",
             ObjectKind::Sequence => "sequence",
@@ -323,6 +355,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::MaterializedView => "materialized view",
             ObjectKind::Function => "function",
             ObjectKind::Procedure => "procedure",
+            ObjectKind::Aggregate => "aggregate",
             ObjectKind::Trigger => "trigger",
             ObjectKind::Policy => "policy",
             ObjectKind::DefaultPrivileges => "default privileges",
@@ -351,6 +384,16 @@ impl Change {
             CreateDomain { domain } | DropDomain { domain } | AlterDomain { to: domain, .. } => {
                 ObjectKey::new(ObjectKind::Domain, domain.name.to_string())
             }
+            CreateCollation { collation }
+            | DropCollation { collation }
+            | AlterCollation { to: collation, .. } => {
+                ObjectKey::new(ObjectKind::Collation, collation.name.to_string())
+            }
+            CreateComposite { composite }
+            | DropComposite { composite }
+            | AlterComposite { to: composite, .. } => {
+                ObjectKey::new(ObjectKind::Type, composite.name.to_string())
+            }
             CreateSequence { sequence } | DropSequence { sequence } => {
                 ObjectKey::new(ObjectKind::Sequence, sequence.name.to_string())
             }
@@ -358,6 +401,7 @@ impl Change {
             CreateTable { table } | DropTable { table } => ObjectKey::table(&table.name),
             RecreateTable { to, .. } => ObjectKey::table(&to.name),
             SetUnlogged { table, .. }
+            | SetInherits { table, .. }
             | SetReplicaIdentity { table, .. }
             | SetRowSecurity { table, .. }
             | AddColumn { table, .. }
@@ -405,6 +449,15 @@ impl Change {
             CreateDomain { .. } => "create domain".into(),
             DropDomain { .. } => "drop domain".into(),
             AlterDomain { .. } => "alter domain".into(),
+            CreateCollation { .. } => "create collation".into(),
+            DropCollation { .. } => "drop collation".into(),
+            AlterCollation { from, to } if from.same_definition(to) => {
+                "set comment on collation".into()
+            }
+            AlterCollation { .. } => "re-create collation (new definition)".into(),
+            CreateComposite { .. } => "create composite type".into(),
+            DropComposite { .. } => "drop composite type".into(),
+            AlterComposite { .. } => "alter composite type".into(),
             CreateSequence { .. } => "create sequence".into(),
             DropSequence { .. } => "drop sequence".into(),
             AlterSequence { .. } => "alter sequence".into(),
@@ -417,6 +470,14 @@ impl Change {
                 } else {
                     "set logged".into()
                 }
+            }
+            SetInherits { add, remove, .. } => {
+                let words: Vec<String> = add
+                    .iter()
+                    .map(|p| format!("inherit {p}"))
+                    .chain(remove.iter().map(|p| format!("no inherit {p}")))
+                    .collect();
+                words.join(", ")
             }
             SetReplicaIdentity {
                 replica_identity, ..

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{paired, Change, CommentTarget};
-use crate::model::{Kind, Object, ObjectId, Routine, Trigger, View};
+use crate::model::{Aggregate, Kind, Object, ObjectId, Routine, Trigger, View};
 
 /// How the desired version of an object differs from the live one (comments aside).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +163,33 @@ impl Keyed for Routine {
         } else {
             // Same identity (argument types) but a renamed parameter, a changed default or
             // result type: PostgreSQL refuses those in CREATE OR REPLACE.
+            Verdict::Recreate
+        }
+    }
+}
+
+impl Keyed for Aggregate {
+    fn object(&self) -> Object {
+        Object::Aggregate(self.clone())
+    }
+
+    fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn verdict(&self, to: &Self) -> Verdict {
+        if self.options == to.options
+            && self.arguments == to.arguments
+            && self.kind == to.kind
+            && self.result == to.result
+        {
+            Verdict::Same
+        } else if self.arguments == to.arguments && self.kind == to.kind && self.result == to.result
+        {
+            Verdict::Replace
+        } else {
+            // CREATE OR REPLACE AGGREGATE keeps the argument names, the kind (normal,
+            // ordered-set, hypothetical) and the result type.
             Verdict::Recreate
         }
     }

@@ -5,7 +5,10 @@
 //! parent table are skipped: they follow their parent.
 
 mod change;
+mod collations;
+mod composites;
 mod domains;
+mod inheritance;
 pub mod keyed;
 mod policies;
 pub mod privileges;
@@ -25,11 +28,14 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     diff_schemas(from, to, &mut changes);
     diff_extensions(from, to, &mut changes);
     diff_enums(from, to, &mut changes);
+    collations::diff_collations(from, to, &mut changes);
     domains::diff_domains(from, to, &mut changes);
+    composites::diff_composites(from, to, &mut changes);
     diff_sequences(from, to, &mut changes);
     tables::diff_tables(from, to, &mut changes);
     keyed::diff_keyed(&from.views, &to.views, &mut changes);
     keyed::diff_keyed(&from.routines, &to.routines, &mut changes);
+    keyed::diff_keyed(&from.aggregates, &to.aggregates, &mut changes);
     keyed::diff_keyed(&from.triggers, &to.triggers, &mut changes);
     keyed::diff_keyed(&from.policies, &to.policies, &mut changes);
     policies::diff_row_security(from, to, &mut changes);

@@ -1,7 +1,7 @@
 //! Differences between the tables of two models, down to columns, constraints and indexes.
 
 use super::{paired, Change, CommentTarget};
-use crate::model::{Column, Model, QualifiedName, Table};
+use crate::model::{Model, QualifiedName, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
@@ -32,7 +32,7 @@ pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                     });
                     push_new_table_extras(new, changes);
                 } else {
-                    diff_table(old, new, changes);
+                    diff_table(from, to, old, new, changes);
                 }
             }
             (None, None) => {}
@@ -89,8 +89,9 @@ fn push_replica_identity(old: &Table, new: &Table, changes: &mut Vec<Change>) {
     }
 }
 
-fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
+fn diff_table(from: &Model, to: &Model, old: &Table, new: &Table, changes: &mut Vec<Change>) {
     let table = &new.name;
+    super::inheritance::diff_parents(old, new, changes);
     if old.unlogged != new.unlogged {
         changes.push(Change::SetUnlogged {
             table: table.clone(),
@@ -116,8 +117,8 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
             });
         }
     }
-    let old_columns = local_columns(old);
-    let new_columns = local_columns(new);
+    let old_columns = super::inheritance::pairable_columns(old, from, new);
+    let new_columns = super::inheritance::pairable_columns(new, to, old);
     for (_, before, after) in paired(&old_columns, &new_columns) {
         match (before, after) {
             (None, Some(column)) => changes.push(Change::AddColumn {
@@ -209,15 +210,6 @@ fn diff_table(old: &Table, new: &Table, changes: &mut Vec<Change>) {
     push_replica_identity(old, new, changes);
 }
 
-fn local_columns(table: &Table) -> BTreeMap<String, &Column> {
-    table
-        .columns
-        .iter()
-        .filter(|c| !c.inherited)
-        .map(|c| (c.name.clone(), c))
-        .collect()
-}
-
 /// Comment changes on the table and on everything in it that exists on the new side.
 fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
     let table = &new.name;
@@ -286,6 +278,7 @@ impl Table {
             unlogged: table.unlogged,
             partition_key: None,
             partition_of: None,
+            inherits: Vec::new(),
             columns: Vec::new(),
             constraints: BTreeMap::new(),
             indexes: BTreeMap::new(),

@@ -22,7 +22,8 @@ pub enum Layout {
     Flat,
     /// One file per schema (`public.sql`), plus `extensions.sql` and `default_privileges.sql`.
     PerSchema,
-    /// One directory per schema, one file per table, view, function name, type and sequence
+    /// One directory per schema, one file per table, view, function name, type, collation and
+    /// sequence
     /// (`public/tables/orders.sql`); the schema itself in `public/schema.sql`.
     PerObject,
 }
@@ -33,6 +34,7 @@ enum Group {
     Extension,
     DefaultPrivileges,
     Schema,
+    Collation,
     Type,
     Sequence,
     Table,
@@ -45,6 +47,7 @@ impl Group {
     fn directory(self) -> Option<&'static str> {
         match self {
             Group::Extension | Group::DefaultPrivileges | Group::Schema => None,
+            Group::Collation => Some("collations"),
             Group::Type => Some("types"),
             Group::Sequence => Some("sequences"),
             Group::Table => Some("tables"),

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Chunk, Group};
 use crate::diff::privileges::{actions, new_object_privileges, PrivilegeTarget};
 use crate::model::{Acl, Grantee, Kind, Model, ObjectId, Privilege, QualifiedName, Table};
-use crate::sql::ddl::{self, domains, policies, privileges, routines, triggers, views};
+use crate::sql::ddl::{
+    self, aggregates, collations, composites, domains, policies, privileges, routines, triggers,
+    views,
+};
 use crate::sql::quote_ident;
 
 /// What `initdb` says of `public`.
@@ -58,6 +61,15 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
         let mut lines = vec![domains::definition(domain)];
         lines.extend(grants(model, &type_id(&domain.name)));
         out.push(Chunk::of(&domain.name, Group::Type, lines));
+    }
+    for collation in model.collations.values() {
+        let lines = vec![collations::definition(collation)];
+        out.push(Chunk::of(&collation.name, Group::Collation, lines));
+    }
+    for composite in model.composites.values() {
+        let mut lines = vec![composites::definition(composite)];
+        lines.extend(grants(model, &type_id(&composite.name)));
+        out.push(Chunk::of(&composite.name, Group::Type, lines));
     }
     for sequence in model.sequences.values() {
         // A sequence a column owns (serial) lives with its table, before it: the column's
@@ -116,6 +128,17 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
         lines.extend(grants(model, &routine.id));
         let mut chunk = Chunk::of(&routine.name, Group::Function, lines);
         chunk.sort = routine.id.to_string();
+        out.push(chunk);
+    }
+    for aggregate in model.aggregates.values() {
+        // In the file of its name, after the functions it calls (which may share it).
+        let mut chunk = Chunk::of(
+            &aggregate.name,
+            Group::Function,
+            vec![aggregates::definition(aggregate)],
+        );
+        chunk.rank = 2;
+        chunk.sort = aggregate.id.to_string();
         out.push(chunk);
     }
     out

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::{Policy, QualifiedName, Routine, Trigger, View};
+use super::{Aggregate, Policy, QualifiedName, Routine, Trigger, View};
 use crate::sql::quote_ident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -19,6 +19,8 @@ pub enum Kind {
     MaterializedView,
     Function,
     Procedure,
+    /// An aggregate (`args` are its argument types, like a routine's).
+    Aggregate,
     /// A trigger (`name` is its table, `member` the trigger).
     Trigger,
     /// A row-level security policy (`name` is its table, `member` the policy).
@@ -39,6 +41,7 @@ impl Kind {
             Kind::MaterializedView => "MATERIALIZED VIEW",
             Kind::Function => "FUNCTION",
             Kind::Procedure => "PROCEDURE",
+            Kind::Aggregate => "AGGREGATE",
             Kind::Trigger => "TRIGGER",
             Kind::Policy => "POLICY",
             Kind::Schema => "SCHEMA",
@@ -149,6 +152,7 @@ pub struct Dependency {
 pub enum Object {
     View(View),
     Routine(Routine),
+    Aggregate(Aggregate),
     Trigger(Trigger),
     Policy(Policy),
 }
@@ -158,6 +162,7 @@ impl Object {
         match self {
             Object::View(v) => &v.id,
             Object::Routine(r) => &r.id,
+            Object::Aggregate(a) => &a.id,
             Object::Trigger(t) => &t.id,
             Object::Policy(p) => &p.id,
         }
@@ -167,6 +172,7 @@ impl Object {
         match self {
             Object::View(v) => v.comment.as_deref(),
             Object::Routine(r) => r.comment.as_deref(),
+            Object::Aggregate(a) => a.comment.as_deref(),
             Object::Trigger(t) => t.comment.as_deref(),
             Object::Policy(p) => p.comment.as_deref(),
         }

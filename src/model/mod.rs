@@ -6,6 +6,9 @@
 //! `pg_get_constraintdef`, `pg_get_indexdef`), produced with an empty `search_path` so that
 //! every name in it is schema-qualified.
 
+mod aggregate;
+mod collation;
+mod composite;
 mod domain;
 mod id;
 mod name;
@@ -15,6 +18,9 @@ mod routine;
 mod trigger;
 mod view;
 
+pub use aggregate::{Aggregate, AggregateKind};
+pub use collation::{Collation, CollationProvider};
+pub use composite::{Attribute, CompositeType};
 pub use domain::{Domain, DomainCheck};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
@@ -35,6 +41,12 @@ pub struct Model {
     pub enums: BTreeMap<QualifiedName, EnumType>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub domains: BTreeMap<QualifiedName, Domain>,
+    /// Collations (`CREATE COLLATION`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collations: BTreeMap<QualifiedName, Collation>,
+    /// Composite types (`CREATE TYPE ... AS (...)`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub composites: BTreeMap<QualifiedName, CompositeType>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
     /// Views and materialized views, keyed by `ObjectId` display (`public.v`).
@@ -43,6 +55,9 @@ pub struct Model {
     /// Functions and procedures, keyed by `public.f(integer, text)`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routines: BTreeMap<String, Routine>,
+    /// Aggregates, keyed like routines (`public.group_concat(text)`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aggregates: BTreeMap<String, Aggregate>,
     /// Triggers, keyed by `public.orders.audit`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
@@ -153,6 +168,11 @@ pub struct Table {
     pub partition_key: Option<String>,
     /// Set when this table is a partition of another.
     pub partition_of: Option<PartitionOf>,
+    /// Parents of a table inheritance child (`INHERITS`), in `inhseqno` order; empty for
+    /// partitions (see `partition_of`). The child's columns and constraints that come only
+    /// from its parents are `inherited` (`attislocal`/`conislocal` false).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<QualifiedName>,
     /// Columns in `attnum` order (dropped columns excluded).
     pub columns: Vec<Column>,
     pub constraints: BTreeMap<String, Constraint>,
@@ -229,7 +249,8 @@ pub struct Column {
     /// (`app.mycoll`). Usable as is after `COLLATE`.
     pub collation: Option<String>,
     pub comment: Option<String>,
-    /// Inherited from a parent (partitions): defined by the parent, not by this table.
+    /// Inherited from a parent (partitions, inheritance children) and not declared by this
+    /// table as well (`NOT attislocal`): defined by the parent.
     pub inherited: bool,
     /// An inherited column of a partition with a DEFAULT or NOT NULL of its own
     /// (`PARTITION OF parent (priority DEFAULT 10, notes NOT NULL)`).
@@ -398,6 +419,7 @@ impl Model {
             Kind::Function | Kind::Procedure => {
                 self.routines.get(&key).cloned().map(Object::Routine)
             }
+            Kind::Aggregate => self.aggregates.get(&key).cloned().map(Object::Aggregate),
             Kind::Trigger => self.triggers.get(&key).cloned().map(Object::Trigger),
             Kind::Policy => self.policies.get(&key).cloned().map(Object::Policy),
             Kind::Table | Kind::Column | Kind::Type | Kind::Schema | Kind::Sequence => None,

@@ -16,6 +16,7 @@ pub enum Resource {
     Schema(String),
     Extension(String),
     Type(QualifiedName),
+    Collation(QualifiedName),
     Relation(QualifiedName),
     Column(QualifiedName, String),
     Constraint(QualifiedName, String),
@@ -40,7 +41,7 @@ impl Resource {
             Kind::Schema => Resource::Schema(id.schema.clone()),
             Kind::Column => Resource::Column(id.qualified(), id.member.clone().unwrap_or_default()),
             Kind::Type => Resource::Type(id.qualified()),
-            Kind::Function | Kind::Procedure => Resource::Routine(id.clone()),
+            Kind::Function | Kind::Procedure | Kind::Aggregate => Resource::Routine(id.clone()),
             Kind::Trigger => Resource::Trigger(id.clone()),
             Kind::Policy => Resource::Policy(id.clone()),
         }
@@ -54,6 +55,7 @@ impl fmt::Display for Resource {
             Resource::Schema(s) => write!(f, "schema {}", quote_ident(s)),
             Resource::Extension(e) => write!(f, "extension {}", quote_ident(e)),
             Resource::Type(t) => write!(f, "type {t}"),
+            Resource::Collation(c) => write!(f, "collation {c}"),
             Resource::Relation(r) => write!(f, "{r}"),
             Resource::Column(t, c) => write!(f, "{t}.{}", quote_ident(c)),
             Resource::Constraint(t, c) => write!(f, "constraint {} on {t}", quote_ident(c)),
@@ -70,6 +72,7 @@ impl fmt::Display for Resource {
 pub fn column_uses(model: &Model, table: &QualifiedName, column: &Column) -> Vec<Resource> {
     let mut out = vec![Resource::Relation(table.clone())];
     out.extend(type_uses(model, &column.data_type));
+    out.extend(collation_uses(model, column.collation.as_deref()));
     if let Some(default) = &column.default {
         out.extend(expression_uses(model, default));
     }
@@ -80,10 +83,14 @@ pub fn column_uses(model: &Model, table: &QualifiedName, column: &Column) -> Vec
 }
 
 /// User-defined types named by a `format_type` rendering (`public.mood`, `public.mood[]`):
-/// enums, domains, and a table's row type (the table itself).
+/// enums, domains, composite types, and a table's row type (the table itself).
 pub fn type_uses(model: &Model, data_type: &str) -> Vec<Resource> {
     let base = data_type.trim_end_matches("[]");
-    let types = model.enums.keys().chain(model.domains.keys());
+    let types = model
+        .enums
+        .keys()
+        .chain(model.domains.keys())
+        .chain(model.composites.keys());
     let mut out: Vec<Resource> = types
         .filter(|name| name.to_string() == base)
         .map(|name| Resource::Type(name.clone()))
@@ -110,7 +117,12 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
             out.push(Resource::Relation(name.clone()));
         }
     }
-    for name in model.enums.keys().chain(model.domains.keys()) {
+    let types = model
+        .enums
+        .keys()
+        .chain(model.domains.keys())
+        .chain(model.composites.keys());
+    for name in types {
         if expression.contains(&name.to_string()) {
             out.push(Resource::Type(name.clone()));
         }
@@ -123,6 +135,20 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
         }
     }
     out
+}
+
+/// The user collation a `COLLATE` rendering names (`public.numeric`; `pg_catalog` ones
+/// render bare and need nothing).
+pub fn collation_uses(model: &Model, collation: Option<&str>) -> Vec<Resource> {
+    let Some(collation) = collation else {
+        return Vec::new();
+    };
+    model
+        .collations
+        .keys()
+        .filter(|name| name.to_string() == collation)
+        .map(|name| Resource::Collation(name.clone()))
+        .collect()
 }
 
 /// Columns of `table` whose names appear in `columns`.
@@ -138,6 +164,10 @@ pub fn table_uses(model: &Model, table: &Table) -> Vec<Resource> {
     let mut out = vec![Resource::Schema(table.name.schema.clone())];
     if let Some(parent) = &table.partition_of {
         out.push(Resource::Relation(parent.parent.clone()));
+    }
+    // An inheritance child gets its inherited columns from its parents.
+    for parent in &table.inherits {
+        out.push(Resource::Relation(parent.clone()));
     }
     for column in &table.columns {
         out.extend(

@@ -9,6 +9,9 @@ use crate::model::{
 };
 use crate::sql::{quote_ident, quote_literal};
 
+pub mod aggregates;
+pub mod collations;
+pub mod composites;
 pub mod domains;
 pub mod policies;
 pub mod privileges;
@@ -187,6 +190,10 @@ pub fn create_table(table: &Table, foreign_keys_inline: bool) -> String {
             out.push_str(&format!("\n    {}\n", lines.join(",\n    ")));
         }
         out.push(')');
+        if !table.inherits.is_empty() {
+            let parents: Vec<String> = table.inherits.iter().map(|p| p.to_string()).collect();
+            out.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
     }
     if table.kind == TableKind::Partitioned {
         if let Some(key) = &table.partition_key {

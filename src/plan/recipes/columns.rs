@@ -231,10 +231,16 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
     } else {
         "the table is empty now"
     };
+    // A child that keeps the column as its own keeps its values too.
+    let only = if super::inheritance::keeps_column(ctx, table, &column.name) {
+        "ONLY "
+    } else {
+        ""
+    };
     vec![Step::new(
         Phase::Contract,
         format!("drop column {col} from {table}"),
-        format!("ALTER TABLE {table} DROP COLUMN {col};"),
+        format!("ALTER TABLE {only}{table} DROP COLUMN {col};"),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.from, table, column))

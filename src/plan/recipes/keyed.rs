@@ -7,7 +7,7 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step};
 use crate::sql::ddl;
 
-use super::{policies, routines, triggers, views};
+use super::{aggregates, policies, routines, triggers, views};
 
 pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
     match change {
@@ -16,6 +16,9 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         Change::ReplaceObject { from, to } => match (from, to) {
             (Object::View(from), Object::View(to)) => vec![views::replace(ctx, from, to)],
             (Object::Routine(_), Object::Routine(to)) => vec![routines::replace(ctx, to)],
+            (Object::Aggregate(_), Object::Aggregate(to)) => {
+                vec![aggregates::replace(ctx, to)]
+            }
             (Object::Trigger(from), Object::Trigger(to)) => {
                 vec![triggers::replace(ctx, from, to)]
             }
@@ -87,6 +90,11 @@ pub fn create_sql(object: &Object) -> Vec<String> {
             sql.extend(ddl::routines::comments(routine));
             sql
         }
+        Object::Aggregate(aggregate) => {
+            let mut sql = vec![ddl::aggregates::create(aggregate)];
+            sql.extend(ddl::aggregates::comments(aggregate));
+            sql
+        }
         Object::Trigger(trigger) => {
             let mut sql = vec![ddl::triggers::create(trigger)];
             sql.extend(ddl::triggers::comments(trigger));
@@ -104,6 +112,7 @@ pub fn drop_sql(object: &Object) -> String {
     match object {
         Object::View(view) => ddl::views::drop(view),
         Object::Routine(routine) => ddl::routines::drop(routine),
+        Object::Aggregate(aggregate) => ddl::aggregates::drop(aggregate),
         Object::Trigger(trigger) => ddl::triggers::drop(trigger),
         Object::Policy(policy) => ddl::policies::drop(policy),
     }

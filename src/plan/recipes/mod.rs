@@ -1,12 +1,16 @@
 //! One recipe per kind of change (DESIGN.md, "Recipes"): how a change becomes safe steps.
 
+mod aggregates;
 pub mod cascade;
+mod collations;
 mod columns;
+mod composites;
 mod constraints;
 mod domains;
 pub mod grants;
 mod identity;
 mod indexes;
+mod inheritance;
 mod keyed;
 mod matview_rebuild;
 pub mod moved_keys;
@@ -58,6 +62,12 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         CreateDomain { domain } => vec![domains::create(ctx, domain)],
         DropDomain { domain } => vec![domains::drop(ctx, domain)],
         AlterDomain { from, to } => domains::alter(ctx, from, to)?,
+        CreateCollation { collation } => vec![collations::create(collation)],
+        DropCollation { collation } => vec![collations::drop(collation)],
+        AlterCollation { from, to } => collations::alter(ctx, from, to)?,
+        CreateComposite { composite } => vec![composites::create(ctx, composite)],
+        DropComposite { composite } => vec![composites::drop(ctx, composite)],
+        AlterComposite { from, to } => composites::alter(ctx, from, to)?,
         CreateTable { table } => tables::create(ctx, table),
         DropTable { table } => tables::drop(ctx, table),
         RecreateTable { from, to } => {
@@ -66,6 +76,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
             steps
         }
         SetUnlogged { table, unlogged } => tables::set_unlogged(table, *unlogged),
+        SetInherits { table, add, remove } => inheritance::set_inherits(ctx, table, add, remove),
         SetReplicaIdentity {
             table,
             replica_identity,
