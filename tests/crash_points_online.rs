@@ -83,14 +83,7 @@ async fn step_count(scenario: &Scenario, schema: &str) -> usize {
 
 /// Crash points whose rerun does not converge yet, with the reason; the test fails on any
 /// other failure, and on one of these passing (remove it then).
-const KNOWN_BROKEN: &[(&str, usize, &str, &str)] = &[
-    ("retype", 9, "unrecorded", HELPER_CHECK_LEFT),
-    ("retype", 9, "recorded", HELPER_CHECK_LEFT),
-];
-
-const HELPER_CHECK_LEFT: &str = "the rerun's plan leaves the NOT NULL helper check \
-     zdm_nn_zdm_new_price of the shadow column in place, so its rehearsal refuses (the resumed \
-     plan does not take over zdm's own helper constraint)";
+const KNOWN_BROKEN: &[(&str, usize, &str, &str)] = &[];
 
 async fn crash_and_resume(
     scenario: &Scenario,

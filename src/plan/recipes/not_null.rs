@@ -73,16 +73,29 @@ pub fn not_null_recipe(
         .uses([Resource::Constraint(table.clone(), helper.clone())])
         .creates([Resource::NotNull(table.clone(), column.to_string())]),
     );
-    steps.push(
-        Step::new(
-            Phase::Validate,
-            format!("drop helper check {check}"),
-            format!("ALTER TABLE {table} DROP CONSTRAINT {check};"),
-        )
-        .lock(LockMode::AccessExclusive, table)
-        .drops([Resource::Constraint(table.clone(), helper)]),
-    );
+    steps.push(drop_helper(table, column));
     steps
+}
+
+/// The helper check's drop, once its column is NOT NULL.
+fn drop_helper(table: &QualifiedName, column: &str) -> Step {
+    let helper = helper_name("nn", column);
+    let check = quote_ident(&helper);
+    Step::new(
+        Phase::Validate,
+        format!("drop helper check {check}"),
+        format!("ALTER TABLE {table} DROP CONSTRAINT {check};"),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .drops([Resource::Constraint(table.clone(), helper)])
+}
+
+/// The drop of a helper check that a run interrupted after `SET NOT NULL` left on a column
+/// whose recipe claims it (an online type change's shadow column): nothing else drops it.
+pub fn leftover_helper(ctx: &Context, table: &QualifiedName, column: &str) -> Option<Step> {
+    let helper = helper_name("nn", column);
+    ctx.live_table(table)?.constraints.get(&helper)?;
+    Some(drop_helper(table, column))
 }
 
 /// A helper check of an interrupted NOT NULL recipe, which the column's recipe will finish.

@@ -15,7 +15,7 @@ use crate::sql::{ddl, quote_ident};
 
 use super::columns::{backfill_step, is_binary_coercible};
 use super::indexes::{build_concurrently, mentions};
-use super::not_null::not_null_recipe;
+use super::not_null::{leftover_helper, not_null_recipe};
 use super::{helper_name, sync};
 
 pub fn shadow_name(column: &str) -> String {
@@ -255,6 +255,8 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
             r.from.not_null,
             false,
         ));
+    } else {
+        steps.extend(leftover_helper(ctx, table, &r.shadow));
     }
 
     // Contract: swap in one short transaction.
