@@ -121,6 +121,8 @@ pub enum StatementKind {
         concurrently: bool,
         unique: bool,
         if_not_exists: bool,
+        /// `ON ONLY` a partitioned table: an invalid index on the parent alone, built by no one.
+        only: bool,
     },
     DropIndex {
         concurrently: bool,
@@ -200,6 +202,7 @@ fn kind_of(node: &NodeEnum) -> (StatementKind, Option<String>) {
                 concurrently: i.concurrent,
                 unique: i.unique,
                 if_not_exists: i.if_not_exists,
+                only: i.relation.as_ref().is_some_and(|r| !r.inh),
             },
             i.relation.as_ref().map(range_var),
         ),
@@ -231,6 +234,14 @@ fn kind_of(node: &NodeEnum) -> (StatementKind, Option<String>) {
                 if_not_exists: c.if_not_exists,
             },
             c.relation.as_ref().map(range_var),
+        ),
+        // CREATE MATERIALIZED VIEW / CREATE TABLE AS: a new relation, read by no one yet.
+        NodeEnum::CreateTableAsStmt(c) => (
+            K::CreateTable {
+                columns: Vec::new(),
+                if_not_exists: c.if_not_exists,
+            },
+            c.into.as_ref().and_then(|i| i.rel.as_ref()).map(range_var),
         ),
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_option(&v.options, "full") => {
             (K::VacuumFull, vacuum_table(v))

@@ -226,19 +226,30 @@ pub(crate) mod test_support {
     use super::Rule;
     use crate::lint::{lint_text, Options};
 
-    /// The rule's bad example gives at least one finding of this rule; its good example none.
-    pub fn check_examples(rule: &Rule) {
+    fn ids(text: &str) -> Vec<String> {
         let options = Options {
             style: true,
             ..Options::default()
         };
-        let ids = |text: &str| -> Vec<String> {
-            lint_text("example.sql", text, &options, None)
-                .expect("examples parse")
-                .into_iter()
-                .map(|f| f.rule.to_string())
-                .collect()
-        };
+        lint_text("example.sql", text, &options, None)
+            .expect("examples parse")
+            .into_iter()
+            .map(|f| f.rule.to_string())
+            .collect()
+    }
+
+    /// `text` gives no finding of `rule`.
+    pub fn assert_clean(rule: &Rule, text: &str) {
+        let found = ids(text);
+        assert!(
+            !found.iter().any(|id| id == rule.id),
+            "{}: reported on\n{text}",
+            rule.id
+        );
+    }
+
+    /// The rule's bad example gives at least one finding of this rule; its good example none.
+    pub fn check_examples(rule: &Rule) {
         let bad = ids(rule.bad);
         assert!(
             bad.iter().any(|id| id == rule.id),

@@ -17,12 +17,15 @@ pub const RULE: Rule = Rule {
 fn check(cx: &Context) -> Option<Hit> {
     let StatementKind::CreateIndex {
         concurrently: false,
+        only,
         ..
     } = &cx.statement.kind
     else {
         return None;
     };
-    if cx.is_new_table() || cx.small_table() {
+    // `ON ONLY` builds nothing (PostgreSQL refuses CONCURRENTLY there): the partitions'
+    // indexes are built on their own and attached.
+    if *only || cx.is_new_table() || cx.small_table() {
         return None;
     }
     Some(Hit {
@@ -40,5 +43,17 @@ mod tests {
     #[test]
     fn bad_example_found_good_example_not() {
         super::super::test_support::check_examples(&super::RULE);
+    }
+
+    #[test]
+    fn an_index_on_only_a_partitioned_parent_or_on_a_new_materialized_view_is_fine() {
+        super::super::test_support::assert_clean(
+            &super::RULE,
+            "CREATE INDEX events_payload ON ONLY events USING gin (payload);",
+        );
+        super::super::test_support::assert_clean(
+            &super::RULE,
+            "CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;\nCREATE UNIQUE INDEX mv_id ON mv (id);",
+        );
     }
 }
