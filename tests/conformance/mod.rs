@@ -208,6 +208,8 @@ impl Oracles {
             Ok("catalog") => Oracles::Catalog,
             Ok("both") => Oracles::Both,
             Ok(other) => panic!("ZDM_ORACLE={other}: expected pg_dump, catalog or both"),
+            // The catalog picture reads 15+ catalogs (attcompression, ...).
+            Err(_) if server_major < 15 => Oracles::PgDump,
             Err(_) if pg_dump_major() >= server_major => Oracles::Both,
             Err(_) => Oracles::Catalog,
         }
