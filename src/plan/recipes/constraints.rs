@@ -202,13 +202,6 @@ fn add_unique_via_index(
         ConstraintKind::PrimaryKey => "PRIMARY KEY",
         _ => "UNIQUE",
     };
-    let mut deferral = String::new();
-    if constraint.deferrable {
-        deferral.push_str(" DEFERRABLE");
-        if constraint.initially_deferred {
-            deferral.push_str(" INITIALLY DEFERRED");
-        }
-    }
     let mut attach_uses = vec![index_relation];
     if constraint.kind == ConstraintKind::PrimaryKey {
         // ADD PRIMARY KEY would otherwise scan the table to set NOT NULL under its lock.
@@ -226,10 +219,7 @@ fn add_unique_via_index(
                 "make index {} the {kind} constraint {name}",
                 quote_ident(&index_name)
             ),
-            format!(
-                "ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {}{deferral};",
-                quote_ident(&index_name)
-            ),
+            attach_sql(table, constraint, &index_name),
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(attach_uses)
@@ -439,4 +429,24 @@ fn repoint_foreign_keys(
     let mut steps = vec![step];
     steps.extend(validations);
     steps
+}
+
+/// `ADD CONSTRAINT name PRIMARY KEY | UNIQUE USING INDEX building [DEFERRABLE ...]`.
+pub(super) fn attach_sql(table: &QualifiedName, key: &Constraint, building: &str) -> String {
+    let kind = match key.kind {
+        ConstraintKind::PrimaryKey => "PRIMARY KEY",
+        _ => "UNIQUE",
+    };
+    let mut deferral = String::new();
+    if key.deferrable {
+        deferral.push_str(" DEFERRABLE");
+        if key.initially_deferred {
+            deferral.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    format!(
+        "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {}{deferral};",
+        quote_ident(&key.name),
+        quote_ident(building)
+    )
 }

@@ -189,7 +189,7 @@ fn swap_step(
         })
         .collect();
     sql.push(format!("ALTER TABLE {table} DROP CONSTRAINT {name};"));
-    sql.push(attach_sql(table, &moved.to, building));
+    sql.push(constraints::attach_sql(table, &moved.to, building));
     let mut uses = vec![building_relation.clone()];
     if moved.to.kind == ConstraintKind::PrimaryKey {
         // ADD PRIMARY KEY would otherwise scan the table to set NOT NULL under its lock.
@@ -254,24 +254,4 @@ fn swap_step(
     .uses(uses)
     .creates(creates)
     .drops(drops)
-}
-
-/// `ADD CONSTRAINT name PRIMARY KEY | UNIQUE USING INDEX building [DEFERRABLE ...]`.
-fn attach_sql(table: &QualifiedName, key: &Constraint, building: &str) -> String {
-    let kind = match key.kind {
-        ConstraintKind::PrimaryKey => "PRIMARY KEY",
-        _ => "UNIQUE",
-    };
-    let mut deferral = String::new();
-    if key.deferrable {
-        deferral.push_str(" DEFERRABLE");
-        if key.initially_deferred {
-            deferral.push_str(" INITIALLY DEFERRED");
-        }
-    }
-    format!(
-        "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {}{deferral};",
-        quote_ident(&key.name),
-        quote_ident(building)
-    )
 }
