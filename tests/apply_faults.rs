@@ -323,3 +323,79 @@ async fn apply_unique_index_on_duplicates_fails_cleanly() {
         1
     );
 }
+
+/// `pg_terminate_backend` of zdm's own sessions while a step runs (an operator's or a
+/// watchdog's kill): the run stops with an error that names the step and the server's reason,
+/// never a panic; the rerun finishes the phase and no row changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_whose_session_is_terminated_mid_step_stops_cleanly_and_resumes() {
+    let db = common::test_db().await;
+    seed_example(&db, 2_000, 10_000).await;
+    let before = checksum(&db).await;
+
+    // As above: an old snapshot holds the concurrent build at its end, so it is mid-step.
+    let (writer, connection) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    writer
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM orgs")
+        .await
+        .unwrap();
+    let child = zdm_command(&db, &["apply", "--phase", "expand", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        &db,
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname = 'idx_orders_customer_date' AND NOT i.indisvalid)",
+        "the concurrent build to start",
+    )
+    .await;
+    db.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'zdm' AND datname = current_database()",
+    )
+    .await;
+    writer.batch_execute("COMMIT").await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{}", text(&out));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the run went on:\n{}",
+        text(&out)
+    );
+    assert!(
+        stderr.contains("idx_orders_customer_date") && stderr.contains("terminat"),
+        "the error does not name the step and the server's reason:\n{}",
+        text(&out)
+    );
+
+    let out = zdm_ok(&db, &["apply", "--phase", "expand", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "the rerun did not notice the interrupted step:\n{}",
+        text(&out)
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
+        0,
+        "INVALID index left after the rerun:\n{}",
+        text(&out)
+    );
+    zdm_ok(&db, &["apply", "--phase", "backfill", "--yes"]);
+    zdm_ok(&db, &["apply", "--phase", "validate", "--yes"]);
+    let out = zdm(&db, &["plan"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("== expand =="),
+        "expand did not converge:\n{}",
+        text(&out)
+    );
+    assert_eq!(checksum(&db).await, before, "rows lost or changed");
+}

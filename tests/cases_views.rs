@@ -95,6 +95,24 @@ static CASES: &[Case] = &[
         plan_has: &["CREATE VIEW public.v"],
     },
     Case {
+        name: "a column retyped under a view the files drop: live form kept until contract",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(10));
+              CREATE VIEW public.v AS SELECT id, label FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(20));",
+        hazards: &[],
+        // Without the live form, the view would be dropped in expand (or the retype refused).
+        plan_has: &["TYPE character varying(20)", "CREATE VIEW public.v", "DROP VIEW public.v"],
+    },
+    Case {
+        name: "a retype and a dropped column under one view: re-created at the first",
+        old: "CREATE TABLE public.t (id integer PRIMARY KEY, name text, label varchar(10));
+              CREATE VIEW public.v AS SELECT id, name, label FROM public.t;",
+        new: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(20));
+              CREATE VIEW public.v AS SELECT id, label FROM public.t;",
+        hazards: &["data-loss"],
+        plan_has: &["TYPE character varying(20)", "CREATE VIEW public.v"],
+    },
+    Case {
         name: "a view over a column retyped in place",
         old: "CREATE TABLE public.t (id integer PRIMARY KEY, label varchar(10));
               CREATE VIEW public.v AS SELECT id, label FROM public.t;",

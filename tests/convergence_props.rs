@@ -4,6 +4,10 @@
 //! clean and a second plan is empty — and no step holds ACCESS EXCLUSIVE while it scans or
 //! rewrites a table unless a hazard says so. Every table is treated as holding rows, so the
 //! online recipes are the ones exercised. A fixed seed keeps CI repeatable.
+//!
+//! The second property adds the layer above the tables (`objects` below): views over the
+//! tables' columns (whose types change under them), a view chain, a function a view calls,
+//! a trigger and its function, with definitions that differ between the two sides.
 
 mod common;
 
@@ -111,6 +115,100 @@ fn schema() -> impl Strategy<Value = Vec<TableSpec>> {
         out.extend(c);
         out
     })
+}
+
+/// The objects above the tables, each present or not and in one of a few variants, so that a
+/// pair of sides creates, drops, replaces and re-creates them around the tables' changes.
+#[derive(Debug, Clone)]
+struct ObjectsSpec {
+    /// A view over `id` and every column of the first table, so that the tables' type
+    /// changes and drops happen under it (variant: its filter).
+    view: Option<u8>,
+    /// A second view reading the first (only with `view`).
+    chain: bool,
+    /// A SQL function over the second table (variant: its body / its language).
+    function: Option<u8>,
+    /// A view that calls the function (only with `function`).
+    calls_function: bool,
+    /// A row trigger on the second table and its PL/pgSQL function (variant: events / WHEN /
+    /// the function's body).
+    trigger: Option<u8>,
+}
+
+fn objects() -> impl Strategy<Value = ObjectsSpec> {
+    (
+        prop::option::of(0u8..2),
+        any::<bool>(),
+        prop::option::of(0u8..3),
+        any::<bool>(),
+        prop::option::of(0u8..4),
+    )
+        .prop_map(
+            |(view, chain, function, calls_function, trigger)| ObjectsSpec {
+                view,
+                chain: chain && view.is_some(),
+                function,
+                calls_function: calls_function && function.is_some(),
+                trigger,
+            },
+        )
+}
+
+fn objects_ddl(tables: &[TableSpec], spec: &ObjectsSpec) -> String {
+    let mut out = String::new();
+    let (first, second) = (ident(&tables[0].name), ident(&tables[1].name));
+    let columns: Vec<String> = tables[0].columns.iter().map(|c| ident(&c.name)).collect();
+    let columns = columns.join(", ");
+    if let Some(variant) = spec.view {
+        let filter = ["id > 0", "id > 10 OR id < 0"][variant as usize];
+        out.push_str(&format!(
+            "CREATE VIEW \"v ü\" AS SELECT id, {columns} FROM {first} WHERE {filter};\n"
+        ));
+        out.push_str("COMMENT ON VIEW \"v ü\" IS 'reads the first table';\n");
+    }
+    if spec.chain {
+        out.push_str("CREATE VIEW v_chain AS SELECT id FROM \"v ü\" WHERE id <> 3;\n");
+    }
+    if let Some(variant) = spec.function {
+        let (language, body) = [
+            ("sql", format!("SELECT count(*) + $1 FROM {second}")),
+            ("sql", format!("SELECT count(*) * $1 FROM {second}")),
+            (
+                "plpgsql",
+                format!("BEGIN RETURN (SELECT count(*) FROM {second}) + $1; END"),
+            ),
+        ][variant as usize]
+            .clone();
+        out.push_str(&format!(
+            "CREATE FUNCTION \"count It\"(integer) RETURNS bigint LANGUAGE {language} STABLE \
+             AS $f${body}$f$;\n"
+        ));
+    }
+    if spec.calls_function {
+        out.push_str("CREATE VIEW v_calls AS SELECT \"count It\"(1) AS n;\n");
+    }
+    if let Some(variant) = spec.trigger {
+        let body = ["NEW.id := NEW.id; RETURN NEW;", "RETURN NEW;"][(variant % 2) as usize];
+        out.push_str(&format!(
+            "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN {body} END$f$;\n"
+        ));
+        let timing = [
+            "BEFORE INSERT OR UPDATE",
+            "BEFORE INSERT",
+            "BEFORE UPDATE OF id",
+            "BEFORE INSERT OR UPDATE",
+        ][variant as usize];
+        let when = if variant == 3 {
+            " WHEN (NEW.id > 0)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "CREATE TRIGGER \"tr Ü\" {timing} ON {second} FOR EACH ROW{when} \
+             EXECUTE FUNCTION touch();\n"
+        ));
+    }
+    out
 }
 
 fn ddl(tables: &[TableSpec]) -> String {
@@ -237,25 +335,50 @@ async fn converges(from: &str, to: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn random_schema_pairs_converge() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut runner = TestRunner::new(Config {
-        // ZDM_PROPTEST_CASES for a longer hunt (each case costs two databases and a shadow).
+/// A runner with a fixed seed; `ZDM_PROPTEST_CASES` sets the number of cases for a longer
+/// hunt (each case costs two databases and a shadow).
+fn runner(default_cases: u32, seed: u64) -> TestRunner {
+    TestRunner::new(Config {
         cases: std::env::var("ZDM_PROPTEST_CASES")
             .ok()
             .and_then(|n| n.parse().ok())
-            .unwrap_or(100),
-        rng_seed: RngSeed::Fixed(0x7a646d),
+            .unwrap_or(default_cases),
+        rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
         max_shrink_iters: 200,
         ..Config::default()
+    })
+}
+
+fn check_pair(
+    runtime: &tokio::runtime::Runtime,
+    from: String,
+    to: String,
+) -> Result<(), TestCaseError> {
+    runtime
+        .block_on(converges(&from, &to))
+        .map_err(|e| TestCaseError::fail(format!("{e}\n--- from ---\n{from}\n--- to ---\n{to}")))
+}
+
+#[test]
+fn random_schema_pairs_converge() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runner(100, 0x7a646d).run(&(schema(), schema()), |(from, to)| {
+        check_pair(&runtime, ddl(&from), ddl(&to))
     });
-    let result = runner.run(&(schema(), schema()), |(from, to)| {
-        let (from, to) = (ddl(&from), ddl(&to));
-        runtime.block_on(converges(&from, &to)).map_err(|e| {
-            TestCaseError::fail(format!("{e}\n--- from ---\n{from}\n--- to ---\n{to}"))
-        })
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn random_schema_pairs_with_views_functions_triggers_converge() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let side = || (schema(), objects());
+    let result = runner(80, 0x766674).run(&(side(), side()), |((from, a), (to, b))| {
+        let from = ddl(&from) + &objects_ddl(&from, &a);
+        let to = ddl(&to) + &objects_ddl(&to, &b);
+        check_pair(&runtime, from, to)
     });
     if let Err(e) = result {
         panic!("{e}");

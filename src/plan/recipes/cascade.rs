@@ -39,6 +39,9 @@ pub struct Cascade {
     recreated: Vec<ObjectId>,
     around: Vec<Around>,
     handled: BTreeSet<ObjectId>,
+    /// Readers the files no longer declare, dropped by their own contract step: until then,
+    /// a change under them before contract re-creates them as they are live.
+    leaving: BTreeSet<ObjectId>,
     /// Compatibility views that a table rename's own recipe drops.
     rename_views: Vec<crate::model::QualifiedName>,
     /// Materialized views rebuilt online instead (see `matview_rebuild`), live and desired.
@@ -49,12 +52,14 @@ impl Cascade {
     pub fn new(ctx: &Context, changes: &[Change]) -> Cascade {
         let mut around: Vec<Around> = Vec::new();
         let mut handled = BTreeSet::new();
-        for removed in removals(ctx, changes) {
-            let mut objects = Vec::new();
+        let mut leaving = BTreeSet::new();
+        let mut forced = BTreeSet::new();
+        for (removed, table_recreated) in removals(ctx, changes) {
+            let mut objects: Vec<ObjectId> = Vec::new();
             // Policies pin the columns their expressions read just as views do.
             let readers = ctx.from.views.values().map(|v| &v.id);
             for id in readers.chain(ctx.from.policies.values().map(|p| &p.id)) {
-                if reads(ctx.from, id, &removed) && !handled.contains(id) {
+                if reads(ctx.from, id, &removed) {
                     objects.push(id.clone());
                     objects.extend(dependents_of(&ctx.from.depends, id));
                 }
@@ -72,11 +77,25 @@ impl Cascade {
                         .map(|v| v.id.clone()),
                 );
             }
-            objects.retain(|id| handled.insert(id.clone()));
+            let mut seen = BTreeSet::new();
+            objects.retain(|id| seen.insert(id.clone()));
+            for id in &objects {
+                // An object the files no longer declare stays until contract (the old
+                // application may still read it), unless a table it reads is re-created.
+                if ctx.to.object(id).is_none() {
+                    if table_recreated {
+                        forced.insert(id.clone());
+                    } else {
+                        leaving.insert(id.clone());
+                    }
+                }
+                handled.insert(id.clone());
+            }
             if !objects.is_empty() {
                 around.push(Around { removed, objects });
             }
         }
+        leaving.retain(|id| !forced.contains(id));
         let mut recreated = Vec::new();
         let mut rebuilt = Vec::new();
         for change in changes {
@@ -92,10 +111,16 @@ impl Cascade {
                 }
             }
             if let Change::RecreateObject { from, .. } = change {
+                if handled.contains(from.id()) {
+                    // Re-created around a change under it, with its dependents.
+                    continue;
+                }
                 let mut ids = vec![from.id().clone()];
                 ids.extend(dependents_of(&ctx.from.depends, from.id()));
                 for id in ids {
-                    if handled.insert(id.clone()) {
+                    // A dependent the files drop cannot outlive the object re-created under
+                    // it: it goes in that step.
+                    if leaving.remove(&id) || handled.insert(id.clone()) {
                         recreated.push(id);
                     }
                 }
@@ -114,6 +139,7 @@ impl Cascade {
             recreated,
             around,
             handled,
+            leaving,
             rename_views,
             rebuilt,
         }
@@ -170,7 +196,7 @@ impl Cascade {
             return out;
         }
         let names: Vec<String> = self.recreated.iter().map(describe).collect();
-        let (sql, step) = cluster(ctx, &self.recreated);
+        let (sql, step) = cluster(ctx, &self.recreated, &BTreeSet::new());
         out.push(step(Step::new(
             Phase::Expand,
             format!("drop and re-create {}", names.join(", ")),
@@ -184,7 +210,15 @@ impl Cascade {
     /// that cannot run in a transaction are left for the `may-fail` hazard.
     pub fn wrap(&self, ctx: &Context, steps: &mut [Step]) -> BTreeSet<ObjectId> {
         let mut done = BTreeSet::new();
-        for step in steps.iter_mut().filter(|s| s.transactional) {
+        // In phase order: the first step that changes what a view reads re-creates it in its
+        // desired form; later ones only run after it.
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_by_key(|&i| steps[i].phase);
+        for index in order {
+            let step = &mut steps[index];
+            if !step.transactional {
+                continue;
+            }
             let mut ids: Vec<ObjectId> = Vec::new();
             let mut already: Vec<Resource> = Vec::new();
             for around in &self.around {
@@ -193,7 +227,17 @@ impl Cascade {
                     continue;
                 }
                 for id in &around.objects {
-                    if done.contains(id) {
+                    let leaving = self.leaving.contains(id);
+                    if leaving && done.contains(id) {
+                        // Dropped by an earlier contract step.
+                        step.after_drop_of.push(Resource::of(id));
+                    } else if leaving {
+                        // Before contract it is re-created as it is live; in contract,
+                        // dropped for good.
+                        if !ids.contains(id) {
+                            ids.push(id.clone());
+                        }
+                    } else if done.contains(id) {
                         // Re-created by an earlier step: this one runs after it.
                         already.push(Resource::of(id));
                     } else if !ids.contains(id) {
@@ -205,48 +249,81 @@ impl Cascade {
             if ids.is_empty() {
                 continue;
             }
-            let (sql, finish) = cluster(ctx, &ids);
+            let contract = step.phase == Phase::Contract;
+            let none = BTreeSet::new();
+            let as_live = if contract { &none } else { &self.leaving };
+            let (sql, finish) = cluster(ctx, &ids, as_live);
             let (drops, creates) = sql.split_once(INNER).expect("cluster SQL has its marker");
             let original = std::mem::take(&mut step.sql);
-            let names: Vec<String> = ids.iter().map(describe).collect();
+            let (gone, again): (Vec<&ObjectId>, Vec<&ObjectId>) = ids
+                .iter()
+                .partition(|id| contract && self.leaving.contains(*id));
             let mut wrapped = finish(Step::new(step.phase, String::new(), String::new()));
             step.sql = format!("{drops}{original}\n{}", creates.trim_start());
-            step.description = format!(
-                "{} (re-creating {} around it)",
-                step.description,
-                names.join(", ")
-            );
+            step.description = format!("{} ({})", step.description, around_note(&again, &gone));
             step.uses.append(&mut wrapped.uses);
             step.creates.append(&mut wrapped.creates);
             step.drops.append(&mut wrapped.drops);
             if step.lock < LockMode::AccessExclusive {
                 step.lock = LockMode::AccessExclusive;
             }
-            done.extend(ids);
+            done.extend(
+                ids.into_iter()
+                    .filter(|id| contract || !self.leaving.contains(id)),
+            );
         }
         done
     }
 
     /// Views meant to be re-created around a removal that no transactional step performs
-    /// (`done` are those [`Cascade::wrap`] placed): re-created in a step of their own.
+    /// (`done` are those [`Cascade::wrap`] placed): re-created in a step of their own; and
+    /// the readers the files drop that no contract step dropped: dropped in one of their own.
     pub fn leftovers(&self, ctx: &Context, done: &BTreeSet<ObjectId>) -> Vec<Step> {
-        let ids: Vec<ObjectId> = self
-            .around
-            .iter()
-            .flat_map(|a| &a.objects)
-            .filter(|id| !done.contains(*id))
-            .cloned()
-            .collect();
-        if ids.is_empty() {
-            return Vec::new();
+        let mut pending: Vec<ObjectId> = Vec::new();
+        for id in self.around.iter().flat_map(|a| &a.objects) {
+            if !done.contains(id) && !pending.contains(id) {
+                pending.push(id.clone());
+            }
         }
-        let names: Vec<String> = ids.iter().map(describe).collect();
-        let (sql, step) = cluster(ctx, &ids);
-        vec![step(Step::new(
-            Phase::Expand,
-            format!("drop and re-create {}", names.join(", ")),
-            sql,
-        ))]
+        let (leaving, kept): (Vec<ObjectId>, Vec<ObjectId>) =
+            pending.into_iter().partition(|id| self.leaving.contains(id));
+        let mut out = Vec::new();
+        for (phase, verb, ids) in [
+            (Phase::Expand, "drop and re-create", kept),
+            (Phase::Contract, "drop", leaving),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            let names: Vec<String> = ids.iter().map(describe).collect();
+            let (sql, step) = cluster(ctx, &ids, &BTreeSet::new());
+            let sql = sql.replace(INNER, "").trim_end().to_string();
+            let mut made = step(Step::new(
+                phase,
+                format!("{verb} {}", names.join(", ")),
+                sql,
+            ));
+            if phase == Phase::Contract {
+                made.lock_target = Some("the dropped views".to_string());
+            }
+            out.push(made);
+        }
+        out
+    }
+}
+
+/// What a wrapped step's description adds: the readers re-created around it, and those
+/// dropped for good before it.
+fn around_note(again: &[&ObjectId], gone: &[&ObjectId]) -> String {
+    let names = |ids: &[&ObjectId]| ids.iter().map(|id| describe(id)).collect::<Vec<_>>();
+    match (again.is_empty(), gone.is_empty()) {
+        (false, true) => format!("re-creating {} around it", names(again).join(", ")),
+        (true, _) => format!("dropping {} first", names(gone).join(", ")),
+        (false, false) => format!(
+            "re-creating {} around it, dropping {} first",
+            names(again).join(", "),
+            names(gone).join(", ")
+        ),
     }
 }
 
@@ -254,24 +331,45 @@ impl Cascade {
 const INNER: &str = "-- zdm: re-create\n";
 
 /// The SQL that drops `ids` (dependents first, by live edges) and creates again those the
-/// desired side has (dependencies first, by desired edges), and a function that gives a step
-/// its graph vertices and lock.
-fn cluster(ctx: &Context, ids: &[ObjectId]) -> (String, impl Fn(Step) -> Step) {
+/// desired side has (dependencies first, by desired edges) and then those `as_live` (as they
+/// are live, by live edges: nothing desired depends on them), and a function that gives a
+/// step its graph vertices and lock.
+fn cluster(
+    ctx: &Context,
+    ids: &[ObjectId],
+    as_live: &BTreeSet<ObjectId>,
+) -> (String, impl Fn(Step) -> Step) {
     let mut drops = ordered(ctx.from, ids);
     drops.reverse();
-    let creates = ordered(ctx.to, ids);
+    let (live_ids, desired_ids): (Vec<ObjectId>, Vec<ObjectId>) =
+        ids.iter().cloned().partition(|id| as_live.contains(id));
     let mut sql: Vec<String> = drops
         .iter()
         .filter_map(|id| ctx.from.object(id))
         .map(|o| drop_sql(&o))
         .collect();
-    let created: Vec<_> = creates.iter().filter_map(|id| ctx.to.object(id)).collect();
+    let created: Vec<_> = ordered(ctx.to, &desired_ids)
+        .iter()
+        .filter_map(|id| ctx.to.object(id))
+        .collect();
+    let kept: Vec<_> = ordered(ctx.from, &live_ids)
+        .iter()
+        .filter_map(|id| ctx.from.object(id))
+        .collect();
     let mut tail = Vec::new();
-    if created.iter().any(|o| o.id().kind != Kind::View) {
+    if created
+        .iter()
+        .chain(&kept)
+        .any(|o| o.id().kind != Kind::View)
+    {
         tail.push(NO_BODY_CHECKS.to_string());
     }
     for object in &created {
         tail.extend(create_sql(object));
+    }
+    for object in &kept {
+        tail.extend(create_sql(object));
+        tail.extend(super::grants::statements_as_live(ctx, object.id()));
     }
     sql.push(format!("{INNER}{}", tail.join("\n")));
     let mut uses = Vec::new();
@@ -280,6 +378,11 @@ fn cluster(ctx: &Context, ids: &[ObjectId]) -> (String, impl Fn(Step) -> Step) {
         uses.extend(needs(ctx.to, object.id()));
         made.extend(resources(object));
     }
+    // What is re-created as it is live goes on existing for the rest of the plan (its own
+    // drop comes later): neither made nor gone here.
+    for object in &kept {
+        uses.extend(needs(ctx.from, object.id()));
+    }
     for id in &drops {
         uses.extend(needs(ctx.from, id));
     }
@@ -287,6 +390,7 @@ fn cluster(ctx: &Context, ids: &[ObjectId]) -> (String, impl Fn(Step) -> Step) {
     uses.retain(|r| !inside.contains(r) && !made.contains(r));
     let gone: Vec<Resource> = drops
         .iter()
+        .filter(|id| !as_live.contains(*id))
         .filter_map(|id| ctx.from.object(id))
         .flat_map(|o| resources(&o))
         .collect();
@@ -343,21 +447,26 @@ fn reads(live: &Model, id: &ObjectId, removed: &Resource) -> bool {
     })
 }
 
-/// The columns and tables this plan removes or swaps under views.
-fn removals(ctx: &Context, changes: &[Change]) -> Vec<Resource> {
+/// The columns and tables this plan removes or swaps under views, each with whether it is a
+/// table re-created in one step (expand) rather than dropped in contract or retyped.
+fn removals(ctx: &Context, changes: &[Change]) -> Vec<(Resource, bool)> {
     let mut out = Vec::new();
     for change in changes {
         match change {
             Change::DropColumn { table, column } => {
-                out.push(Resource::Column(table.clone(), column.name.clone()))
+                out.push((Resource::Column(table.clone(), column.name.clone()), false))
             }
             Change::AlterColumn { table, from, to }
                 if from.data_type != to.data_type || from.collation != to.collation =>
             {
-                out.push(Resource::Column(table.clone(), to.name.clone()))
+                out.push((Resource::Column(table.clone(), to.name.clone()), false))
             }
-            Change::RecreateTable { from, .. } => out.push(Resource::Relation(from.name.clone())),
-            Change::DropTable { table } => out.push(Resource::Relation(table.name.clone())),
+            Change::RecreateTable { from, .. } => {
+                out.push((Resource::Relation(from.name.clone()), true))
+            }
+            Change::DropTable { table } => {
+                out.push((Resource::Relation(table.name.clone()), false))
+            }
             _ => {}
         }
     }
@@ -376,14 +485,14 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<Resource> {
                     _ => false,
                 };
                 if pending {
-                    out.push(Resource::Column(table.clone(), column.clone()))
+                    out.push((Resource::Column(table.clone(), column.clone()), false))
                 }
             }
             Transform::RenameColumn { table, from, .. } => {
                 let live = ctx.live_table(table).and_then(|t| t.column(from));
                 let desired = ctx.desired_table(table).and_then(|t| t.column(from));
                 if live.is_some() && desired.is_none() {
-                    out.push(Resource::Column(table.clone(), from.clone()))
+                    out.push((Resource::Column(table.clone(), from.clone()), false))
                 }
             }
             _ => {}

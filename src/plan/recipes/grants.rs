@@ -14,7 +14,7 @@ use crate::diff::privileges::{
     actions, new_object_privileges, object_privileges, PrivilegeAction, PrivilegeTarget,
 };
 use crate::diff::Change;
-use crate::model::{Grantee, Kind, ObjectId};
+use crate::model::{Grantee, Kind, Model, ObjectId};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, Phase, Step};
 use crate::sql::ddl;
@@ -195,9 +195,21 @@ pub fn order_after_default_privileges(steps: &mut [Step]) {
 /// materialized view built under a temporary name, see `matview_rebuild`), the privileges the
 /// files give `id` and its columns, before it is swapped in: readers never find it bare.
 pub fn statements_for_copy(ctx: &Context, id: &ObjectId, copy: &ObjectId) -> Vec<String> {
+    statements_as_in(ctx, ctx.to, id, copy)
+}
+
+/// The grants that give `id`, dropped and created again as it is live (an object the files
+/// no longer declare, re-created around a change under it until its own drop in contract),
+/// the privileges it has live.
+pub fn statements_as_live(ctx: &Context, id: &ObjectId) -> Vec<String> {
+    statements_as_in(ctx, ctx.from, id, id)
+}
+
+/// The grants `model` gives `id` and its columns, as statements on `copy`.
+fn statements_as_in(ctx: &Context, model: &Model, id: &ObjectId, copy: &ObjectId) -> Vec<String> {
     let owner = ctx.from.owners.get(&id.sql()).cloned();
     let mut out = Vec::new();
-    for acl in ctx.to.acls.values() {
+    for acl in model.acls.values() {
         let target = &acl.target;
         let column = target.kind == Kind::Column;
         if target.schema != id.schema
@@ -209,7 +221,7 @@ pub fn statements_for_copy(ctx: &Context, id: &ObjectId, copy: &ObjectId) -> Vec
         let start = if column {
             BTreeSet::new()
         } else {
-            new_object_privileges(ctx.to, acl)
+            new_object_privileges(model, acl)
         };
         let on = PrivilegeTarget::Object {
             id: ObjectId {
