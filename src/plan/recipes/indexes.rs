@@ -3,7 +3,7 @@
 use crate::diff::Change;
 use crate::model::{Index, QualifiedName, Table, TableKind};
 use crate::plan::resource::Resource;
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
 use super::helper_name;
@@ -94,6 +94,9 @@ pub fn build_concurrently(table: &QualifiedName, name: &str, definition: &str) -
         format!("build index {} on {table} concurrently", quote_ident(name)),
         index_sql(definition, name, true),
     )
+    .op(Op::BuildIndexConcurrently {
+        index: QualifiedName::new(table.schema.clone(), name.to_string()),
+    })
     .lock(LockMode::ShareUpdateExclusive, table)
     .work(TableWork::Scan)
     .outside_transaction()
@@ -106,6 +109,9 @@ fn drop_concurrently(table: &QualifiedName, name: &str, phase: Phase) -> Step {
         format!("drop index {qualified} concurrently"),
         format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified};"),
     )
+    .op(Op::DropIndexConcurrently {
+        index: qualified.clone(),
+    })
     .lock(LockMode::ShareUpdateExclusive, table)
     .outside_transaction()
     .drops([relation(table, name)])

@@ -2,7 +2,7 @@
 
 use crate::model::{QualifiedName, ReplicaIdentity, Table};
 use crate::plan::resource::{table_uses, Resource};
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::ddl;
 
 use super::constraints;
@@ -72,6 +72,9 @@ pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
         format!("drop table {}", table.name),
         format!("DROP TABLE {};", table.name),
     )
+    .op(Op::DropTable {
+        table: table.name.clone(),
+    })
     .lock(LockMode::AccessExclusive, &table.name)
     .uses(table_uses(ctx.from, table))
     .drops(drops)
