@@ -108,7 +108,7 @@ fn claims_for_table_rename(
     match change {
         Change::CreateTable { table: t } | Change::DropTable { table: t } => owned(&t.name),
         // Everything else on the new table (its indexes, comments) comes from the rename.
-        c if c.object() == crate::diff::ObjectKey::table(table) => true,
+        c if c.object() == crate::model::ObjectId::table(table) => true,
         // Sequences owned by the table follow it (renamed with it).
         Change::DropSequence { sequence } => {
             sequence.owned_by.as_ref().is_some_and(|o| &o.table == from)
