@@ -98,7 +98,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             Phase::Contract,
             format!("drop sequence {}", sequence.name),
             // A sequence owned by a column that this plan drops goes with it.
-            format!("DROP SEQUENCE IF EXISTS {};", sequence.name),
+            ddl::sequences::drop_if_exists(&sequence.name),
         )
         .uses([Resource::Schema(sequence.name.schema.clone())])
         .drops([Resource::Relation(sequence.name.clone())])],
@@ -172,7 +172,7 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
             Step::new(
                 Phase::Expand,
                 format!("alter sequence {}", to.name),
-                format!("ALTER SEQUENCE {} {};", to.name, ddl::sequence_options(to)),
+                ddl::sequences::alter_options(to),
             )
             .uses([Resource::Relation(to.name.clone())]),
         );

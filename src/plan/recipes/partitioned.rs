@@ -10,7 +10,7 @@ use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
-use super::indexes::index_sql;
+use crate::sql::ddl::indexes::index_sql;
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
 fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {

@@ -70,7 +70,7 @@ pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
     vec![Step::new(
         Phase::Contract,
         format!("drop table {}", table.name),
-        format!("DROP TABLE {};", table.name),
+        ddl::tables::drop(&table.name),
     )
     .op(Op::DropTable {
         table: table.name.clone(),
@@ -95,7 +95,7 @@ pub fn set_unlogged(table: &QualifiedName, unlogged: bool) -> Vec<Step> {
     vec![Step::new(
         Phase::Expand,
         format!("set {table} {}", mode.to_lowercase()),
-        format!("ALTER TABLE {table} SET {mode};"),
+        ddl::tables::set_logged(table, unlogged),
     )
     .lock(LockMode::AccessExclusive, table)
     .work(TableWork::Rewrite)

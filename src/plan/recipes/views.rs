@@ -7,8 +7,8 @@ use crate::plan::{Context, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::ddl;
 
 use super::helper_name;
-use super::indexes::index_sql;
 use super::keyed::{describe, needs};
+use crate::sql::ddl::indexes::index_sql;
 
 /// Expand: the view keeps its columns (and may gain some at the end), so both application
 /// versions keep reading it. It needs what the new definition reads, and runs before what
