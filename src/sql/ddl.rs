@@ -14,6 +14,7 @@ pub mod collations;
 pub mod composites;
 pub mod domains;
 pub mod indexes;
+pub mod objects;
 pub mod policies;
 pub mod privileges;
 pub mod routines;
