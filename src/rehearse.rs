@@ -142,7 +142,7 @@ async fn rehearse_in(
         .map_err(Box::new)?;
     let remaining: Vec<String> = diff(&model, desired)
         .iter()
-        .map(|c| format!("{}: {}", c.object(), c.summary()))
+        .map(|c| format!("{}: {}", c.object().label(), c.summary()))
         .collect();
     if !remaining.is_empty() {
         return Err(RehearsalError::DoesNotConverge { remaining });
@@ -229,7 +229,7 @@ fn copy_differences(live: &Model, copy: &Model) -> Vec<String> {
     changes
         .iter()
         .take(5)
-        .map(|c| format!("{}: {}", c.object(), c.summary()))
+        .map(|c| format!("{}: {}", c.object().label(), c.summary()))
         .collect()
 }
 

@@ -227,3 +227,65 @@ async fn a_saved_plan_refuses_contract_while_pg_stat_statements_shows_the_old_co
     assert_eq!(run.code, 0, "{}", run.text());
     assert!(!column_exists(&db, "users", "first_name").await);
 }
+
+/// Steps say what they do (`op`), saved with the plan: apply learns which index a concurrent
+/// build creates from it, not from the SQL. A plan saved before steps carried `op` still
+/// loads when its steps all run in transactions (nothing downstream needs more of them), and
+/// is refused, naming the step, when one runs outside a transaction.
+#[tokio::test]
+async fn saved_steps_say_what_they_do_and_older_plans_are_judged_by_it() {
+    let db = v1_db().await;
+    let schema = gating_schema();
+    let (dir, plan) = save_plan(&db, schema.path()).await;
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let steps = saved["steps"].as_array().unwrap();
+    let builds: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["op"].get("build_index_concurrently").is_some())
+        .collect();
+    assert_eq!(builds.len(), 1, "{saved:#}");
+    assert_eq!(
+        builds[0]["op"]["build_index_concurrently"]["index"],
+        "public.idx_orders_customer_date"
+    );
+    assert_eq!(builds[0]["transactional"], false);
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s["transactional"] == true)
+            .all(|s| s["op"] == "statement"),
+        "{saved:#}"
+    );
+
+    let without_op = |keep: fn(&Value) -> bool| {
+        let mut old = saved.clone();
+        for step in old["steps"].as_array_mut().unwrap() {
+            if !keep(step) {
+                step.as_object_mut().unwrap().remove("op");
+            }
+        }
+        old
+    };
+    let older = dir.path().join("older.json");
+    std::fs::write(&older, without_op(|_| false).to_string()).unwrap();
+    let run = apply_saved(&db, schema.path(), &older, "expand", &[]).await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stderr.contains("does not say what it does (no `op`)")
+            && run.stderr.contains("idx_orders_customer_date")
+            && run.stderr.contains("zdm plan --out"),
+        "{}",
+        run.text()
+    );
+    assert!(
+        !column_exists(&db, "orders", "org_id").await,
+        "nothing may run"
+    );
+
+    let older = dir.path().join("older-transactional.json");
+    let kept = without_op(|s| s["transactional"] == false);
+    std::fs::write(&older, kept.to_string()).unwrap();
+    let run = apply_saved(&db, schema.path(), &older, "expand", &[]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(column_exists(&db, "orders", "org_id").await);
+}

@@ -380,11 +380,10 @@ async fn run_step(
         return Ok(());
     }
 
-    let index_build = if step.transactional {
-        None
-    } else {
-        concurrent_index_name(&step.sql)
-    };
+    let index_build = step
+        .op
+        .concurrent_index_build()
+        .map(|index| (index.schema.clone(), index.name.clone()));
     if let Some((schema, name)) = &index_build {
         // A build that died earlier (a killed run, a failed attempt) left an INVALID index
         // under this name: the new build would fail on the name. Drop it first.
@@ -546,85 +545,6 @@ async fn run_watched(
     result
 }
 
-/// The schema and name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY name ON
-/// schema.table` statement builds.
-pub fn concurrent_index_name(sql: &str) -> Option<(String, String)> {
-    let tokens = split_words(sql);
-    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
-    let create = upper.iter().position(|t| t == "CREATE")?;
-    let mut i = create + 1;
-    if upper.get(i)? == "UNIQUE" {
-        i += 1;
-    }
-    if upper.get(i)? != "INDEX" || upper.get(i + 1)? != "CONCURRENTLY" {
-        return None;
-    }
-    i += 2;
-    if upper.get(i)? == "IF" {
-        i += 3;
-    }
-    let name = unquote(tokens.get(i)?);
-    if upper.get(i + 1)? != "ON" {
-        return None;
-    }
-    let mut j = i + 2;
-    if upper.get(j)? == "ONLY" {
-        j += 1;
-    }
-    let table = tokens.get(j)?;
-    let schema = match split_qualified(table) {
-        (Some(schema), _) => schema,
-        (None, _) => "public".to_string(),
-    };
-    Some((schema, name))
-}
-
-/// Whitespace-separated words, a double-quoted identifier kept whole, `(` and `;` ending a word.
-fn split_words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut in_quotes = false;
-    for c in sql.chars() {
-        if c == '"' {
-            in_quotes = !in_quotes;
-            word.push(c);
-        } else if !in_quotes && (c.is_whitespace() || c == '(' || c == ';') {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-        } else {
-            word.push(c);
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
-fn unquote(ident: &str) -> String {
-    if ident.len() >= 2 && ident.starts_with('"') && ident.ends_with('"') {
-        ident[1..ident.len() - 1].replace("\"\"", "\"")
-    } else {
-        ident.to_ascii_lowercase()
-    }
-}
-
-/// `schema.table` (either part possibly quoted) into its parts.
-fn split_qualified(name: &str) -> (Option<String>, String) {
-    let mut in_quotes = false;
-    for (i, c) in name.char_indices() {
-        match c {
-            '"' => in_quotes = !in_quotes,
-            '.' if !in_quotes => {
-                return (Some(unquote(&name[..i])), unquote(&name[i + 1..]));
-            }
-            _ => {}
-        }
-    }
-    (None, unquote(name))
-}
-
 /// Whether an index of this name exists and is INVALID (`pg_index.indisvalid` false).
 pub async fn invalid_index_exists(
     client: &Client,
@@ -668,27 +588,4 @@ async fn drop_invalid_index(
 pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling = 50u64.saturating_mul(1 << attempt.min(7)).min(5_000);
     Duration::from_millis(rand::thread_rng().gen_range(ceiling / 2..=ceiling))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_names_from_concurrent_builds() {
-        assert_eq!(
-            concurrent_index_name(
-                "CREATE UNIQUE INDEX CONCURRENTLY zdm_new_x ON public.t USING btree (a);"
-            ),
-            Some(("public".into(), "zdm_new_x".into()))
-        );
-        assert_eq!(
-            concurrent_index_name(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Odd Name\" ON \"My\".t (a)"
-            ),
-            Some(("My".into(), "Odd Name".into()))
-        );
-        assert_eq!(concurrent_index_name("DROP INDEX CONCURRENTLY x"), None);
-        assert_eq!(concurrent_index_name("CREATE INDEX x ON t (a)"), None);
-    }
 }

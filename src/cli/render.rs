@@ -4,8 +4,9 @@ use owo_colors::{OwoColorize, Stream};
 use similar::TextDiff;
 use std::collections::BTreeMap;
 
-use crate::diff::{Change, ObjectKey, ObjectKind};
+use crate::diff::Change;
 use crate::model::Model;
+use crate::model::{Kind, ObjectId};
 use crate::plan::{Phase, Plan, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
 
@@ -122,49 +123,52 @@ pub fn ignored_note(from: &Model, to: &Model) {
 }
 
 /// The definition of one top-level object in a model, as DDL text ("" when absent).
-fn definition(model: &Model, key: &ObjectKey) -> String {
-    match key.kind {
-        ObjectKind::Schema => model
+fn definition(model: &Model, id: &ObjectId) -> String {
+    let name = id.to_string();
+    match id.kind {
+        Kind::Schema => model
             .schemas
             .values()
-            .find(|s| quote_ident(&s.name) == key.name)
+            .find(|s| quote_ident(&s.name) == name)
             .map(ddl::schema_definition),
-        ObjectKind::Extension => model
+        Kind::Extension => model
             .extensions
             .values()
-            .find(|e| quote_ident(&e.name) == key.name)
+            .find(|e| quote_ident(&e.name) == name)
             .map(ddl::create_extension),
-        ObjectKind::Type => model
+        Kind::Type => model
             .enums
             .values()
-            .find(|e| e.name.to_string() == key.name)
+            .find(|e| e.name.to_string() == name)
             .map(ddl::enum_definition)
             .or_else(|| {
                 model
                     .composites
                     .values()
-                    .find(|c| c.name.to_string() == key.name)
+                    .find(|c| c.name.to_string() == name)
                     .map(ddl::composites::definition)
             }),
-        ObjectKind::Collation => model
+        Kind::Collation => model
             .collations
             .values()
-            .find(|c| c.name.to_string() == key.name)
+            .find(|c| c.name.to_string() == name)
             .map(ddl::collations::definition),
-        ObjectKind::Domain => model
+        Kind::Domain => model
             .domains
             .values()
-            .find(|d| d.name.to_string() == key.name)
+            .find(|d| d.name.to_string() == name)
             .map(ddl::domains::definition),
-        ObjectKind::Sequence => model
+        Kind::Sequence => model
             .sequences
             .values()
-            .find(|s| s.name.to_string() == key.name)
+            .find(|s| s.name.to_string() == name)
             .map(ddl::sequence_definition),
-        ObjectKind::Table => model
+        // A column grouped as a table (see `ObjectId::group`) has no text of its own.
+        Kind::Table if id.member.is_some() => None,
+        Kind::Table => model
             .tables
             .values()
-            .find(|t| t.name.to_string() == key.name)
+            .find(|t| t.name.to_string() == name)
             .map(|t| {
                 // Row-level security flags belong to the table's text too, so that a change
                 // of them shows in the definition diff.
@@ -180,20 +184,15 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
                 }
                 text
             }),
-        ObjectKind::View | ObjectKind::MaterializedView => {
-            model.views.get(&key.name).map(ddl::views::definition)
+        Kind::View | Kind::MaterializedView => model.views.get(&name).map(ddl::views::definition),
+        Kind::Function | Kind::Procedure => {
+            model.routines.get(&name).map(ddl::routines::definition)
         }
-        ObjectKind::Function | ObjectKind::Procedure => {
-            model.routines.get(&key.name).map(ddl::routines::definition)
-        }
-        ObjectKind::Aggregate => model
-            .aggregates
-            .get(&key.name)
-            .map(ddl::aggregates::definition),
-        ObjectKind::Trigger => model.triggers.get(&key.name).map(ddl::triggers::definition),
-        ObjectKind::Policy => model.policies.get(&key.name).map(ddl::policies::definition),
-        // Shown by the change summaries alone.
-        ObjectKind::DefaultPrivileges => None,
+        Kind::Aggregate => model.aggregates.get(&name).map(ddl::aggregates::definition),
+        Kind::Trigger => model.triggers.get(&name).map(ddl::triggers::definition),
+        Kind::Policy => model.policies.get(&name).map(ddl::policies::definition),
+        // Shown by the change summaries alone; columns are grouped under a table.
+        Kind::DefaultPrivileges | Kind::Column => None,
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()
@@ -202,7 +201,7 @@ fn definition(model: &Model, key: &ObjectKey) -> String {
 /// One top-level object that differs: what happens to it, the changes, and the unified
 /// diff of its definition. Shared by every output format, so that they all tell the same.
 pub struct DiffObject<'a> {
-    pub key: ObjectKey,
+    pub key: ObjectId,
     /// `create`, `alter` or `drop`.
     pub verb: &'static str,
     pub changes: Vec<&'a Change>,
@@ -210,14 +209,40 @@ pub struct DiffObject<'a> {
     pub diff: String,
 }
 
+/// Where objects of a kind come in `zdm diff`: what others build on first, default
+/// privileges last; within a kind, by name.
+fn shown_order(kind: Kind) -> u8 {
+    match kind {
+        Kind::Schema => 0,
+        Kind::Extension => 1,
+        Kind::Collation => 2,
+        Kind::Type => 3,
+        Kind::Domain => 4,
+        Kind::Sequence => 5,
+        Kind::Table | Kind::Column => 6,
+        Kind::View => 7,
+        Kind::MaterializedView => 8,
+        Kind::Function => 9,
+        Kind::Procedure => 10,
+        Kind::Aggregate => 11,
+        Kind::Trigger => 12,
+        Kind::Policy => 13,
+        Kind::DefaultPrivileges => 14,
+    }
+}
+
 pub fn diff_objects<'a>(from: &Model, to: &Model, changes: &'a [Change]) -> Vec<DiffObject<'a>> {
-    let mut groups: BTreeMap<ObjectKey, Vec<&Change>> = BTreeMap::new();
+    let mut groups: BTreeMap<(u8, String, ObjectId), Vec<&Change>> = BTreeMap::new();
     for change in changes {
-        groups.entry(change.object()).or_default().push(change);
+        let id = change.object();
+        groups
+            .entry((shown_order(id.kind), id.to_string(), id))
+            .or_default()
+            .push(change);
     }
     groups
         .into_iter()
-        .map(|(key, changes)| {
+        .map(|((_, _, key), changes)| {
             let old = definition(from, &key);
             let new = definition(to, &key);
             let verb = match (old.is_empty(), new.is_empty()) {
@@ -264,7 +289,7 @@ pub fn diff_human(from: &Model, to: &Model, changes: &[Change]) -> String {
             "drop" => "-",
             _ => "~",
         };
-        let header = format!("{sign} {} {}", object.verb, object.key);
+        let header = format!("{sign} {} {}", object.verb, object.key.label());
         out.push_str(&format!(
             "{}\n",
             header.if_supports_color(Stream::Stdout, |t| t.bold())

@@ -26,7 +26,33 @@ pub fn read(path: &Path) -> anyhow::Result<Plan> {
             );
         }
     }
-    serde_json::from_str(&text).with_context(|| format!("{}: not a zdm plan", path.display()))
+    let plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a zdm plan", path.display()))?;
+    refuse_steps_without_op(path, &text)?;
+    Ok(plan)
+}
+
+/// Plans saved before steps said what they do (`op`) load with every step a plain
+/// statement. That is exact for a step run in a transaction; a step outside one may be a
+/// concurrent index build, whose INVALID leftover apply must know to drop: refused.
+fn refuse_steps_without_op(path: &Path, text: &str) -> anyhow::Result<()> {
+    let document: serde_json::Value = serde_json::from_str(text)?;
+    let steps = document["steps"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for (i, step) in steps.iter().enumerate() {
+        if step.get("op").is_none() && step["transactional"] == false {
+            bail!(
+                "{}: step {} ({}) runs outside a transaction but does not say what it does (no `op`): \
+                 the plan was saved by an older zdm; make it again with `zdm plan --out`",
+                path.display(),
+                i + 1,
+                step["description"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Which of the requested phases to run from a saved plan, given the database's schema

@@ -248,7 +248,11 @@ fn human(report: &Report) -> String {
                 ago(drift.taken_at)
             ));
             for change in &drift.changes {
-                out.push_str(&format!("  {}: {}\n", change.object(), change.summary()));
+                out.push_str(&format!(
+                    "  {}: {}\n",
+                    change.object().label(),
+                    change.summary()
+                ));
             }
             if !report.interrupted_steps.is_empty() {
                 // A killed run keeps no snapshot: what it did before dying shows up here.

@@ -1,5 +1,4 @@
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 use crate::model::{
     Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Index, Kind, Object,
@@ -264,142 +263,53 @@ impl CommentTarget {
         }
     }
 
-    fn object(&self) -> ObjectKey {
+    fn object(&self) -> ObjectId {
         match self {
-            CommentTarget::Schema { name } => ObjectKey::new(ObjectKind::Schema, quote_ident(name)),
-            CommentTarget::Type { name } => ObjectKey::new(ObjectKind::Type, name.to_string()),
-            CommentTarget::Sequence { name } => {
-                ObjectKey::new(ObjectKind::Sequence, name.to_string())
-            }
-            CommentTarget::Table { name } => ObjectKey::table(name),
-            CommentTarget::Object { id } => ObjectKey::object(id),
+            CommentTarget::Schema { name } => ObjectId::schema(name.clone()),
+            CommentTarget::Type { name } => ObjectId::named(Kind::Type, name),
+            CommentTarget::Sequence { name } => ObjectId::named(Kind::Sequence, name),
+            CommentTarget::Table { name } => ObjectId::table(name),
+            CommentTarget::Object { id } => id.group(),
             CommentTarget::Column { table, .. }
             | CommentTarget::Constraint { table, .. }
-            | CommentTarget::Index { table, .. } => ObjectKey::table(table),
+            | CommentTarget::Index { table, .. } => ObjectId::table(table),
         }
-    }
-}
-
-/// The top-level object a change belongs to: what `zdm diff` groups by.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ObjectKey {
-    pub kind: ObjectKind,
-    /// Quoted SQL name (`public.users`).
-    pub name: String,
-}
-
-impl ObjectKey {
-    pub fn new(kind: ObjectKind, name: String) -> Self {
-        Self { kind, name }
-    }
-
-    pub fn table(name: &QualifiedName) -> Self {
-        Self::new(ObjectKind::Table, name.to_string())
-    }
-
-    pub fn object(id: &ObjectId) -> Self {
-        let kind = match id.kind {
-            Kind::View => ObjectKind::View,
-            Kind::MaterializedView => ObjectKind::MaterializedView,
-            Kind::Function => ObjectKind::Function,
-            Kind::Procedure => ObjectKind::Procedure,
-            Kind::Aggregate => ObjectKind::Aggregate,
-            Kind::Trigger => ObjectKind::Trigger,
-            Kind::Policy => ObjectKind::Policy,
-            Kind::Type => ObjectKind::Type,
-            Kind::Schema => ObjectKind::Schema,
-            Kind::Sequence => ObjectKind::Sequence,
-            Kind::Table | Kind::Column => ObjectKind::Table,
-        };
-        Self::new(kind, id.to_string())
-    }
-}
-
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind, self.name)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
-    Schema,
-    Extension,
-    Collation,
-    Type,
-    Domain,
-    Sequence,
-    Table,
-    View,
-    MaterializedView,
-    Function,
-    Procedure,
-    Aggregate,
-    Trigger,
-    Policy,
-    DefaultPrivileges,
-}
-
-impl fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ObjectKind::Schema => "schema",
-            ObjectKind::Extension => "extension",
-            ObjectKind::Collation => "collation",
-            ObjectKind::Type => "type",
-            ObjectKind::Domain => "domain",
-            ObjectKind::Sequence => "sequence",
-            ObjectKind::Table => "table",
-            ObjectKind::View => "view",
-            ObjectKind::MaterializedView => "materialized view",
-            ObjectKind::Function => "function",
-            ObjectKind::Procedure => "procedure",
-            ObjectKind::Aggregate => "aggregate",
-            ObjectKind::Trigger => "trigger",
-            ObjectKind::Policy => "policy",
-            ObjectKind::DefaultPrivileges => "default privileges",
-        })
     }
 }
 
 impl Change {
     /// The top-level object this change belongs to.
-    pub fn object(&self) -> ObjectKey {
+    pub fn object(&self) -> ObjectId {
         use Change::*;
         match self {
             CreateSchema { schema } | DropSchema { schema } => {
-                ObjectKey::new(ObjectKind::Schema, quote_ident(&schema.name))
+                ObjectId::schema(schema.name.clone())
             }
             CreateExtension { extension }
             | DropExtension { extension }
-            | SetExtensionSchema { extension, .. } => {
-                ObjectKey::new(ObjectKind::Extension, quote_ident(&extension.name))
-            }
+            | SetExtensionSchema { extension, .. } => ObjectId::extension(extension.name.clone()),
             CreateEnum { enum_type } | DropEnum { enum_type } => {
-                ObjectKey::new(ObjectKind::Type, enum_type.name.to_string())
+                ObjectId::named(Kind::Type, &enum_type.name)
             }
-            AddEnumValue { name, .. } => ObjectKey::new(ObjectKind::Type, name.to_string()),
-            ReplaceEnum { to, .. } => ObjectKey::new(ObjectKind::Type, to.name.to_string()),
+            AddEnumValue { name, .. } => ObjectId::named(Kind::Type, name),
+            ReplaceEnum { to, .. } => ObjectId::named(Kind::Type, &to.name),
             CreateDomain { domain } | DropDomain { domain } | AlterDomain { to: domain, .. } => {
-                ObjectKey::new(ObjectKind::Domain, domain.name.to_string())
+                ObjectId::named(Kind::Domain, &domain.name)
             }
             CreateCollation { collation }
             | DropCollation { collation }
             | AlterCollation { to: collation, .. } => {
-                ObjectKey::new(ObjectKind::Collation, collation.name.to_string())
+                ObjectId::named(Kind::Collation, &collation.name)
             }
             CreateComposite { composite }
             | DropComposite { composite }
-            | AlterComposite { to: composite, .. } => {
-                ObjectKey::new(ObjectKind::Type, composite.name.to_string())
-            }
+            | AlterComposite { to: composite, .. } => ObjectId::named(Kind::Type, &composite.name),
             CreateSequence { sequence } | DropSequence { sequence } => {
-                ObjectKey::new(ObjectKind::Sequence, sequence.name.to_string())
+                ObjectId::named(Kind::Sequence, &sequence.name)
             }
-            AlterSequence { to, .. } => ObjectKey::new(ObjectKind::Sequence, to.name.to_string()),
-            CreateTable { table } | DropTable { table } => ObjectKey::table(&table.name),
-            RecreateTable { to, .. } => ObjectKey::table(&to.name),
+            AlterSequence { to, .. } => ObjectId::named(Kind::Sequence, &to.name),
+            CreateTable { table } | DropTable { table } => ObjectId::table(&table.name),
+            RecreateTable { to, .. } => ObjectId::table(&to.name),
             SetUnlogged { table, .. }
             | SetInherits { table, .. }
             | SetReplicaIdentity { table, .. }
@@ -412,19 +322,18 @@ impl Change {
             | ValidateConstraint { table, .. }
             | AddIndex { table, .. }
             | DropIndex { table, .. }
-            | ReplaceIndex { table, .. } => ObjectKey::table(table),
+            | ReplaceIndex { table, .. } => ObjectId::table(table),
             SetComment { target, .. } => target.object(),
-            CreateObject { object } | DropObject { object } => ObjectKey::object(object.id()),
-            ReplaceObject { to, .. } | RecreateObject { to, .. } => ObjectKey::object(to.id()),
-            AlterViewIndexes { to, .. } => ObjectKey::object(&to.id),
+            CreateObject { object } | DropObject { object } => object.id().group(),
+            ReplaceObject { to, .. } | RecreateObject { to, .. } => to.id().group(),
+            AlterViewIndexes { to, .. } => to.id.group(),
             SetPrivileges { target, .. } => match target {
-                super::privileges::PrivilegeTarget::Object { id, .. } => ObjectKey::object(id),
-                super::privileges::PrivilegeTarget::Default { .. } => ObjectKey::new(
-                    ObjectKind::DefaultPrivileges,
-                    crate::sql::ddl::privileges::default_scope(target),
-                ),
+                super::privileges::PrivilegeTarget::Object { id, .. } => id.group(),
+                super::privileges::PrivilegeTarget::Default { .. } => {
+                    ObjectId::default_privileges(crate::sql::ddl::privileges::default_scope(target))
+                }
             },
-            SetOwner { id, .. } => ObjectKey::object(id),
+            SetOwner { id, .. } => id.group(),
         }
     }
 

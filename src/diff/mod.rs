@@ -14,9 +14,7 @@ mod policies;
 pub mod privileges;
 mod tables;
 
-pub use change::{
-    column_differences, Change, CommentTarget, EnumValuePosition, ObjectKey, ObjectKind,
-};
+pub use change::{column_differences, Change, CommentTarget, EnumValuePosition};
 
 use crate::model::Model;
 use std::collections::BTreeMap;

@@ -28,6 +28,13 @@ pub enum Kind {
     /// A schema (`schema` and `name` are both its name).
     Schema,
     Sequence,
+    /// An extension (`schema` and `name` are both its name: extensions are not in a schema).
+    Extension,
+    Collation,
+    Domain,
+    /// `ALTER DEFAULT PRIVILEGES`: `name` is its scope, e.g. `for role app in schema public
+    /// on tables` (`schema` empty).
+    DefaultPrivileges,
 }
 
 impl Kind {
@@ -46,12 +53,23 @@ impl Kind {
             Kind::Policy => "POLICY",
             Kind::Schema => "SCHEMA",
             Kind::Sequence => "SEQUENCE",
+            Kind::Extension => "EXTENSION",
+            Kind::Collation => "COLLATION",
+            Kind::Domain => "DOMAIN",
+            Kind::DefaultPrivileges => "DEFAULT PRIVILEGES",
         }
     }
 
     /// Relations share one namespace per schema (`pg_class`).
     pub fn is_relation(self) -> bool {
         matches!(self, Kind::Table | Kind::View | Kind::MaterializedView)
+    }
+}
+
+impl fmt::Display for Kind {
+    /// `materialized view`, `function`, `default privileges`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sql().to_lowercase())
     }
 }
 
@@ -94,6 +112,42 @@ impl ObjectId {
         ObjectId::new(Kind::Schema, name.clone(), name)
     }
 
+    pub fn extension(name: impl Into<String>) -> Self {
+        let name = name.into();
+        ObjectId::new(Kind::Extension, name.clone(), name)
+    }
+
+    /// An object of `kind` named by its schema-qualified name (a table, type, domain, ...).
+    pub fn named(kind: Kind, name: &QualifiedName) -> Self {
+        ObjectId::new(kind, name.schema.clone(), name.name.clone())
+    }
+
+    pub fn table(name: &QualifiedName) -> Self {
+        ObjectId::named(Kind::Table, name)
+    }
+
+    /// Default privileges of one scope (see [`Kind::DefaultPrivileges`]).
+    pub fn default_privileges(scope: impl Into<String>) -> Self {
+        ObjectId::new(Kind::DefaultPrivileges, String::new(), scope)
+    }
+
+    /// The top-level object this one is shown under in `zdm diff`. A column (of a view's
+    /// comment, a column grant) is grouped as a table under its own name, as it always was.
+    pub fn group(&self) -> ObjectId {
+        match self.kind {
+            Kind::Column => ObjectId {
+                kind: Kind::Table,
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
+    }
+
+    /// The kind and the name, e.g. `materialized view public.totals`.
+    pub fn label(&self) -> String {
+        format!("{} {self}", self.kind)
+    }
+
     /// A column or trigger of relation `relation`.
     pub fn member(kind: Kind, relation: &QualifiedName, member: impl Into<String>) -> Self {
         ObjectId {
@@ -125,8 +179,11 @@ impl ObjectId {
 impl fmt::Display for ObjectId {
     /// `public.v`, `public.f(integer, text)`, `public.orders.audit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.kind == Kind::Schema {
-            return f.write_str(&quote_ident(&self.schema));
+        match self.kind {
+            Kind::Schema => return f.write_str(&quote_ident(&self.schema)),
+            Kind::Extension => return f.write_str(&quote_ident(&self.name)),
+            Kind::DefaultPrivileges => return f.write_str(&self.name),
+            _ => {}
         }
         write!(f, "{}", self.qualified())?;
         if let Some(args) = &self.args {
@@ -175,6 +232,40 @@ impl Object {
             Object::Aggregate(a) => a.comment.as_deref(),
             Object::Trigger(t) => t.comment.as_deref(),
             Object::Policy(p) => p.comment.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_the_kind_and_the_object_as_zdm_diff_shows_them() {
+        let orders = QualifiedName::new("public", "Orders");
+        let cases = [
+            (ObjectId::schema("app"), "schema app"),
+            (ObjectId::extension("pg trgm"), "extension \"pg trgm\""),
+            (ObjectId::table(&orders), "table public.\"Orders\""),
+            (
+                ObjectId::named(Kind::MaterializedView, &orders),
+                "materialized view public.\"Orders\"",
+            ),
+            (
+                ObjectId::member(Kind::Trigger, &orders, "audit"),
+                "trigger public.\"Orders\".audit",
+            ),
+            (
+                ObjectId::member(Kind::Column, &orders, "id").group(),
+                "table public.\"Orders\".id",
+            ),
+            (
+                ObjectId::default_privileges("for role app on tables"),
+                "default privileges for role app on tables",
+            ),
+        ];
+        for (id, label) in cases {
+            assert_eq!(id.label(), label, "{id:?}");
         }
     }
 }

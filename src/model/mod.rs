@@ -422,7 +422,15 @@ impl Model {
             Kind::Aggregate => self.aggregates.get(&key).cloned().map(Object::Aggregate),
             Kind::Trigger => self.triggers.get(&key).cloned().map(Object::Trigger),
             Kind::Policy => self.policies.get(&key).cloned().map(Object::Policy),
-            Kind::Table | Kind::Column | Kind::Type | Kind::Schema | Kind::Sequence => None,
+            Kind::Table
+            | Kind::Column
+            | Kind::Type
+            | Kind::Schema
+            | Kind::Sequence
+            | Kind::Extension
+            | Kind::Collation
+            | Kind::Domain
+            | Kind::DefaultPrivileges => None,
         }
     }
 

@@ -8,11 +8,13 @@
 
 mod bodies;
 mod graph;
+mod op;
 mod recipes;
 pub mod resource;
 mod step;
 mod views;
 
+pub use op::Op;
 pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
 
 use serde::{Deserialize, Serialize};

@@ -40,7 +40,11 @@ impl Resource {
             }
             Kind::Schema => Resource::Schema(id.schema.clone()),
             Kind::Column => Resource::Column(id.qualified(), id.member.clone().unwrap_or_default()),
-            Kind::Type => Resource::Type(id.qualified()),
+            // A domain is a type: what uses it names it as one.
+            Kind::Type | Kind::Domain => Resource::Type(id.qualified()),
+            Kind::Collation => Resource::Collation(id.qualified()),
+            Kind::Extension => Resource::Extension(id.name.clone()),
+            Kind::DefaultPrivileges => Resource::DefaultPrivileges,
             Kind::Function | Kind::Procedure | Kind::Aggregate => Resource::Routine(id.clone()),
             Kind::Trigger => Resource::Trigger(id.clone()),
             Kind::Policy => Resource::Policy(id.clone()),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use super::op::Op;
 use super::resource::Resource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -173,6 +174,10 @@ pub struct Step {
     pub description: String,
     /// The statement to run (for a backfill: one batch, for reading).
     pub sql: String,
+    /// What the statement does, for the readers that need more than its text. Plans saved
+    /// before steps carried it load as [`Op::Statement`] (see `cli::saved_plan::read`).
+    #[serde(default)]
+    pub op: Op,
     /// The strongest lock the step takes, and on what.
     pub lock: LockMode,
     pub lock_target: Option<String>,
@@ -206,6 +211,7 @@ impl Step {
             phase,
             description: description.into(),
             sql: sql.into(),
+            op: Op::Statement,
             lock: LockMode::None,
             lock_target: None,
             table_work: TableWork::None,
@@ -218,6 +224,11 @@ impl Step {
             after_drop_of: Vec::new(),
             repoints: Vec::new(),
         }
+    }
+
+    pub fn op(mut self, op: Op) -> Self {
+        self.op = op;
+        self
     }
 
     pub fn lock(mut self, mode: LockMode, target: impl fmt::Display) -> Self {

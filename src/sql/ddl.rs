@@ -13,9 +13,13 @@ pub mod aggregates;
 pub mod collations;
 pub mod composites;
 pub mod domains;
+pub mod indexes;
+pub mod objects;
 pub mod policies;
 pub mod privileges;
 pub mod routines;
+pub mod sequences;
+pub mod tables;
 pub mod triggers;
 pub mod views;
 

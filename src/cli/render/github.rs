@@ -148,9 +148,14 @@ pub fn diff(from: &Model, to: &Model, changes: &[Change], locator: &Locator) -> 
     for object in &objects {
         let title = format!("zdm diff {}", object.verb);
         let summaries: Vec<String> = object.changes.iter().map(|c| c.summary()).collect();
-        let message = format!("{} {}: {}", object.verb, object.key, summaries.join("; "));
+        let message = format!(
+            "{} {}: {}",
+            object.verb,
+            object.key.label(),
+            summaries.join("; ")
+        );
         // A dropped object is in no desired file; the others point at their definition.
-        let at = locator.object(&object.key.name);
+        let at = locator.object(&object.key.to_string());
         out.push_str(&command("notice", at.as_ref(), &title, &message));
         out.push('\n');
     }

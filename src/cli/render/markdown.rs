@@ -133,7 +133,7 @@ pub fn diff(from: &Model, to: &Model, changes: &[Change]) -> String {
     for object in &objects {
         out.push_str(&format!(
             "- **{}** {} `{}`\n",
-            object.verb, object.key.kind, object.key.name
+            object.verb, object.key.kind, object.key
         ));
         for change in &object.changes {
             out.push_str(&format!("  - {}\n", escape(&change.summary())));

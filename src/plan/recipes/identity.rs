@@ -69,7 +69,7 @@ pub fn carry_over_sql(
             quote_ident(column)
         ),
         // No longer the column's: `pg_get_serial_sequence` below must find the identity's.
-        format!("ALTER SEQUENCE {} OWNED BY NONE;", sequence.name),
+        ddl::sequences::owned_by_none(&sequence.name),
         format!(
             "ALTER SEQUENCE {} RENAME TO {};",
             sequence.name,
@@ -81,7 +81,7 @@ pub fn carry_over_sql(
             quote_literal(&table.to_string()),
             quote_literal(column)
         ),
-        format!("DROP SEQUENCE {aside};"),
+        ddl::sequences::drop(&aside),
     ]
     .join("\n")
 }

@@ -3,50 +3,12 @@
 use crate::diff::Change;
 use crate::model::{Index, QualifiedName, Table, TableKind};
 use crate::plan::resource::Resource;
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
-use crate::sql::quote_ident;
+use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
+use crate::sql::{ddl, quote_ident};
+
+use crate::sql::ddl::indexes::index_sql;
 
 use super::helper_name;
-
-/// Rewrite `pg_get_indexdef` output (`CREATE [UNIQUE] INDEX name ON ...`) with another name
-/// and, optionally, `CONCURRENTLY`.
-pub fn index_sql(definition: &str, name: &str, concurrently: bool) -> String {
-    let (prefix, rest) = if let Some(rest) = definition.strip_prefix("CREATE UNIQUE INDEX ") {
-        ("CREATE UNIQUE INDEX", rest)
-    } else if let Some(rest) = definition.strip_prefix("CREATE INDEX ") {
-        ("CREATE INDEX", rest)
-    } else {
-        return format!("{definition};");
-    };
-    // pg_get_indexdef says `ON ONLY` for a partitioned table's index; run as is, that would
-    // build an invalid index without its partitions' indexes.
-    let after_name = skip_identifier(rest);
-    let after_name = match after_name.strip_prefix(" ON ONLY ") {
-        Some(tail) => format!(" ON {tail}"),
-        None => after_name.to_string(),
-    };
-    let concurrently = if concurrently { " CONCURRENTLY" } else { "" };
-    format!("{prefix}{concurrently} {}{after_name};", quote_ident(name))
-}
-
-/// The text after a leading (possibly quoted) identifier.
-fn skip_identifier(text: &str) -> &str {
-    if let Some(quoted) = text.strip_prefix('"') {
-        let mut chars = quoted.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            if c == '"' {
-                if chars.peek().map(|(_, c)| *c) == Some('"') {
-                    chars.next();
-                    continue;
-                }
-                return &quoted[i + 1..];
-            }
-        }
-        ""
-    } else {
-        text.find(' ').map_or("", |i| &text[i..])
-    }
-}
 
 /// Whether `text` (a catalog rendering) mentions the column `name` as an identifier.
 pub fn mentions(text: &str, name: &str) -> bool {
@@ -94,6 +56,9 @@ pub fn build_concurrently(table: &QualifiedName, name: &str, definition: &str) -
         format!("build index {} on {table} concurrently", quote_ident(name)),
         index_sql(definition, name, true),
     )
+    .op(Op::BuildIndexConcurrently {
+        index: QualifiedName::new(table.schema.clone(), name.to_string()),
+    })
     .lock(LockMode::ShareUpdateExclusive, table)
     .work(TableWork::Scan)
     .outside_transaction()
@@ -104,8 +69,11 @@ fn drop_concurrently(table: &QualifiedName, name: &str, phase: Phase) -> Step {
     Step::new(
         phase,
         format!("drop index {qualified} concurrently"),
-        format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified};"),
+        ddl::indexes::drop(&qualified, true),
     )
+    .op(Op::DropIndexConcurrently {
+        index: qualified.clone(),
+    })
     .lock(LockMode::ShareUpdateExclusive, table)
     .outside_transaction()
     .drops([relation(table, name)])
@@ -175,7 +143,7 @@ pub fn drop(ctx: &Context, table: &QualifiedName, index: &Index) -> Vec<Step> {
         return vec![Step::new(
             Phase::Contract,
             format!("drop index {qualified}"),
-            format!("DROP INDEX {qualified};"),
+            ddl::indexes::drop(&qualified, false),
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(uses)
@@ -261,22 +229,6 @@ pub fn is_pending_rebuild(changes: &[Change], table: &QualifiedName, index: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renames_and_makes_concurrent() {
-        assert_eq!(
-            index_sql(
-                "CREATE UNIQUE INDEX \"Odd \"\" name\" ON public.t USING btree (a)",
-                "zdm_new_x",
-                true
-            ),
-            "CREATE UNIQUE INDEX CONCURRENTLY zdm_new_x ON public.t USING btree (a);"
-        );
-        assert_eq!(
-            index_sql("CREATE INDEX i ON public.t USING btree (a)", "i", false),
-            "CREATE INDEX i ON public.t USING btree (a);"
-        );
-    }
 
     #[test]
     fn finds_column_mentions() {

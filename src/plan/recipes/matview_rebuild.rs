@@ -20,8 +20,8 @@ use crate::plan::{Context, LockMode, Phase, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
 
 use super::helper_name;
-use super::indexes::index_sql;
 use super::keyed::{describe, needs, resources};
+use crate::sql::ddl::indexes::index_sql;
 
 /// Whether `from` -> `to` can be rebuilt online: both materialized, nothing depends on the
 /// live one, and every index definition names the view where it can be re-pointed.

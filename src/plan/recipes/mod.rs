@@ -115,7 +115,7 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
         };
         let names = sync::derived_trigger_names(table, column);
         let already = steps.iter().any(|s| {
-            s.phase == super::Phase::Contract && s.sql.contains(&names.function.to_string())
+            s.phase == super::Phase::Contract && s.op.drops_sync_function() == Some(&names.function)
         });
         if !already && sync::trigger_exists(ctx.from, table, &names.trigger) {
             let sources = sync::columns_read(ctx.live_table(table), expression, column);

@@ -4,7 +4,7 @@ use crate::diff::Change;
 use crate::model::{Constraint, QualifiedName};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
-use crate::sql::quote_ident;
+use crate::sql::{ddl, quote_ident};
 
 use super::{helper_name, is_not_null_helper};
 
@@ -43,7 +43,7 @@ pub fn not_null_recipe(
         let mut validate = Step::new(
             Phase::Validate,
             format!("validate helper check {check}"),
-            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {check};"),
+            ddl::tables::validate_constraint(table, &helper),
         )
         .lock(LockMode::ShareUpdateExclusive, table)
         .work(TableWork::Scan)
@@ -67,7 +67,7 @@ pub fn not_null_recipe(
         Step::new(
             Phase::Validate,
             format!("set {table}.{col} NOT NULL (proven by the check, no scan)"),
-            format!("ALTER TABLE {table} ALTER COLUMN {col} SET NOT NULL;"),
+            ddl::tables::set_not_null(table, column),
         )
         .lock(LockMode::AccessExclusive, table)
         .uses([Resource::Constraint(table.clone(), helper.clone())])
@@ -84,7 +84,7 @@ fn drop_helper(table: &QualifiedName, column: &str) -> Step {
     Step::new(
         Phase::Validate,
         format!("drop helper check {check}"),
-        format!("ALTER TABLE {table} DROP CONSTRAINT {check};"),
+        ddl::tables::drop_constraint(table, &helper),
     )
     .lock(LockMode::AccessExclusive, table)
     .drops([Resource::Constraint(table.clone(), helper)])

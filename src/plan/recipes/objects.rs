@@ -19,7 +19,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         DropSchema { schema } => vec![Step::new(
             Phase::Contract,
             format!("drop schema {}", quote_ident(&schema.name)),
-            format!("DROP SCHEMA {};", quote_ident(&schema.name)),
+            ddl::objects::drop_schema(&schema.name),
         )
         .drops([Resource::Schema(schema.name.clone())])],
         CreateExtension { extension } => vec![Step::new(
@@ -32,7 +32,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         DropExtension { extension } => vec![Step::new(
             Phase::Contract,
             format!("drop extension {}", quote_ident(&extension.name)),
-            format!("DROP EXTENSION {};", quote_ident(&extension.name)),
+            ddl::objects::drop_extension(&extension.name),
         )
         // Drops of what lives in a schema go before the schema's own drop.
         .uses([Resource::Schema(extension.schema.clone())])
@@ -64,7 +64,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         DropEnum { enum_type } => vec![Step::new(
             Phase::Contract,
             format!("drop type {}", enum_type.name),
-            format!("DROP TYPE {};", enum_type.name),
+            ddl::objects::drop_type(&enum_type.name),
         )
         .uses([Resource::Schema(enum_type.name.schema.clone())])
         .drops([Resource::Type(enum_type.name.clone())])],
@@ -98,7 +98,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             Phase::Contract,
             format!("drop sequence {}", sequence.name),
             // A sequence owned by a column that this plan drops goes with it.
-            format!("DROP SEQUENCE IF EXISTS {};", sequence.name),
+            ddl::sequences::drop_if_exists(&sequence.name),
         )
         .uses([Resource::Schema(sequence.name.schema.clone())])
         .drops([Resource::Relation(sequence.name.clone())])],
@@ -172,7 +172,7 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
             Step::new(
                 Phase::Expand,
                 format!("alter sequence {}", to.name),
-                format!("ALTER SEQUENCE {} {};", to.name, ddl::sequence_options(to)),
+                ddl::sequences::alter_options(to),
             )
             .uses([Resource::Relation(to.name.clone())]),
         );
@@ -199,7 +199,7 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
 fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType) -> Vec<Step> {
     let old = QualifiedName::new(name.schema.clone(), super::helper_name("old", &name.name));
     let mut sql = vec![
-        format!("ALTER TYPE {name} RENAME TO {};", quote_ident(&old.name)),
+        ddl::objects::rename_type(name, &old.name),
         ddl::create_enum(to),
     ];
     let mut uses = Vec::new();
@@ -231,7 +231,7 @@ fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType
             tables.push(table.name.to_string());
         }
     }
-    sql.push(format!("DROP TYPE {old};"));
+    sql.push(ddl::objects::drop_type(&old));
     let mut step = Step::new(
         Phase::Expand,
         format!("recreate type {name} (values removed or reordered)"),

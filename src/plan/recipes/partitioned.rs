@@ -7,10 +7,10 @@
 use crate::diff::Change;
 use crate::model::{Constraint, ConstraintKind, Index, QualifiedName, Table, TableKind};
 use crate::plan::resource::{columns_of, Resource};
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
-use super::indexes::index_sql;
+use crate::sql::ddl::indexes::index_sql;
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
 fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
@@ -173,6 +173,9 @@ fn partition_part(
         ),
         on_partition(index, parent, table, target, true)?,
     )
+    .op(Op::BuildIndexConcurrently {
+        index: QualifiedName::new(table.schema.clone(), target.to_string()),
+    })
     .lock(LockMode::ShareUpdateExclusive, table)
     .work(TableWork::Scan)
     .outside_transaction()

@@ -10,7 +10,7 @@
 use crate::diff::Change;
 use crate::model::{Column, Constraint, Index, QualifiedName, Table};
 use crate::plan::resource::Resource;
-use crate::plan::{Context, LockMode, Phase, Step, Transform};
+use crate::plan::{Context, LockMode, Op, Phase, Step, Transform};
 use crate::sql::quote_ident;
 
 use super::columns::backfill_step;
@@ -108,7 +108,7 @@ fn claims_for_table_rename(
     match change {
         Change::CreateTable { table: t } | Change::DropTable { table: t } => owned(&t.name),
         // Everything else on the new table (its indexes, comments) comes from the rename.
-        c if c.object() == crate::diff::ObjectKey::table(table) => true,
+        c if c.object() == crate::model::ObjectId::table(table) => true,
         // Sequences owned by the table follow it (renamed with it).
         Change::DropSequence { sequence } => {
             sequence.owned_by.as_ref().is_some_and(|o| &o.table == from)
@@ -260,6 +260,11 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
                 function = trigger.function,
             ),
         )
+        .op(Op::FinishRename {
+            table: table.clone(),
+            column: r.new.name.clone(),
+            sync_function: trigger.function.clone(),
+        })
         .lock(LockMode::AccessExclusive, table)
         .uses([Resource::Column(table.clone(), r.new.name.clone())])
         .drops([

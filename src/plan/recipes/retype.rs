@@ -10,7 +10,7 @@
 use crate::diff::Change;
 use crate::model::{Column, Constraint, ConstraintKind, QualifiedName, Table};
 use crate::plan::resource::Resource;
-use crate::plan::{Context, LockMode, Phase, Step, TableWork, Transform};
+use crate::plan::{Context, LockMode, Op, Phase, Step, TableWork, Transform};
 use crate::sql::{ddl, quote_ident};
 
 use super::columns::{backfill_step, is_binary_coercible};
@@ -296,6 +296,11 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
         ),
         sql.join("\n"),
     )
+    .op(Op::SwapColumns {
+        table: table.clone(),
+        column: r.to.name.clone(),
+        sync_function: names.function.clone(),
+    })
     .lock(LockMode::AccessExclusive, table)
     .uses([
         Resource::Column(table.clone(), r.shadow.clone()),
@@ -351,6 +356,9 @@ fn build_index(
                     QualifiedName::new(table.schema.clone(), helper)
                 ),
             )
+            .op(Op::DropIndexConcurrently {
+                index: QualifiedName::new(table.schema.clone(), helper),
+            })
             .lock(LockMode::ShareUpdateExclusive, table)
             .outside_transaction(),
         ),

@@ -3,7 +3,7 @@
 
 use crate::model::{Model, QualifiedName, Table};
 use crate::plan::resource::Resource;
-use crate::plan::{LockMode, Phase, Step};
+use crate::plan::{LockMode, Op, Phase, Step};
 use crate::sql::quote_ident;
 
 use super::helper_name;
@@ -124,6 +124,11 @@ pub fn drop_derived(table: &QualifiedName, column: &str, sources: &[String]) -> 
             names.function
         ),
     )
+    .op(Op::DropSyncTrigger {
+        table: table.clone(),
+        column: column.to_string(),
+        sync_function: names.function.clone(),
+    })
     .lock(LockMode::AccessExclusive, table)
     .uses(
         sources

@@ -2,7 +2,7 @@
 
 use crate::model::{QualifiedName, ReplicaIdentity, Table};
 use crate::plan::resource::{table_uses, Resource};
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::ddl;
 
 use super::constraints;
@@ -70,8 +70,11 @@ pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
     vec![Step::new(
         Phase::Contract,
         format!("drop table {}", table.name),
-        format!("DROP TABLE {};", table.name),
+        ddl::tables::drop(&table.name),
     )
+    .op(Op::DropTable {
+        table: table.name.clone(),
+    })
     .lock(LockMode::AccessExclusive, &table.name)
     .uses(table_uses(ctx.from, table))
     .drops(drops)
@@ -92,7 +95,7 @@ pub fn set_unlogged(table: &QualifiedName, unlogged: bool) -> Vec<Step> {
     vec![Step::new(
         Phase::Expand,
         format!("set {table} {}", mode.to_lowercase()),
-        format!("ALTER TABLE {table} SET {mode};"),
+        ddl::tables::set_logged(table, unlogged),
     )
     .lock(LockMode::AccessExclusive, table)
     .work(TableWork::Rewrite)

@@ -3,12 +3,12 @@
 
 use crate::model::{QualifiedName, View};
 use crate::plan::resource::Resource;
-use crate::plan::{Context, LockMode, Phase, Step, TableWork};
+use crate::plan::{Context, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::ddl;
 
 use super::helper_name;
-use super::indexes::index_sql;
 use super::keyed::{describe, needs};
+use crate::sql::ddl::indexes::index_sql;
 
 /// Expand: the view keeps its columns (and may gain some at the end), so both application
 /// versions keep reading it. It needs what the new definition reads, and runs before what
@@ -54,6 +54,9 @@ pub fn alter_indexes(from: &View, to: &View) -> Vec<Step> {
                         format!("drop the old index {name}"),
                         ddl::views::drop_index(&to.name, old, true),
                     )
+                    .op(Op::DropIndexConcurrently {
+                        index: name.clone(),
+                    })
                     .outside_transaction()
                     .uses([Resource::Relation(temp_name.clone())])
                     .drops([Resource::Relation(name.clone())]),
@@ -95,6 +98,9 @@ pub fn alter_indexes(from: &View, to: &View) -> Vec<Step> {
                     format!("drop index {}", index_name(&from.name, &old.name)),
                     ddl::views::drop_index(&from.name, old, true),
                 )
+                .op(Op::DropIndexConcurrently {
+                    index: index_name(&from.name, &old.name),
+                })
                 .outside_transaction()
                 .drops([Resource::Relation(index_name(&from.name, &old.name))]),
             );
@@ -109,6 +115,9 @@ fn build(view: &View, name: &str, definition: &str) -> Step {
         format!("build index {} concurrently", index_name(&view.name, name)),
         index_sql(definition, name, true),
     )
+    .op(Op::BuildIndexConcurrently {
+        index: index_name(&view.name, name),
+    })
     .lock(LockMode::ShareUpdateExclusive, &view.name)
     .work(TableWork::Scan)
     .outside_transaction()

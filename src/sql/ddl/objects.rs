@@ -1,0 +1,39 @@
+//! Drops and renames of schemas, extensions and types that the recipes run (their
+//! definitions are in `sql::ddl`).
+
+use crate::model::QualifiedName;
+use crate::sql::quote_ident;
+
+pub fn drop_schema(schema: &str) -> String {
+    format!("DROP SCHEMA {};", quote_ident(schema))
+}
+
+pub fn drop_extension(extension: &str) -> String {
+    format!("DROP EXTENSION {};", quote_ident(extension))
+}
+
+pub fn drop_type(name: &QualifiedName) -> String {
+    format!("DROP TYPE {name};")
+}
+
+/// `ALTER TYPE name RENAME TO new_name` (a type stays in its schema).
+pub fn rename_type(name: &QualifiedName, new_name: &str) -> String {
+    format!("ALTER TYPE {name} RENAME TO {};", quote_ident(new_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted() {
+        let t = QualifiedName::new("app", "Mood");
+        assert_eq!(drop_schema("My App"), "DROP SCHEMA \"My App\";");
+        assert_eq!(drop_extension("pg_trgm"), "DROP EXTENSION pg_trgm;");
+        assert_eq!(drop_type(&t), "DROP TYPE app.\"Mood\";");
+        assert_eq!(
+            rename_type(&t, "zdm_old_Mood"),
+            "ALTER TYPE app.\"Mood\" RENAME TO \"zdm_old_Mood\";"
+        );
+    }
+}

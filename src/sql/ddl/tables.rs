@@ -1,0 +1,58 @@
+//! Table-level statements the recipes run: drop, `SET [UN]LOGGED`, and the NOT NULL
+//! constraint steps (a column's NOT NULL proven by a validated helper check).
+
+use crate::model::QualifiedName;
+use crate::sql::quote_ident;
+
+pub fn drop(table: &QualifiedName) -> String {
+    format!("DROP TABLE {table};")
+}
+
+pub fn set_logged(table: &QualifiedName, unlogged: bool) -> String {
+    let mode = if unlogged { "UNLOGGED" } else { "LOGGED" };
+    format!("ALTER TABLE {table} SET {mode};")
+}
+
+pub fn validate_constraint(table: &QualifiedName, constraint: &str) -> String {
+    format!(
+        "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
+        quote_ident(constraint)
+    )
+}
+
+pub fn drop_constraint(table: &QualifiedName, constraint: &str) -> String {
+    format!(
+        "ALTER TABLE {table} DROP CONSTRAINT {};",
+        quote_ident(constraint)
+    )
+}
+
+pub fn set_not_null(table: &QualifiedName, column: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ALTER COLUMN {} SET NOT NULL;",
+        quote_ident(column)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted() {
+        let t = QualifiedName::new("public", "Odd t");
+        assert_eq!(drop(&t), "DROP TABLE public.\"Odd t\";");
+        assert_eq!(
+            set_logged(&t, true),
+            "ALTER TABLE public.\"Odd t\" SET UNLOGGED;"
+        );
+        assert_eq!(
+            set_not_null(&t, "A"),
+            "ALTER TABLE public.\"Odd t\" ALTER COLUMN \"A\" SET NOT NULL;"
+        );
+        assert_eq!(
+            drop_constraint(&t, "c"),
+            "ALTER TABLE public.\"Odd t\" DROP CONSTRAINT c;"
+        );
+    }
+}
