@@ -13,6 +13,7 @@ pub mod resource;
 mod step;
 mod views;
 
+pub use recipes::moved_rows::sync_trigger_exists as moved_rows_trigger_exists;
 pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,12 @@ pub enum Transform {
         table: QualifiedName,
         column: String,
         expression: String,
+    },
+    /// `table`'s rows come from `rows` (a query over one live table): copied and kept in
+    /// step until contract (`recipes::moved_rows`).
+    BackfillFrom {
+        table: QualifiedName,
+        rows: crate::sql::ddl::moved_rows::RowSource,
     },
 }
 

@@ -13,6 +13,7 @@ pub mod aggregates;
 pub mod collations;
 pub mod composites;
 pub mod domains;
+pub mod moved_rows;
 pub mod policies;
 pub mod privileges;
 pub mod routines;

@@ -14,6 +14,7 @@ mod inheritance;
 mod keyed;
 mod matview_rebuild;
 pub mod moved_keys;
+pub mod moved_rows;
 mod not_null;
 mod objects;
 mod partitioned;
@@ -132,6 +133,7 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
 pub fn transform_steps(ctx: &Context) -> Vec<Step> {
     let mut steps = renames::steps(ctx);
     steps.extend(retype::steps(ctx));
+    steps.extend(moved_rows::steps(ctx));
     steps
 }
 
@@ -148,7 +150,11 @@ pub fn transform_steps(ctx: &Context) -> Vec<Step> {
 pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Change> {
     changes
         .iter()
-        .filter(|change| !renames::claims(ctx, changes, change) && !retype::claims(ctx, change))
+        .filter(|change| {
+            !renames::claims(ctx, changes, change)
+                && !retype::claims(ctx, change)
+                && !moved_rows::claims(ctx, change)
+        })
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
