@@ -87,22 +87,25 @@ impl RowCopy {
         }
     }
 
-    /// The body of the AFTER INSERT OR UPDATE OR DELETE row trigger on the source: the target
-    /// rows of the old source row go (unless the new row keeps the key), those of the new
-    /// row are upserted by the target's primary key. Running it twice changes nothing.
+    /// The body of the row triggers on the source, attached twice: BEFORE UPDATE OR DELETE
+    /// it removes the target rows whose key goes away (before the source row changes, so
+    /// that a foreign key from the target to the source, whose checks fire before any AFTER
+    /// trigger named `zdm_*`, finds no row left behind); AFTER INSERT OR UPDATE it upserts the
+    /// new row's target rows by the target's primary key. Running it twice changes nothing.
     pub fn trigger_body(&self) -> String {
         let target = &self.target;
         let key = self.key();
         let old = self.rows_of("OLD");
         let new = self.rows_of("NEW");
         format!(
-            "  IF TG_OP = 'DELETE' THEN\n\
-             \x20   DELETE FROM {target} WHERE ({key}) IN (SELECT {key} FROM ({old}) AS zdm_old);\n\
-             \x20   RETURN NULL;\n\
-             \x20 END IF;\n\
-             \x20 IF TG_OP = 'UPDATE' THEN\n\
+            "  IF TG_WHEN = 'BEFORE' THEN\n\
+             \x20   IF TG_OP = 'DELETE' THEN\n\
+             \x20     DELETE FROM {target} WHERE ({key}) IN (SELECT {key} FROM ({old}) AS zdm_old);\n\
+             \x20     RETURN OLD;\n\
+             \x20   END IF;\n\
              \x20   DELETE FROM {target} WHERE ({key}) IN (SELECT {key} FROM ({old}) AS zdm_old)\n\
              \x20     AND ({key}) NOT IN (SELECT {key} FROM ({new}) AS zdm_new);\n\
+             \x20   RETURN NEW;\n\
              \x20 END IF;\n\
              \x20 INSERT INTO {target} ({cols}) {new}\n\
              \x20   {conflict};\n\
