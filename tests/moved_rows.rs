@@ -341,6 +341,7 @@ async fn a_killed_row_copy_resumes_without_duplicates() {
     );
 
     let resumed = text(&apply(&db, "backfill", &schema).await);
+    eprintln!("killed after {copied_before} of {expected} rows; resumed:\n{resumed}");
     assert!(resumed.contains("(resumed)"), "{resumed}");
     assert_eq!(count(&db, "SELECT count(*) FROM addresses").await, expected);
     assert_eq!(differences(&db).await, 0);

@@ -18,7 +18,7 @@ use crate::model::{ConstraintKind, Model, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Backfill, Context, LockMode, Phase, Step, TableWork, Transform};
 use crate::sql::ddl::moved_rows::{RowCopy, RowSource};
-use crate::sql::quote_ident;
+use crate::sql::{quote_ident, quote_literal};
 
 use super::sync::{trigger_exists, SyncTrigger};
 use super::{constraints, helper_name, tables};
@@ -232,13 +232,35 @@ fn compare(copy: &RowCopy) -> Step {
             copy.target
         ),
         format!(
-            "{}\nALTER TRIGGER {} ON {source} RENAME TO {};",
+            "{}\n{}",
             copy.check_sql(),
-            quote_ident(&before_trigger(&copy.target)),
-            quote_ident(&checked_trigger(&copy.target)),
+            rename_trigger_sql(
+                source,
+                &before_trigger(&copy.target),
+                &checked_trigger(&copy.target)
+            ),
         ),
     )
     .lock(LockMode::AccessExclusive, source)
     .work(TableWork::Scan)
     .uses([Resource::Relation(copy.target.clone())])
+}
+
+/// Rename a trigger when it is there (a rehearsal's copy of the live schema has none of
+/// zdm's triggers).
+fn rename_trigger_sql(table: &QualifiedName, from: &str, to: &str) -> String {
+    let alter = format!(
+        "ALTER TRIGGER {} ON {table} RENAME TO {}",
+        quote_ident(from),
+        quote_ident(to)
+    );
+    format!(
+        "DO $zdm$ BEGIN\n\
+         \x20 IF EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = {}::pg_catalog.regclass AND tgname = {}) THEN\n\
+         \x20   EXECUTE {};\n\
+         \x20 END IF;\nEND $zdm$;",
+        quote_literal(&table.to_string()),
+        quote_literal(from),
+        quote_literal(&alter),
+    )
 }
