@@ -419,5 +419,24 @@ async fn a_query_that_does_not_fit_the_table_is_refused_at_its_line() {
     .unwrap();
     let out = text(&apply_support::zdm(&db, &["plan", "--schema", schema]));
     assert!(out.contains("joins are not supported"), "{out}");
+
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        DESIRED.replace(
+            "SELECT id AS user_id, street, city FROM users WHERE street IS NOT NULL",
+            "SELECT id AS user_id, max(street) AS street, city FROM users WHERE street IS NOT NULL",
+        ),
+    )
+    .unwrap();
+    let out = text(&apply_support::zdm(&db, &["plan", "--schema", schema]));
+    assert!(out.contains("calls aggregate max()"), "{out}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'addresses'"
+        )
+        .await,
+        0
+    );
     db.drop().await;
 }

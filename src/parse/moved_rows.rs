@@ -67,6 +67,7 @@ pub(crate) fn row_source(query: &str, schema: &str) -> Result<RowSource, (usize,
         .map_or_else(|| from.relname.clone(), |a| a.aliasname.clone());
     let columns = output_names(select)?;
     let reads = column_refs(&parsed);
+    let functions = function_names(&parsed);
     let (select_list, where_clause) = split(query)?;
     Ok(RowSource {
         query: query.trim().trim_end_matches(';').trim_end().to_string(),
@@ -76,6 +77,7 @@ pub(crate) fn row_source(query: &str, schema: &str) -> Result<RowSource, (usize,
         where_clause,
         columns,
         reads,
+        functions,
     })
 }
 
@@ -148,6 +150,21 @@ fn column_refs(parsed: &pg_query::ParseResult) -> Vec<String> {
     for (node, ..) in parsed.protobuf.nodes() {
         if let NodeRef::ColumnRef(c) = node {
             if let Some(NodeEnum::String(s)) = c.fields.last().and_then(|f| f.node.as_ref()) {
+                if !out.contains(&s.sval) {
+                    out.push(s.sval.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The names (last part) of the functions the query calls.
+fn function_names(parsed: &pg_query::ParseResult) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (node, ..) in parsed.protobuf.nodes() {
+        if let NodeRef::FuncCall(f) = node {
+            if let Some(NodeEnum::String(s)) = f.funcname.last().and_then(|n| n.node.as_ref()) {
                 if !out.contains(&s.sval) {
                     out.push(s.sval.clone());
                 }

@@ -48,6 +48,10 @@ pub(super) async fn check(
             push(a.span.start, message);
             continue;
         }
+        if let Some(message) = aggregate_called(client, rows).await {
+            push(query_at, message);
+            continue;
+        }
         match output_types(client, rows).await {
             Err((offset, message)) => push(query_at + offset, message),
             Ok(types) => {
@@ -130,6 +134,25 @@ fn check_target(target: &Table, rows: &RowSource) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// An aggregate the query calls (by name: a row trigger would aggregate one row).
+async fn aggregate_called(client: &Client, rows: &RowSource) -> Option<String> {
+    if rows.functions.is_empty() {
+        return None;
+    }
+    let row = client
+        .query_opt(
+            "SELECT proname::text FROM pg_catalog.pg_proc WHERE prokind = 'a' AND proname = ANY($1) LIMIT 1",
+            &[&rows.functions],
+        )
+        .await
+        .ok()??;
+    let name: String = row.get(0);
+    Some(format!(
+        "the `zdm:backfill-from` query calls aggregate {name}(): a row trigger on {} cannot keep an aggregate in step; copy one row per source row",
+        rows.source
+    ))
 }
 
 /// The query's output columns and their type oids, from `PREPARE` against the live database.

@@ -29,6 +29,10 @@ pub struct RowSource {
     pub columns: Vec<String>,
     /// The source columns the query reads (for ordering the trigger's removal before them).
     pub reads: Vec<String>,
+    /// The names of the functions it calls (an aggregate among them is refused at plan time:
+    /// over one row in the trigger it computes something else than over the table).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
 }
 
 /// A row copy: the source query, where it goes and the target's primary key.
@@ -222,6 +226,7 @@ mod tests {
                 where_clause: Some("street IS NOT NULL".into()),
                 columns: vec!["user_id".into(), "street".into()],
                 reads: vec!["id".into(), "street".into()],
+                functions: Vec::new(),
             },
         }
     }
