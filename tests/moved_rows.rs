@@ -440,3 +440,53 @@ async fn a_query_that_does_not_fit_the_table_is_refused_at_its_line() {
     );
     db.drop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_phases_in_one_run_end_with_the_rows_moved_and_the_columns_gone() {
+    let db = common::test_db().await;
+    seed(&db, 2_000).await;
+    let expected = count(&db, &format!("SELECT count(*) FROM ({QUERY}) q")).await;
+    let moved = count(&db, &format!("SELECT count(*) FROM ({QUERY}) q WHERE street = 'street ' || user_id AND city = 'city ' || (user_id % 50)")).await;
+    assert_eq!(moved, expected);
+    let dir = schema_dir();
+    let schema = dir.path().to_str().unwrap().to_string();
+    let out = text(&apply(&db, "all", &schema).await);
+    let right = count(
+        &db,
+        "SELECT count(*) FROM addresses WHERE street = 'street ' || user_id AND city = 'city ' || (user_id % 50)",
+    )
+    .await;
+    assert_eq!(
+        (count(&db, "SELECT count(*) FROM addresses").await, right),
+        (expected, expected),
+        "{out}"
+    );
+    let diff = apply_support::zdm(&db, &["diff", "--schema", &schema]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_carries_the_move_through_its_phases() {
+    let db = common::test_db().await;
+    seed(&db, 2_000).await;
+    let expected = count(&db, &format!("SELECT count(*) FROM ({QUERY}) q")).await;
+    let dir = schema_dir();
+    let schema = dir.path().to_str().unwrap().to_string();
+    let plan = dir.path().join("plan.json");
+    let saved = apply_support::zdm(
+        &db,
+        &["plan", "--schema", &schema, "--out", plan.to_str().unwrap()],
+    );
+    assert_eq!(saved.status.code(), Some(1), "{}", text(&saved));
+    for phase in ["expand", "backfill", "validate", "contract"] {
+        let mut args = apply_args(phase, &schema, "100");
+        args.extend(["--plan", plan.to_str().unwrap()]);
+        let out = apply_support::zdm(&db, &args);
+        assert!(out.status.success(), "{phase}: {}", text(&out));
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM addresses").await, expected);
+    let diff = apply_support::zdm(&db, &["diff", "--schema", &schema]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    db.drop().await;
+}
