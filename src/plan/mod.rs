@@ -153,14 +153,20 @@ pub fn plan_changes(
     let cascade = recipes::cascade::Cascade::new(&context, changes);
     // Tables re-created whole, with their partitions and what depends on them.
     let recreations = recipes::recreate::Recreations::new(&context, changes);
+    // Tables turned partitioned online instead (copy, sync, swap).
+    let swaps = recipes::partition_swap::roots(&context, changes);
     // Keys changing columns under foreign keys that reference them.
     let moved_keys = recipes::moved_keys::MovedKeys::new(&context, changes);
     let mut steps = cascade.steps(&context);
     steps.extend(recreations.steps(&context));
     steps.extend(moved_keys.steps(&context));
+    steps.extend(recipes::partition_swap::steps(&context, &swaps));
     for change in recipes::claim_interrupted(&context, changes) {
         let claimed =
-            cascade.claims(change) || recreations.claims(change) || moved_keys.claims(change);
+            cascade.claims(change)
+                || recreations.claims(change)
+                || moved_keys.claims(change)
+                || recipes::partition_swap::claims(&context, &swaps, change);
         if !claimed {
             steps.extend(recipes::steps_for(&context, change)?);
         }

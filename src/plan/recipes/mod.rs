@@ -17,6 +17,7 @@ pub mod moved_keys;
 pub mod moved_rows;
 mod not_null;
 mod objects;
+pub mod partition_swap;
 mod partitioned;
 pub mod policies;
 pub mod recreate;

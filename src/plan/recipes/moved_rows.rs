@@ -24,7 +24,7 @@ use super::sync::{trigger_exists, SyncTrigger};
 use super::{constraints, helper_name, tables};
 
 /// The trigger on the source (and its function in schema `zdm`) that keeps `target` in step.
-fn trigger_names(target: &QualifiedName) -> SyncTrigger {
+pub(super) fn trigger_names(target: &QualifiedName) -> SyncTrigger {
     let base = format!("{}_{}", target.schema, target.name);
     SyncTrigger {
         function: QualifiedName::new("zdm", helper_name("rows", &base)),
@@ -39,7 +39,7 @@ fn before_trigger(target: &QualifiedName) -> String {
 
 /// The BEFORE trigger's name once the copy has been checked: the check leaves no other trace
 /// in the schema, and a re-plan (for contract) must know that it passed.
-fn checked_trigger(target: &QualifiedName) -> String {
+pub(super) fn checked_trigger(target: &QualifiedName) -> String {
     helper_name("rowsv", &format!("{}_{}", target.schema, target.name))
 }
 
@@ -113,7 +113,7 @@ pub fn steps(ctx: &Context) -> Vec<Step> {
     steps
 }
 
-fn primary_key(table: &Table) -> Vec<String> {
+pub(super) fn primary_key(table: &Table) -> Vec<String> {
     table
         .constraints
         .values()
@@ -151,7 +151,7 @@ fn create(ctx: &Context, desired: &Table) -> Vec<Step> {
     steps
 }
 
-fn install_trigger(copy: &RowCopy, names: &SyncTrigger, reads: &[String]) -> Step {
+pub(super) fn install_trigger(copy: &RowCopy, names: &SyncTrigger, reads: &[String]) -> Step {
     let source = &copy.rows.source;
     let mut uses = vec![
         Resource::Relation(source.clone()),
@@ -188,7 +188,7 @@ fn install_trigger(copy: &RowCopy, names: &SyncTrigger, reads: &[String]) -> Ste
     .uses(uses)
 }
 
-fn copy_rows(copy: &RowCopy, source: &Table) -> Step {
+pub(super) fn copy_rows(copy: &RowCopy, source: &Table) -> Step {
     let key = primary_key(source);
     let key_types: Vec<String> = key
         .iter()
@@ -223,7 +223,7 @@ fn copy_rows(copy: &RowCopy, source: &Table) -> Step {
 
 /// The check, and on success the BEFORE trigger renamed to say so (a catalog update under a
 /// short ACCESS EXCLUSIVE at the end of the scan, retried on the lock timeout like any other).
-fn compare(copy: &RowCopy) -> Step {
+pub(super) fn compare(copy: &RowCopy) -> Step {
     let source = &copy.rows.source;
     Step::new(
         Phase::Validate,
