@@ -44,6 +44,7 @@ CREATE TABLE public.events_2025 PARTITION OF public.events
 CREATE TABLE public.events_rest PARTITION OF public.events DEFAULT;
 CREATE INDEX events_kind_idx ON public.events (kind);
 CREATE VIEW public.recent_kinds AS SELECT kind, count(*) AS n FROM public.events GROUP BY kind;
+CREATE TABLE public.mirror (id bigint, created_at timestamptz, kind text, payload text);
 ";
 
 fn rows() -> i64 {
@@ -183,8 +184,21 @@ async fn a_table_is_turned_partitioned_under_traffic() {
         run.worst_what,
         run.worst_ms
     );
-    assert_eq!(differences(&db).await, 0, "events differs from mirror\n{log}");
-    let kind = text_of(&db, "SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass").await;
+    assert!(
+        log.contains("check that public.zdm_pc_events holds exactly the rows")
+            && log.contains("swap the partitioned copy in for public.events"),
+        "{log}"
+    );
+    assert_eq!(
+        differences(&db).await,
+        0,
+        "events differs from mirror\n{log}"
+    );
+    let kind = text_of(
+        &db,
+        "SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass",
+    )
+    .await;
     assert_eq!(kind, "p", "events is partitioned after validate\n{log}");
     // The rows are in the partitions their dates say.
     assert_eq!(
@@ -204,12 +218,20 @@ async fn a_table_is_turned_partitioned_under_traffic() {
 
     let contract = text(&apply(&db, "contract", &schema).await);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'zdm_pc%'").await,
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'zdm_pc%'"
+        )
+        .await,
         0,
         "the old table is dropped at contract\n{contract}"
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zdm_rows%'").await,
+        count(
+            &db,
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zdm_rows%'"
+        )
+        .await,
         0
     );
     db.exec("INSERT INTO events (created_at, kind) VALUES ('2025-02-03', 'after contract')")

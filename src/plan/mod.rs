@@ -162,11 +162,10 @@ pub fn plan_changes(
     steps.extend(moved_keys.steps(&context));
     steps.extend(recipes::partition_swap::steps(&context, &swaps));
     for change in recipes::claim_interrupted(&context, changes) {
-        let claimed =
-            cascade.claims(change)
-                || recreations.claims(change)
-                || moved_keys.claims(change)
-                || recipes::partition_swap::claims(&context, &swaps, change);
+        let claimed = cascade.claims(change)
+            || recreations.claims(change)
+            || moved_keys.claims(change)
+            || recipes::partition_swap::claims(&context, &swaps, change);
         if !claimed {
             steps.extend(recipes::steps_for(&context, change)?);
         }

@@ -86,9 +86,9 @@ fn eligible(ctx: &Context, changes: &[Change], desired: &Table) -> bool {
     let foreign_keys = |m: &Model| {
         m.tables.values().any(|t| {
             t.constraints.values().any(|c| {
-                c.foreign_key.as_ref().is_some_and(|k| {
-                    t.name == desired.name || k.referenced_table == desired.name
-                })
+                c.foreign_key
+                    .as_ref()
+                    .is_some_and(|k| t.name == desired.name || k.referenced_table == desired.name)
             })
         })
     };
@@ -109,7 +109,10 @@ fn eligible(ctx: &Context, changes: &[Change], desired: &Table) -> bool {
         && !moved_rows::primary_key(live).is_empty()
         && !foreign_keys(ctx.from)
         && !foreign_keys(ctx.to)
-        && desired.indexes.values().all(|i| retarget_index(i, desired, "x").is_some())
+        && desired
+            .indexes
+            .values()
+            .all(|i| retarget_index(i, desired, "x").is_some())
 }
 
 /// Tables whose changes belong to a conversion of `root`: the table, its copy, the old table
