@@ -151,47 +151,6 @@ fn old_app(w: i64, i: i64) -> (&'static str, String) {
     }
 }
 
-/// A transaction that takes ROW EXCLUSIVE on users (as a writer does, without row locks) and keeps it until zdm's session
-/// has waited behind it (the foreign key's and the trigger's SHARE ROW EXCLUSIVE on users),
-/// and two seconds more.
-async fn start_blocker(db: &common::TestDb) -> tokio::task::JoinHandle<()> {
-    let (client, conn) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
-        .batch_execute(
-            "SET application_name = 'blocker'; BEGIN; LOCK TABLE users IN ROW EXCLUSIVE MODE",
-        )
-        .await
-        .unwrap();
-    let watcher = db.conninfo.clone();
-    tokio::spawn(async move {
-        let (w, conn) = tokio_postgres::connect(&watcher, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(120) {
-            let waiting: i64 = w
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                       AND datname = current_database() AND application_name = 'zdm'",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            if waiting > 0 {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        client.batch_execute("COMMIT").await.unwrap();
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addresses_are_extracted_from_users_under_traffic() {
     let db = common::test_db().await;
@@ -202,7 +161,7 @@ async fn addresses_are_extracted_from_users_under_traffic() {
 
     let traffic = traffic_support::Traffic::start(&db.conninfo, WORKERS, old_app);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let blocker = start_blocker(&db).await;
+    let blocker = traffic_support::start_blocker(&db.conninfo, "users").await;
     let mut log = Vec::new();
     for phase in ["expand", "backfill", "validate"] {
         log.push(text(&apply(&db, phase, &schema).await));

@@ -162,14 +162,22 @@ async fn a_table_is_turned_partitioned_under_traffic() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
     let mut log = Vec::new();
-    for phase in ["expand", "backfill", "validate"] {
+    for phase in ["expand", "backfill"] {
         log.push(text(&apply(&db, phase, &schema).await));
     }
+    // A writer's transaction in the way of the check and the swap.
+    let blocker = traffic_support::start_blocker(&db.conninfo, "events").await;
+    log.push(text(&apply(&db, "validate", &schema).await));
+    blocker.await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let run = traffic.stop().await;
     let took = started.elapsed();
     let log = log.join("\n");
 
+    assert!(
+        log.contains("lock not available"),
+        "the blocker never got in zdm's way, so this run proves nothing about waits:\n{log}"
+    );
     assert!(run.statements > 100, "too little traffic: {run:?}");
     assert!(
         run.failures.is_empty(),

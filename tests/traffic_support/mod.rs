@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What worker `worker` runs as its `i`th statement: a label and the SQL.
 pub type Statements = fn(worker: i64, i: i64) -> (&'static str, String);
@@ -92,4 +92,46 @@ impl Traffic {
             worst_what: worst.1,
         }
     }
+}
+
+/// A transaction that takes ROW EXCLUSIVE on `table` (as a writer does, without row locks) and
+/// keeps it until zdm's session has waited behind it (a trigger's SHARE ROW EXCLUSIVE, a swap's
+/// ACCESS EXCLUSIVE), and two seconds more: a run with it proves zdm gives up and retries on
+/// its lock timeout instead of queueing the application behind it.
+pub async fn start_blocker(conninfo: &str, table: &str) -> tokio::task::JoinHandle<()> {
+    let (client, conn) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "SET application_name = 'blocker'; BEGIN; LOCK TABLE {table} IN ROW EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    let watcher = conninfo.to_string();
+    tokio::spawn(async move {
+        let (w, conn) = tokio_postgres::connect(&watcher, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(120) {
+            let waiting: i64 = w
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                       AND datname = current_database() AND application_name = 'zdm'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        client.batch_execute("COMMIT").await.unwrap();
+    })
 }
