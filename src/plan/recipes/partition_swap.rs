@@ -202,23 +202,25 @@ fn root_steps(ctx: &Context, root: &QualifiedName) -> Vec<Step> {
     steps
 }
 
-/// A `CREATE INDEX` of `table`'s index put on `on` under `name`, or `None` when the
-/// definition is not in the shape `pg_get_indexdef` gives.
+/// A `CREATE INDEX` of `table`'s index put on the copy under `name`, or `None` when the
+/// definition is not in the shape `pg_get_indexdef` gives. `ON ONLY` (a partitioned parent's
+/// index) is left out so that the index is built on every partition of the copy too.
 fn retarget_index(index: &crate::model::Index, table: &Table, name: &str) -> Option<String> {
-    let def = &index.definition;
-    let head = format!("INDEX {} ON ", quote_ident(&index.name));
-    let rest = def.split_once(&head)?;
-    let only = format!("ONLY {} ", table.name);
-    let plain = format!("{} ", table.name);
+    retarget(&index.definition, &index.name, &table.name, name)
+}
+
+fn retarget(def: &str, index: &str, table: &QualifiedName, name: &str) -> Option<String> {
+    let head = format!("INDEX {} ON ", quote_ident(index));
+    let (start, rest) = def.split_once(&head)?;
+    let only = format!("ONLY {table} ");
+    let plain = format!("{table} ");
     let tail = rest
-        .1
         .strip_prefix(&only)
-        .or_else(|| rest.1.strip_prefix(&plain))?;
+        .or_else(|| rest.strip_prefix(&plain))?;
     Some(format!(
-        "{}INDEX {} ON {} {tail};",
-        rest.0,
+        "{start}INDEX {} ON {} {tail};",
         quote_ident(name),
-        copy_name(&table.name)
+        copy_name(table)
     ))
 }
 
@@ -352,4 +354,43 @@ fn drop_aside(root: &QualifiedName) -> Step {
         ),
     )
     .lock(LockMode::AccessExclusive, &aside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_is_put_on_the_copy_under_its_temporary_name_and_reaches_the_partitions() {
+        let events = QualifiedName::new("public", "events");
+        assert_eq!(
+            retarget(
+                "CREATE INDEX events_kind_idx ON ONLY public.events USING btree (kind)",
+                "events_kind_idx",
+                &events,
+                "zdm_pc_events_kind_idx"
+            )
+            .as_deref(),
+            Some("CREATE INDEX zdm_pc_events_kind_idx ON public.zdm_pc_events USING btree (kind);")
+        );
+        assert_eq!(
+            retarget(
+                "CREATE UNIQUE INDEX u ON public.events USING btree (kind, id)",
+                "u",
+                &events,
+                "t"
+            )
+            .as_deref(),
+            Some("CREATE UNIQUE INDEX t ON public.zdm_pc_events USING btree (kind, id);")
+        );
+        assert_eq!(
+            retarget(
+                "CREATE INDEX u ON public.other USING btree (a)",
+                "u",
+                &events,
+                "t"
+            ),
+            None
+        );
+    }
 }
