@@ -260,3 +260,37 @@ async fn text_of(db: &common::TestDb, sql: &str) -> String {
     tokio::spawn(conn);
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_phases_in_one_run_end_partitioned_with_the_rows() {
+    let db = common::test_db().await;
+    seed(&db, 5_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.sql"), DESIRED).unwrap();
+    let schema = dir.path().to_str().unwrap().to_string();
+    let out = text(&apply(&db, "all", &schema).await);
+    assert!(
+        out.contains("swap the partitioned copy in for public.events"),
+        "{out}"
+    );
+    assert_eq!(differences(&db).await, 0, "{out}");
+    assert_eq!(count(&db, "SELECT count(*) FROM events").await, 5_000);
+    let diff = apply_support::zdm(&db, &["diff", "--schema", &schema]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_table_is_still_re_created_in_one_step() {
+    let db = common::test_db().await;
+    db.exec(V1).await;
+    db.exec("CREATE TABLE mirror AS SELECT * FROM events; ANALYZE events")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.sql"), DESIRED).unwrap();
+    let schema = dir.path().to_str().unwrap().to_string();
+    let plan = text(&apply_support::zdm(&db, &["plan", "--schema", &schema]));
+    assert!(plan.contains("re-create table public.events"), "{plan}");
+    assert!(!plan.contains("swap the partitioned copy"), "{plan}");
+    db.drop().await;
+}
