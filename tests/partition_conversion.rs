@@ -4,7 +4,8 @@
 //! step by triggers, backfills it, compares it, swaps it in by name and drops the old table
 //! at contract. Each application statement also writes the same change to `mirror` (one
 //! statement, so both commit or neither): afterwards `events` equals `mirror`, no statement
-//! failed and none waited beyond the lock timeout plus a margin.
+//! failed and none waited beyond the lock timeout plus a margin. A copy killed with SIGKILL
+//! resumes without duplicates; an empty table is still re-created in one step.
 
 mod apply_support;
 mod common;
@@ -292,5 +293,68 @@ async fn an_empty_table_is_still_re_created_in_one_step() {
     let plan = text(&apply_support::zdm(&db, &["plan", "--schema", &schema]));
     assert!(plan.contains("re-create table public.events"), "{plan}");
     assert!(!plan.contains("swap the partitioned copy"), "{plan}");
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_copy_resumes_without_duplicates_and_swaps() {
+    let db = common::test_db().await;
+    let rows = 60_000;
+    seed(&db, rows).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.sql"), DESIRED).unwrap();
+    let schema = dir.path().to_str().unwrap().to_string();
+    apply(&db, "expand", &schema).await;
+
+    let timeout = LOCK_TIMEOUT_MS.to_string();
+    let args = [
+        "apply",
+        "--phase",
+        "backfill",
+        "--yes",
+        "--lock-timeout",
+        &timeout,
+        "--schema",
+        &schema,
+        "--skip-rollback-window",
+        "--backfill-pause",
+        "30",
+        "--batch-target-ms",
+        "5",
+    ];
+    let mut child = zdm_command(&db, &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let progress = "SELECT CASE WHEN to_regclass('zdm.backfill_cursors') IS NULL THEN 0 ELSE \
+         (SELECT coalesce(max(rows_done), 0) FROM zdm.backfill_cursors WHERE finished_at IS NULL) END";
+    loop {
+        let done = db.client.query_one(progress, &[]).await;
+        if done.is_ok_and(|r| r.get::<_, i64>(0) >= 3_000) {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backfill ended before it was killed"
+        );
+        assert!(started.elapsed() < Duration::from_secs(120));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(child.wait().unwrap().code().is_none(), "killed by a signal");
+    let before = count(&db, "SELECT count(*) FROM zdm_pc_events").await;
+    assert!(
+        before > 0 && before < rows,
+        "killed mid-way: {before} of {rows}"
+    );
+
+    let resumed = text(&apply(&db, "backfill", &schema).await);
+    assert!(resumed.contains("(resumed)"), "{resumed}");
+    assert_eq!(count(&db, "SELECT count(*) FROM zdm_pc_events").await, rows);
+    apply(&db, "validate", &schema).await;
+    assert_eq!(differences(&db).await, 0);
+    eprintln!("killed after {before} of {rows} rows, resumed and swapped");
     db.drop().await;
 }
