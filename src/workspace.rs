@@ -4,6 +4,7 @@
 
 mod casts;
 mod equivalent;
+mod moved_rows;
 
 pub use equivalent::reconcile_equivalent;
 mod roles;
@@ -172,6 +173,10 @@ pub fn transforms(desired: &DesiredSchema) -> Vec<crate::plan::Transform> {
             Some(match (&a.kind, &a.column) {
                 // Rows, not a transformation of the plan (see `crate::data`).
                 (AnnotationKind::Data, _) => return None,
+                (AnnotationKind::BackfillFrom(rows), _) => Transform::BackfillFrom {
+                    table: a.table.clone(),
+                    rows: rows.clone(),
+                },
                 (AnnotationKind::Backfill(expression), Some(column)) => Transform::Backfill {
                     table: a.table.clone(),
                     column: column.clone(),
@@ -313,7 +318,7 @@ pub async fn check_annotations(
         };
         let has = |c: &str| table.column(c).is_some();
         let (expression, sql) = match &a.kind {
-            AnnotationKind::Data => continue,
+            AnnotationKind::Data | AnnotationKind::BackfillFrom(_) => continue,
             AnnotationKind::RenamedFrom(from) => {
                 if !has(from) && !has(column) {
                     push(
@@ -395,6 +400,7 @@ pub async fn check_annotations(
         }
     }
     casts::check_type_changes(client, live, desired_model, desired, &mut errors).await;
+    moved_rows::check(client, live, desired_model, desired, &mut errors).await;
     if errors.is_empty() {
         Ok(())
     } else {

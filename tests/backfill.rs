@@ -19,6 +19,7 @@ fn backfill_of(expression: &str) -> Backfill {
         key: vec!["id".into()],
         key_types: vec!["bigint".into()],
         pending_only_where: None,
+        rows: None,
     }
 }
 

@@ -52,12 +52,10 @@ pub struct BackfillProgress {
     pub batches_cut: u64,
 }
 
-/// The statement for one batch after `cursor` (or from the start).
-pub fn batch_sql(backfill: &Backfill, cursor: Option<&[String]>, size: i64) -> String {
-    let table = &backfill.table;
+/// The keyset condition for the batch after `cursor` (empty for the first batch).
+fn lower_bound(backfill: &Backfill, cursor: Option<&[String]>) -> String {
     let keys = quote_ident_list(&backfill.key);
-    let col = quote_ident(&backfill.column);
-    let lower = match cursor {
+    match cursor {
         Some(values) => {
             let literals: Vec<String> = values
                 .iter()
@@ -67,7 +65,18 @@ pub fn batch_sql(backfill: &Backfill, cursor: Option<&[String]>, size: i64) -> S
             format!("WHERE ({keys}) > ({})", literals.join(", "))
         }
         None => String::new(),
-    };
+    }
+}
+
+/// The statement for one batch after `cursor` (or from the start).
+pub fn batch_sql(backfill: &Backfill, cursor: Option<&[String]>, size: i64) -> String {
+    let table = &backfill.table;
+    let keys = quote_ident_list(&backfill.key);
+    let col = quote_ident(&backfill.column);
+    let lower = lower_bound(backfill, cursor);
+    if let Some(copy) = &backfill.rows {
+        return copy.batch_sql(&backfill.key, &lower, size);
+    }
     let descending: Vec<String> = backfill
         .key
         .iter()
@@ -354,6 +363,13 @@ pub async fn is_pending(
     client: &Client,
     backfill: &Backfill,
 ) -> Result<bool, tokio_postgres::Error> {
+    if let Some(copy) = &backfill.rows {
+        return match client.query_one(copy.pending_sql().as_str(), &[]).await {
+            Ok(row) => Ok(row.get(0)),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(true),
+            Err(e) => Err(e),
+        };
+    }
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL{})",
         backfill.table,

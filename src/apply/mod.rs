@@ -210,10 +210,12 @@ pub async fn prune_finished_backfills(
     let mut keep = Vec::with_capacity(plan.steps.len());
     for step in plan.steps.drain(..) {
         // A column the plan itself adds has nothing filled yet.
-        let exists = |b: &crate::plan::Backfill| {
-            live.tables
+        let exists = |b: &crate::plan::Backfill| match &b.rows {
+            Some(copy) => live.tables.contains_key(&copy.target),
+            None => live
+                .tables
                 .get(&b.table)
-                .is_some_and(|t| t.column(&b.column).is_some())
+                .is_some_and(|t| t.column(&b.column).is_some()),
         };
         let done = match &step.backfill {
             Some(b) if exists(b) => !backfill::is_pending(client, b).await?,

@@ -10,6 +10,13 @@ use crate::sql::{quote_ident, quote_ident_list};
 /// `lock_timeout_ms`. Idempotent: only rows still lacking their value are written, so a
 /// stopped run is simply run again.
 pub fn backfill_do_block(backfill: &Backfill, batch_size: i64, lock_timeout_ms: u64) -> String {
+    if let Some(copy) = &backfill.rows {
+        // Not written yet: say so in the script rather than print a loop that does not copy.
+        return format!(
+            "-- the rows of {} are copied by `zdm apply --phase backfill` (a psql loop for row copies is not written yet)\n",
+            copy.target
+        );
+    }
     let keys = quote_ident_list(&backfill.key);
     let vars: Vec<String> = (0..backfill.key.len()).map(|i| format!("k{i}")).collect();
     let declare: String = vars
@@ -74,6 +81,7 @@ mod tests {
             key: vec!["id".into()],
             key_types: vec!["bigint".into()],
             pending_only_where: None,
+            rows: None,
         };
         let block = backfill_do_block(&backfill, 500, 100);
         assert!(block.starts_with("DO $zdm_backfill$"));

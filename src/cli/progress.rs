@@ -143,16 +143,14 @@ impl Reporter {
         };
         let resumed = if p.resumed { " (resumed)" } else { "" };
         let cut = cut_note(p.batches_cut);
+        let what = match &step.backfill {
+            // A row copy: source -> target.
+            Some(b) if b.rows.is_some() => format!("{} -> {}", b.table, b.column),
+            Some(b) => format!("{}.{}", b.table, b.column),
+            None => String::new(),
+        };
         eprintln!(
-            "      {}.{}: {} rows scanned{of}, {} filled, {rate:.0} rows/s, batch {}{cut}{resumed}",
-            step.backfill
-                .as_ref()
-                .map(|b| b.table.to_string())
-                .unwrap_or_default(),
-            step.backfill
-                .as_ref()
-                .map(|b| b.column.as_str())
-                .unwrap_or(""),
+            "      {what}: {} rows scanned{of}, {} filled, {rate:.0} rows/s, batch {}{cut}{resumed}",
             p.rows_scanned,
             p.rows_updated,
             p.batch_size

@@ -10,8 +10,7 @@ use super::{check_expression, Errors, FileStatement, ParseErrorKind};
 use crate::model::QualifiedName;
 use crate::source::{FileId, SourceSet, Span};
 
-const EXPECTED: &str =
-    "expected zdm:backfill <expr>, zdm:renamed-from <name>, zdm:using <expr> or zdm:data";
+const EXPECTED: &str = "expected zdm:backfill <expr>, zdm:backfill-from <query>, zdm:renamed-from <name>, zdm:using <expr> or zdm:data";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnnotationKind {
@@ -26,6 +25,9 @@ pub enum AnnotationKind {
     /// `-- zdm:data`: the table holds reference data; the rows the files `INSERT` into it are
     /// managed by primary key (see `crate::data`).
     Data,
+    /// `-- zdm:backfill-from SELECT ...` on a table: its rows come from the query over one
+    /// live table (see `crate::sql::ddl::moved_rows`).
+    BackfillFrom(crate::sql::ddl::moved_rows::RowSource),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +192,10 @@ pub(crate) fn annotations(
         let after_kind = &rest[kind_word.len()..];
         let arg = after_kind.trim();
         let arg_offset = end - after_kind.trim_start().len();
-        if !matches!(kind_word, "backfill" | "renamed-from" | "using" | "data") {
+        if !matches!(
+            kind_word,
+            "backfill" | "backfill-from" | "renamed-from" | "using" | "data"
+        ) {
             errors.push(
                 ParseErrorKind::Annotation,
                 Span::new(file, kind_offset, kind_offset + kind_word.len()),
@@ -211,6 +216,8 @@ pub(crate) fn annotations(
         if arg.is_empty() && kind_word != "data" {
             let what = if kind_word == "renamed-from" {
                 "a name"
+            } else if kind_word == "backfill-from" {
+                "a query"
             } else {
                 "an expression"
             };
@@ -303,6 +310,19 @@ pub(crate) fn annotations(
                 continue;
             }
             "data" => AnnotationKind::Data,
+            "backfill-from" => match backfill_from(arg, column.as_deref(), &target.table) {
+                Ok(rows) => AnnotationKind::BackfillFrom(rows),
+                Err((offset, message)) => {
+                    let at = arg_offset + offset.min(arg.len());
+                    errors.push(
+                        ParseErrorKind::Annotation,
+                        Span::new(file, at, at),
+                        message,
+                        None,
+                    );
+                    continue;
+                }
+            },
             "renamed-from" => match crate::sql::split_qualified_name(arg) {
                 Ok(parts) if parts.len() == 1 => {
                     AnnotationKind::RenamedFrom(parts.into_iter().next().unwrap_or_default())
@@ -352,6 +372,23 @@ pub(crate) fn annotations(
         });
     }
     out
+}
+
+/// The query of a `zdm:backfill-from`, which belongs on a table.
+fn backfill_from(
+    arg: &str,
+    column: Option<&str>,
+    table: &QualifiedName,
+) -> Result<crate::sql::ddl::moved_rows::RowSource, (usize, String)> {
+    if column.is_some() {
+        return Err((
+            0,
+            "`zdm:backfill-from` applies to a table (the line above CREATE TABLE), not to a column"
+                .into(),
+        ));
+    }
+    super::moved_rows::row_source(arg, &table.schema)
+        .map_err(|(at, message)| (at, format!("in `zdm:backfill-from` query: {message}")))
 }
 
 /// End (byte offset just past the last token) of a table element or ALTER TABLE sub-command

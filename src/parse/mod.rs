@@ -12,6 +12,7 @@ mod checks;
 mod ffi;
 mod lexer;
 mod migration;
+mod moved_rows;
 mod order;
 mod recreate;
 mod refs;

@@ -15,6 +15,7 @@ mod step;
 mod views;
 
 pub use op::Op;
+pub use recipes::moved_rows::sync_trigger_exists as moved_rows_trigger_exists;
 pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,12 @@ pub enum Transform {
         table: QualifiedName,
         column: String,
         expression: String,
+    },
+    /// `table`'s rows come from `rows` (a query over one live table): copied and kept in
+    /// step until contract (`recipes::moved_rows`).
+    BackfillFrom {
+        table: QualifiedName,
+        rows: crate::sql::ddl::moved_rows::RowSource,
     },
 }
 
@@ -148,14 +155,19 @@ pub fn plan_changes(
     let cascade = recipes::cascade::Cascade::new(&context, changes);
     // Tables re-created whole, with their partitions and what depends on them.
     let recreations = recipes::recreate::Recreations::new(&context, changes);
+    // Tables turned partitioned online instead (copy, sync, swap).
+    let swaps = recipes::partition_swap::roots(&context, changes);
     // Keys changing columns under foreign keys that reference them.
     let moved_keys = recipes::moved_keys::MovedKeys::new(&context, changes);
     let mut steps = cascade.steps(&context);
     steps.extend(recreations.steps(&context));
     steps.extend(moved_keys.steps(&context));
+    steps.extend(recipes::partition_swap::steps(&context, &swaps));
     for change in recipes::claim_interrupted(&context, changes) {
-        let claimed =
-            cascade.claims(change) || recreations.claims(change) || moved_keys.claims(change);
+        let claimed = cascade.claims(change)
+            || recreations.claims(change)
+            || moved_keys.claims(change)
+            || recipes::partition_swap::claims(&context, &swaps, change);
         if !claimed {
             steps.extend(recipes::steps_for(&context, change)?);
         }

@@ -165,6 +165,10 @@ pub struct Backfill {
     /// `None`: every row whose column is NULL waits for its value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_only_where: Option<String>,
+    /// Set for rows copied into another table (`-- zdm:backfill-from`): `table` and `key`
+    /// are the source's, `column` names the target table (for the ledger's cursor key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<crate::sql::ddl::moved_rows::RowCopy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub mod composites;
 pub mod domains;
 pub mod indexes;
 pub mod objects;
+pub mod moved_rows;
 pub mod policies;
 pub mod privileges;
 pub mod routines;

@@ -214,6 +214,7 @@ pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, express
         key: key.clone(),
         key_types,
         pending_only_where: None,
+        rows: None,
     });
     if key.is_empty() {
         step = step.hazard(

@@ -14,8 +14,10 @@ mod inheritance;
 mod keyed;
 mod matview_rebuild;
 pub mod moved_keys;
+pub mod moved_rows;
 mod not_null;
 mod objects;
+pub mod partition_swap;
 mod partitioned;
 pub mod policies;
 pub mod recreate;
@@ -132,6 +134,7 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
 pub fn transform_steps(ctx: &Context) -> Vec<Step> {
     let mut steps = renames::steps(ctx);
     steps.extend(retype::steps(ctx));
+    steps.extend(moved_rows::steps(ctx));
     steps
 }
 
@@ -148,7 +151,11 @@ pub fn transform_steps(ctx: &Context) -> Vec<Step> {
 pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Change> {
     changes
         .iter()
-        .filter(|change| !renames::claims(ctx, changes, change) && !retype::claims(ctx, change))
+        .filter(|change| {
+            !renames::claims(ctx, changes, change)
+                && !retype::claims(ctx, change)
+                && !moved_rows::claims(ctx, change)
+        })
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)

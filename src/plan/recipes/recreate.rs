@@ -65,9 +65,11 @@ impl Recreations {
             };
             !parent_in(ctx.from) && !parent_in(ctx.to)
         };
+        // Those turned partitioned online are not re-created (`partition_swap`).
+        let online = super::partition_swap::roots(ctx, changes);
         let trees = rebuilt
             .iter()
-            .filter(|name| is_root(name))
+            .filter(|name| is_root(name) && !online.contains(name))
             .map(|root| {
                 let old = family(ctx.from, root);
                 let referencing = referencing_keys(ctx.from, &old);

@@ -21,13 +21,18 @@ impl SyncTrigger {
     /// pinned: it runs as whoever writes the table, and what it calls must not depend on what
     /// that writer (or anyone who can create functions on its path) has put there.
     pub fn install_sql(&self, table: &QualifiedName, body: &str) -> String {
+        self.install_sql_on(table, body, "BEFORE INSERT OR UPDATE")
+    }
+
+    /// [`SyncTrigger::install_sql`] firing on `events` (e.g. `AFTER INSERT OR UPDATE OR DELETE`).
+    pub fn install_sql_on(&self, table: &QualifiedName, body: &str, events: &str) -> String {
         format!(
             "CREATE SCHEMA IF NOT EXISTS zdm;\n\
              CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n\
              \x20 SET search_path = pg_catalog, pg_temp AS $zdm$\n\
              BEGIN\n{body}END\n$zdm$;\n\
              DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
-             CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
+             CREATE TRIGGER {trigger} {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
             function = self.function,
             trigger = quote_ident(&self.trigger),
         )
@@ -115,24 +120,41 @@ pub fn create_derived(
 /// Contract: the old application is gone, so is its trigger (before its columns go).
 pub fn drop_derived(table: &QualifiedName, column: &str, sources: &[String]) -> Step {
     let names = derived_trigger_names(table, column);
-    Step::new(
-        Phase::Contract,
+    names.drop_step(
+        table,
         format!("drop the sync trigger of {table}.{}", quote_ident(column)),
-        format!(
-            "DROP TRIGGER IF EXISTS {} ON {table};\nDROP FUNCTION IF EXISTS {}();",
-            quote_ident(&names.trigger),
-            names.function
-        ),
+        sources,
     )
     .op(Op::DropSyncTrigger {
         table: table.clone(),
         column: column.to_string(),
         sync_function: names.function.clone(),
     })
-    .lock(LockMode::AccessExclusive, table)
-    .uses(
-        sources
-            .iter()
-            .map(|c| Resource::Column(table.clone(), c.clone())),
-    )
+}
+
+impl SyncTrigger {
+    /// Contract: drop the trigger on `table` and its function, before the `sources` columns
+    /// it reads go.
+    pub fn drop_step(
+        &self,
+        table: &QualifiedName,
+        description: String,
+        sources: &[String],
+    ) -> Step {
+        Step::new(
+            Phase::Contract,
+            description,
+            format!(
+                "DROP TRIGGER IF EXISTS {} ON {table};\nDROP FUNCTION IF EXISTS {}();",
+                quote_ident(&self.trigger),
+                self.function
+            ),
+        )
+        .lock(LockMode::AccessExclusive, table)
+        .uses(
+            sources
+                .iter()
+                .map(|c| Resource::Column(table.clone(), c.clone())),
+        )
+    }
 }
