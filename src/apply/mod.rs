@@ -33,6 +33,9 @@ pub struct ApplyOptions {
     pub progress_target: Option<ConnectionTarget>,
     /// How often to look at the progress of an index build.
     pub progress_interval: Duration,
+    /// Set by a fleet once it has seen too many failures: the run stops before its next step
+    /// (the step under way finishes), and a rerun resumes from there.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for ApplyOptions {
@@ -44,6 +47,7 @@ impl Default for ApplyOptions {
             backfill: BackfillOptions::default(),
             progress_target: None,
             progress_interval: Duration::from_millis(500),
+            stop: None,
         }
     }
 }
@@ -117,6 +121,8 @@ pub enum ApplyError {
         timeout: Duration,
         attempts: u32,
     },
+    #[error("stopped before step {index} ({description}): the fleet reached its failure limit")]
+    Stopped { index: usize, description: String },
     #[error("another zdm apply is running on this database: {holder}")]
     Busy { holder: String },
     #[error("could not prepare the session: {0}")]
@@ -286,6 +292,13 @@ fn transaction_script(step: &Step, options: &ApplyOptions) -> String {
     )
 }
 
+fn stop_requested(options: &ApplyOptions) -> bool {
+    options
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+}
+
 /// Run `steps` in order. `first_index` numbers them in events and errors (and in the ledger).
 pub async fn run_steps(
     client: &Client,
@@ -301,6 +314,12 @@ pub async fn run_steps(
         .map_err(ApplyError::Session)?;
     for (offset, step) in steps.iter().enumerate() {
         let index = first_index + offset;
+        if stop_requested(options) {
+            return Err(ApplyError::Stopped {
+                index,
+                description: step.description.clone(),
+            });
+        }
         on_event(ApplyEvent::StepStarted { index, step });
         if let Some(r) = record {
             r.ledger.step_started(r.plan_id, index).await?;
