@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod contract;
 mod crash;
+pub mod replica_lag;
 pub mod script;
 
 use rand::Rng;
@@ -92,6 +93,12 @@ pub enum ApplyEvent<'a> {
         index: usize,
         step: &'a Step,
         elapsed: Duration,
+    },
+    /// Replicas are past `--max-replica-lag`: the step waits before it starts (a backfill
+    /// reports its waits between batches in [`BackfillProgress::waiting`]).
+    ReplicaLag {
+        step: &'a Step,
+        why: &'a str,
     },
 }
 
@@ -292,6 +299,11 @@ fn transaction_script(step: &Step, options: &ApplyOptions) -> String {
     )
 }
 
+/// `ALTER TABLE ... VALIDATE CONSTRAINT` (a scan of the table) or `ALTER DOMAIN ... VALIDATE`.
+fn is_validation(sql: &str) -> bool {
+    sql.to_ascii_uppercase().contains("VALIDATE CONSTRAINT")
+}
+
 fn stop_requested(options: &ApplyOptions) -> bool {
     options
         .stop
@@ -411,6 +423,17 @@ async fn run_step(
                 index: name,
                 before: true,
             });
+        }
+    }
+
+    // One long statement each, writing WAL all the way: start only once replicas keep up.
+    if let Some(bound) = options.backfill.replica_lag {
+        if index_build.is_some() || is_validation(&step.sql) {
+            replica_lag::wait_below(client, bound, &mut |why| {
+                on_event(ApplyEvent::ReplicaLag { step, why })
+            })
+            .await
+            .map_err(|e| failed(e.to_string()))?;
         }
     }
 

@@ -67,6 +67,12 @@ pub(super) fn settings(args: &ApplyArgs) -> anyhow::Result<Settings> {
                     .or(config.apply.backfill_pause)
                     .unwrap_or(0),
             ),
+            replica_lag: args
+                .max_replica_lag
+                .as_deref()
+                .or(config.apply.max_replica_lag.as_deref())
+                .map(crate::apply::replica_lag::LagBound::parse)
+                .transpose()?,
             ..BackfillOptions::default()
         },
         ..ApplyOptions::default()

@@ -258,6 +258,11 @@ pub struct ApplyArgs {
     /// Pause between backfill batches, in milliseconds (default from zdm.toml, else 0).
     #[arg(long)]
     pub backfill_pause: Option<u64>,
+    /// Wait before each backfill batch, index build and validation while a streaming standby
+    /// or logical slot is further behind than this: a replay lag (`2s`) or WAL bytes
+    /// (`64MB`). Default from zdm.toml `[apply] max_replica_lag`, else off.
+    #[arg(long, value_name = "BOUND")]
+    pub max_replica_lag: Option<String>,
     /// How long one backfill batch should hold its row locks, in milliseconds (default from
     /// zdm.toml, else 50).
     #[arg(long)]

@@ -51,6 +51,8 @@ pub struct ApplyConfig {
     pub batch_target_ms: Option<u64>,
     /// Milliseconds.
     pub backfill_pause: Option<u64>,
+    /// e.g. "2s" or "64MB" (see `--max-replica-lag`).
+    pub max_replica_lag: Option<String>,
     /// Hazard kinds apply may run without `--allow-hazards` (e.g. `["may-fail"]`).
     pub allow_hazards: Option<Vec<String>>,
 }
