@@ -97,13 +97,20 @@ pub(super) fn settings(args: &ApplyArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// One database, start to end: its advisory lock, its plan, its gates, its ledger. `desired`:
-/// the schema a fleet loaded once (else the flags' files are loaded here). `quiet`: a fleet
-/// prints one line per database instead of each step, and asks no questions.
+/// What a fleet shares between its databases: the desired schema loaded once, and the
+/// rehearsals already run.
+pub(super) struct Shared<'a> {
+    pub desired: &'a sides::Desired,
+    pub rehearsals: &'a super::plan::RehearsalCache,
+}
+
+/// One database, start to end: its advisory lock, its plan, its gates, its ledger. `shared`:
+/// what a fleet loaded once (else the flags' files are loaded here). `quiet`: a fleet prints
+/// one line per database instead of each step, and asks no questions.
 pub(super) async fn apply_one(
     args: &ApplyArgs,
     target: &crate::connect::ConnectionTarget,
-    desired: Option<&sides::Desired>,
+    shared: Option<&Shared<'_>>,
     settings: &Settings,
     quiet: bool,
 ) -> anyhow::Result<Applied> {
@@ -114,11 +121,16 @@ pub(super) async fn apply_one(
         crate::apply::acquire_run_lock(&client).await?;
     }
     let result = async {
-        let sides = match desired {
-            Some(d) => d.against(target.connect().await?, None, false).await?,
+        let sides = match shared {
+            Some(s) => {
+                s.desired
+                    .against(target.connect().await?, None, false)
+                    .await?
+            }
             None => sides::read(&args.source).await?,
         };
-        run_locked(args, &client, target, sides, settings, quiet).await
+        let rehearsals = shared.map(|s| s.rehearsals);
+        run_locked(args, &client, target, sides, settings, rehearsals, quiet).await
     }
     .await;
     if !args.dry_run {
@@ -135,12 +147,13 @@ async fn run_locked(
     target: &crate::connect::ConnectionTarget,
     mut sides: sides::Sides,
     settings: &Settings,
+    rehearsals: Option<&super::plan::RehearsalCache>,
     quiet: bool,
 ) -> anyhow::Result<Applied> {
     let current = fingerprint(&sides.from.model);
     let made = match &args.plan {
         Some(path) => saved_plan::read(path),
-        None => super::plan::fresh_plan(&sides, !args.no_rehearsal).await,
+        None => super::plan::fresh_plan_cached(&sides, !args.no_rehearsal, rehearsals).await,
     };
     sides.release().await;
     let mut plan = made?;

@@ -169,11 +169,16 @@ pub async fn apply(args: &ApplyArgs, fleet: Fleet) -> anyhow::Result<u8> {
         bail!("cancelled: nothing was changed");
     }
     let desired = load_desired(&args.source, &fleet).await?;
+    let rehearsals = single_plan::RehearsalCache::default();
+    let shared = single::Shared {
+        desired: &desired,
+        rehearsals: &rehearsals,
+    };
     let result = over_fleet(&args.source, &fleet, |member| {
-        let (desired, settings) = (&desired, &settings);
+        let (shared, settings) = (&shared, &settings);
         async move {
             let applied =
-                single::apply_one(args, &member.target, Some(desired), settings, true).await?;
+                single::apply_one(args, &member.target, Some(shared), settings, true).await?;
             Ok(Done {
                 phase: if applied.phases.is_empty() {
                     "nothing to do".to_string()
