@@ -286,3 +286,45 @@ async fn a_bad_fleet_file_line_is_named_and_its_password_is_not() {
     assert!(out.stderr.contains("fleet.txt:3:3"), "{}", out.text());
     assert!(!out.stderr.contains(PASSWORD), "{}", out.text());
 }
+
+#[tokio::test]
+async fn a_fleet_query_on_db_lists_databases_by_name() {
+    let dbs = fleet(2, &[]).await;
+    let schema = schema_dir(DESIRED);
+    let query = format!(
+        "SELECT datname FROM pg_database WHERE datname IN ('{}', '{}') ORDER BY datname",
+        dbs[0].name, dbs[1].name
+    );
+    let out = zdm(&[
+        "status",
+        "--fleet-query",
+        &query,
+        "--db",
+        &common::server_conninfo("postgres"),
+        "--schema",
+        &schema.path().display().to_string(),
+        "--dev-url",
+        &dev_url(),
+        "--format",
+        "json",
+    ])
+    .await;
+    assert_eq!(out.code, 1, "pending steps on both\n{}", out.text());
+    let document: Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut names: Vec<&str> = document["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["phase"], "expand pending", "{r}");
+            r["database"].as_str().unwrap()
+        })
+        .collect();
+    names.sort();
+    let mut expected = [dbs[0].name.as_str(), dbs[1].name.as_str()];
+    expected.sort();
+    assert_eq!(names, expected);
+    for db in dbs {
+        db.drop().await;
+    }
+}
