@@ -21,6 +21,9 @@ pub struct BackfillOptions {
     pub initial_batch: i64,
     /// Pause between batches, to leave room for the application.
     pub pause: Duration,
+    /// Wait before each batch while a replica is further behind than this (index builds and
+    /// validations wait on the same bound before they start).
+    pub replica_lag: Option<super::replica_lag::LagBound>,
 }
 
 impl Default for BackfillOptions {
@@ -31,6 +34,7 @@ impl Default for BackfillOptions {
             max_batch: 10_000,
             initial_batch: 1_000,
             pause: Duration::ZERO,
+            replica_lag: None,
         }
     }
 }
@@ -50,6 +54,8 @@ pub struct BackfillProgress {
     pub last_batch_time: Duration,
     /// Batches cancelled for running past their time cap (and redone smaller).
     pub batches_cut: u64,
+    /// Set while the next batch waits for replicas: why.
+    pub waiting: Option<String>,
 }
 
 /// The keyset condition for the batch after `cursor` (empty for the first batch).
@@ -113,6 +119,8 @@ pub enum BackfillError {
         "a batch could not get its row locks within the lock timeout {attempts} times in a row"
     )]
     LockTimeout { attempts: u32 },
+    #[error(transparent)]
+    ReplicaLag(#[from] super::replica_lag::LagError),
 }
 
 impl BackfillError {
@@ -289,6 +297,9 @@ async fn run_batches(
     let mut timeout_set: Option<Option<Duration>> = None;
     let mut lock_failures = 0u32;
     loop {
+        if let Some(bound) = options.replica_lag {
+            wait_for_replicas(client, bound, &mut progress, on_batch).await?;
+        }
         let cap = sizer.cap();
         if timeout_set != Some(cap) {
             let ms = cap.map(|c| c.as_millis().max(1)).unwrap_or(0);
@@ -353,6 +364,22 @@ async fn run_batches(
             tokio::time::sleep(options.pause).await;
         }
     }
+}
+
+/// Before a batch: wait while replicas are past `bound`, telling `on_batch` why.
+async fn wait_for_replicas(
+    client: &Client,
+    bound: super::replica_lag::LagBound,
+    progress: &mut BackfillProgress,
+    on_batch: &mut dyn FnMut(&BackfillProgress),
+) -> Result<(), BackfillError> {
+    super::replica_lag::wait_below(client, bound, &mut |why| {
+        progress.waiting = Some(why.to_string());
+        on_batch(progress);
+    })
+    .await?;
+    progress.waiting = None;
+    Ok(())
 }
 
 /// Whether any row still waits for its value (a backfill is finished when none does): a row

@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod contract;
 mod crash;
+pub mod replica_lag;
 pub mod script;
 
 use rand::Rng;
@@ -33,6 +34,9 @@ pub struct ApplyOptions {
     pub progress_target: Option<ConnectionTarget>,
     /// How often to look at the progress of an index build.
     pub progress_interval: Duration,
+    /// Set by a fleet once it has seen too many failures: the run stops before its next step
+    /// (the step under way finishes), and a rerun resumes from there.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for ApplyOptions {
@@ -44,6 +48,7 @@ impl Default for ApplyOptions {
             backfill: BackfillOptions::default(),
             progress_target: None,
             progress_interval: Duration::from_millis(500),
+            stop: None,
         }
     }
 }
@@ -89,6 +94,12 @@ pub enum ApplyEvent<'a> {
         step: &'a Step,
         elapsed: Duration,
     },
+    /// Replicas are past `--max-replica-lag`: the step waits before it starts (a backfill
+    /// reports its waits between batches in [`BackfillProgress::waiting`]).
+    ReplicaLag {
+        step: &'a Step,
+        why: &'a str,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -117,6 +128,8 @@ pub enum ApplyError {
         timeout: Duration,
         attempts: u32,
     },
+    #[error("stopped before step {index} ({description}): the fleet reached its failure limit")]
+    Stopped { index: usize, description: String },
     #[error("another zdm apply is running on this database: {holder}")]
     Busy { holder: String },
     #[error("could not prepare the session: {0}")]
@@ -288,6 +301,18 @@ fn transaction_script(step: &Step, options: &ApplyOptions) -> String {
     )
 }
 
+/// `ALTER TABLE ... VALIDATE CONSTRAINT` (a scan of the table) or `ALTER DOMAIN ... VALIDATE`.
+fn is_validation(sql: &str) -> bool {
+    sql.to_ascii_uppercase().contains("VALIDATE CONSTRAINT")
+}
+
+fn stop_requested(options: &ApplyOptions) -> bool {
+    options
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+}
+
 /// Run `steps` in order. `first_index` numbers them in events and errors (and in the ledger).
 pub async fn run_steps(
     client: &Client,
@@ -303,6 +328,12 @@ pub async fn run_steps(
         .map_err(ApplyError::Session)?;
     for (offset, step) in steps.iter().enumerate() {
         let index = first_index + offset;
+        if stop_requested(options) {
+            return Err(ApplyError::Stopped {
+                index,
+                description: step.description.clone(),
+            });
+        }
         on_event(ApplyEvent::StepStarted { index, step });
         if let Some(r) = record {
             r.ledger.step_started(r.plan_id, index).await?;
@@ -398,6 +429,17 @@ async fn run_step(
                 index: name,
                 before: true,
             });
+        }
+    }
+
+    // One long statement each, writing WAL all the way: start only once replicas keep up.
+    if let Some(bound) = options.backfill.replica_lag {
+        if index_build.is_some() || is_validation(&step.sql) {
+            replica_lag::wait_below(client, bound, &mut |why| {
+                on_event(ApplyEvent::ReplicaLag { step, why })
+            })
+            .await
+            .map_err(|e| failed(e.to_string()))?;
         }
     }
 

@@ -10,10 +10,35 @@ use crate::apply::{run_steps, statements_for, ApplyOptions, Record};
 use crate::ledger::{Ledger, Operator};
 use crate::plan::{fingerprint, HazardKind, Phase, Step};
 
+/// How apply runs, from the flags and zdm.toml: one database and every database of a fleet
+/// alike.
+pub(super) struct Settings {
+    pub options: ApplyOptions,
+    pub window: Duration,
+    pub allowed: Vec<HazardKind>,
+}
+
+/// What one database's run did.
+pub(super) struct Applied {
+    /// The phases it finished (empty when it was past them already).
+    pub phases: Vec<Phase>,
+    pub steps: usize,
+}
+
 pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     if args.source.from.is_some() {
         bail!("apply works on a live database: use --db (or DATABASE_URL), not --from/--to");
     }
+    if let Some(fleet) = super::fleet::Fleet::from_args(&args.source).await? {
+        return super::fleet::apply(&args, fleet).await;
+    }
+    let settings = settings(&args)?;
+    let target = crate::connect::ConnectionTarget::parse(args.source.db.as_deref())?;
+    apply_one(&args, &target, None, &settings, false).await?;
+    Ok(EXIT_CLEAN)
+}
+
+pub(super) fn settings(args: &ApplyArgs) -> anyhow::Result<Settings> {
     let config = Config::load(&args.source.config)?;
     let options = ApplyOptions {
         lock_timeout: Duration::from_millis(
@@ -42,6 +67,12 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
                     .or(config.apply.backfill_pause)
                     .unwrap_or(0),
             ),
+            replica_lag: args
+                .max_replica_lag
+                .as_deref()
+                .or(config.apply.max_replica_lag.as_deref())
+                .map(crate::apply::replica_lag::LagBound::parse)
+                .transpose()?,
             ..BackfillOptions::default()
         },
         ..ApplyOptions::default()
@@ -59,15 +90,49 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<u8> {
     } else {
         gates::allowed_hazards(&args.allow_hazards)?
     };
+    Ok(Settings {
+        options,
+        window,
+        allowed,
+    })
+}
 
+/// What a fleet shares between its databases: the desired schema loaded once, and the
+/// rehearsals already run.
+pub(super) struct Shared<'a> {
+    pub desired: &'a sides::Desired,
+    pub rehearsals: &'a super::plan::RehearsalCache,
+}
+
+/// One database, start to end: its advisory lock, its plan, its gates, its ledger. `shared`:
+/// what a fleet loaded once (else the flags' files are loaded here). `quiet`: a fleet prints
+/// one line per database instead of each step, and asks no questions.
+pub(super) async fn apply_one(
+    args: &ApplyArgs,
+    target: &crate::connect::ConnectionTarget,
+    shared: Option<&Shared<'_>>,
+    settings: &Settings,
+    quiet: bool,
+) -> anyhow::Result<Applied> {
     // One apply at a time: take the database's advisory lock before reading its schema, so
     // the plan is made against a schema no other zdm is changing.
-    let target = crate::connect::ConnectionTarget::parse(args.source.db.as_deref())?;
     let client = target.connect().await?;
     if !args.dry_run {
         crate::apply::acquire_run_lock(&client).await?;
     }
-    let result = run_locked(&args, &client, &target, options, window, &allowed).await;
+    let result = async {
+        let sides = match shared {
+            Some(s) => {
+                s.desired
+                    .against(target.connect().await?, None, false)
+                    .await?
+            }
+            None => sides::read(&args.source).await?,
+        };
+        let rehearsals = shared.map(|s| s.rehearsals);
+        run_locked(args, &client, target, sides, settings, rehearsals, quiet).await
+    }
+    .await;
     if !args.dry_run {
         // Unlock explicitly: a process that just exits leaves its session (and the lock)
         // behind for a moment, and the next run would find it taken.
@@ -80,22 +145,26 @@ async fn run_locked(
     args: &ApplyArgs,
     client: &tokio_postgres::Client,
     target: &crate::connect::ConnectionTarget,
-    options: ApplyOptions,
-    window: Duration,
-    allowed: &[HazardKind],
-) -> anyhow::Result<u8> {
-    let mut sides = sides::read(&args.source).await?;
+    mut sides: sides::Sides,
+    settings: &Settings,
+    rehearsals: Option<&super::plan::RehearsalCache>,
+    quiet: bool,
+) -> anyhow::Result<Applied> {
     let current = fingerprint(&sides.from.model);
     let made = match &args.plan {
         Some(path) => saved_plan::read(path),
-        None => super::plan::fresh_plan(&sides, !args.no_rehearsal).await,
+        None => super::plan::fresh_plan_cached(&sides, !args.no_rehearsal, rehearsals).await,
     };
     sides.release().await;
     let mut plan = made?;
+    let options = settings.options.clone();
 
     let (requested, phases) =
         phases_to_run(args, client, &sides.from.model, &mut plan, &current).await?;
     if phases.is_empty() {
+        if quiet {
+            return Ok(Applied { phases, steps: 0 });
+        }
         eprintln!(
             "nothing to do for phase {}: the database is past it in {}",
             render::phase_list(&requested),
@@ -104,7 +173,7 @@ async fn run_locked(
                 .unwrap_or(std::path::Path::new("the plan"))
                 .display()
         );
-        return Ok(EXIT_CLEAN);
+        return Ok(Applied { phases, steps: 0 });
     }
     let steps: Vec<Step> = plan
         .steps
@@ -123,24 +192,39 @@ async fn run_locked(
                     .await?;
             }
         }
-        eprintln!("nothing to do for phase {}", render::phase_list(&phases));
-        return Ok(EXIT_CLEAN);
+        if !quiet {
+            eprintln!("nothing to do for phase {}", render::phase_list(&phases));
+        }
+        return Ok(Applied { phases, steps: 0 });
     }
 
     if steps.iter().any(|s| s.phase == Phase::Contract) {
         let dropped = gates::dropped_objects(&sides.from.model, &steps);
-        gates::gate_contract(client, ledger.as_ref(), &plan, &dropped, args, window).await?;
+        gates::gate_contract(
+            client,
+            ledger.as_ref(),
+            &plan,
+            &dropped,
+            args,
+            settings.window,
+        )
+        .await?;
     }
 
-    gates::refuse_disallowed_hazards(&steps, allowed)?;
+    gates::refuse_disallowed_hazards(&steps, &settings.allowed)?;
 
     if args.dry_run {
         print!("{}", dry_run_script(&steps, &options));
-        return Ok(EXIT_CLEAN);
+        return Ok(Applied {
+            phases: Vec::new(),
+            steps: steps.len(),
+        });
     }
-    print!("{}", render::steps_human(&steps));
-    if !args.yes && std::io::stdin().is_terminal() && !confirm(steps.len())? {
-        bail!("cancelled: nothing was changed");
+    if !quiet {
+        print!("{}", render::steps_human(&steps));
+        if !args.yes && std::io::stdin().is_terminal() && !confirm(steps.len())? {
+            bail!("cancelled: nothing was changed");
+        }
     }
 
     let ledger = ledger.expect("a ledger outside dry runs");
@@ -156,12 +240,16 @@ async fn run_locked(
         ..options
     };
     let started = std::time::Instant::now();
-    let mut reporter = progress::Reporter::new();
+    let mut reporter = (!quiet).then(progress::Reporter::new);
     let result = run_steps(client, &steps, 1, &options, Some(&record), &mut |event| {
-        reporter.event(&event)
+        if let Some(r) = reporter.as_mut() {
+            r.event(&event)
+        }
     })
     .await;
-    reporter.finish();
+    if let Some(mut r) = reporter {
+        r.finish();
+    }
     // Also after a failed step: what the run changed before it is zdm's doing, not drift.
     record_schema_after(client, &ledger, plan_id, &sides.scope).await;
     result?;
@@ -170,13 +258,18 @@ async fn run_locked(
             .phase_finished(&plan.target_fingerprint, *phase, Some(plan_id))
             .await?;
     }
-    eprintln!(
-        "applied {} step(s) of {} in {:.1?}",
-        steps.len(),
-        render::phase_list(&phases),
-        started.elapsed()
-    );
-    Ok(EXIT_CLEAN)
+    if !quiet {
+        eprintln!(
+            "applied {} step(s) of {} in {:.1?}",
+            steps.len(),
+            render::phase_list(&phases),
+            started.elapsed()
+        );
+    }
+    Ok(Applied {
+        phases,
+        steps: steps.len(),
+    })
 }
 
 /// The phases asked for, and those of them this run does: with a saved plan, the ones the

@@ -156,6 +156,32 @@ pub struct SourceArgs {
     pub ignore: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Many databases with the same schema (see `zdm::cli::fleet`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FleetArgs {
+    /// Run on every database listed in FILE: one connection string (or database name on the
+    /// --db server) per line, `#` comments. zdm.toml: `[fleet] file`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fleet_query", "from"])]
+    pub fleet: Option<PathBuf>,
+    /// Run on every database this query (run on --db) returns, one connection string or
+    /// database name per row. zdm.toml: `[fleet] query`.
+    #[arg(long, value_name = "SQL", conflicts_with = "from")]
+    pub fleet_query: Option<String>,
+    /// How many databases at a time (default 4).
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// The first K databases finish before the others start; a failure among them stops the
+    /// rollout (default 0).
+    #[arg(long, value_name = "K")]
+    pub canary: Option<usize>,
+    /// Start no more databases after N have failed; running ones stop after their current
+    /// step (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -232,6 +258,11 @@ pub struct ApplyArgs {
     /// Pause between backfill batches, in milliseconds (default from zdm.toml, else 0).
     #[arg(long)]
     pub backfill_pause: Option<u64>,
+    /// Wait before each backfill batch, index build and validation while a streaming standby
+    /// or logical slot is further behind than this: a replay lag (`2s`) or WAL bytes
+    /// (`64MB`). Default from zdm.toml `[apply] max_replica_lag`, else off.
+    #[arg(long, value_name = "BOUND")]
+    pub max_replica_lag: Option<String>,
     /// How long one backfill batch should hold its row locks, in milliseconds (default from
     /// zdm.toml, else 50).
     #[arg(long)]

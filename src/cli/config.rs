@@ -19,6 +19,21 @@ pub struct Config {
     pub rollback_window: Option<String>,
     #[serde(default)]
     pub apply: ApplyConfig,
+    #[serde(default)]
+    pub fleet: FleetConfig,
+}
+
+/// `[fleet]`: the databases a command runs on when no `--db` is given (see `--fleet`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    /// A file of connection strings, relative to the config file.
+    pub file: Option<PathBuf>,
+    /// A query run on `--db` (or DATABASE_URL) returning connection strings.
+    pub query: Option<String>,
+    pub parallel: Option<usize>,
+    pub canary: Option<usize>,
+    pub max_failures: Option<usize>,
 }
 
 /// `[apply]`: the executor's settings (see `zdm apply --help` for each).
@@ -36,6 +51,8 @@ pub struct ApplyConfig {
     pub batch_target_ms: Option<u64>,
     /// Milliseconds.
     pub backfill_pause: Option<u64>,
+    /// e.g. "2s" or "64MB" (see `--max-replica-lag`).
+    pub max_replica_lag: Option<String>,
     /// Hazard kinds apply may run without `--allow-hazards` (e.g. `["may-fail"]`).
     pub allow_hazards: Option<Vec<String>>,
 }
@@ -54,6 +71,9 @@ impl Config {
         let mut config: Config = toml::from_str(text)
             .with_context(|| format!("{}: invalid configuration", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
+        if let Some(file) = &mut config.fleet.file {
+            *file = base.join(&*file);
+        }
         if let Some(paths) = &mut config.schema {
             for p in paths.iter_mut() {
                 *p = base.join(&*p);

@@ -2,6 +2,9 @@ use super::args::{Format, SourceArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
 
 pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
+    if let Some(fleet) = super::fleet::Fleet::from_args(&args).await? {
+        return super::fleet::diff(&args, fleet).await;
+    }
     let mut sides = sides::read(&args).await?;
     let rows = sides.row_changes().await;
     sides.release().await;

@@ -6,6 +6,7 @@ mod args;
 mod config;
 mod diff;
 mod dump;
+mod fleet;
 mod gates;
 mod init;
 mod lint;

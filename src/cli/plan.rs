@@ -2,9 +2,12 @@ use anyhow::Context as _;
 
 use super::args::{Format, PlanArgs};
 use super::{render, sides, EXIT_CLEAN, EXIT_DIFFERENCES};
-use crate::plan::{plan, Plan, PlanOptions};
+use crate::plan::{plan, Checkpoint, Plan, PlanOptions};
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
+    if let Some(fleet) = super::fleet::Fleet::from_args(&args.source).await? {
+        return super::fleet::plan(&args, fleet).await;
+    }
     let mut sides = sides::read(&args.source).await?;
     let made = fresh_plan(&sides, !args.no_rehearsal).await;
     sides.release().await;
@@ -38,6 +41,35 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<u8> {
 /// The plan from the live side to the desired one, without the backfills already done, and
 /// rehearsed on a shadow copy of the live schema when `rehearse` is set.
 pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<Plan> {
+    fresh_plan_cached(sides, rehearse, None).await
+}
+
+/// Rehearsals already run, by plan and starting schema: a fleet's databases mostly share both,
+/// and one rehearsal then stands for all of them.
+#[derive(Default)]
+pub struct RehearsalCache(
+    tokio::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Vec<Checkpoint>>>>,
+    >,
+);
+
+impl RehearsalCache {
+    async fn cell(&self, plan: &Plan) -> std::sync::Arc<tokio::sync::OnceCell<Vec<Checkpoint>>> {
+        let key = format!(
+            "{} {}",
+            plan.source_fingerprint,
+            serde_json::to_string(&plan.steps).unwrap_or_default()
+        );
+        self.0.lock().await.entry(key).or_default().clone()
+    }
+}
+
+/// [`fresh_plan`], reusing a rehearsal `cache` holds for the same plan from the same schema.
+pub async fn fresh_plan_cached(
+    sides: &sides::Sides,
+    rehearse: bool,
+    cache: Option<&RehearsalCache>,
+) -> anyhow::Result<Plan> {
     let mut options = plan_options(&sides.to);
     let live = sides.live.as_ref();
     if let Some(client) = live {
@@ -53,13 +85,24 @@ pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<
         crate::apply::prune_finished_backfills(client, &sides.from.model, &mut plan).await?;
     }
     if rehearse && !plan.is_empty() {
-        let rehearsal =
-            crate::rehearse::rehearse(&sides.shadow, &sides.from.model, &sides.to.model, &plan)
-                .await?;
-        for note in &rehearsal.notes {
-            render::note(note);
-        }
-        plan.checkpoints = rehearsal.checkpoints;
+        let rehearsal = async {
+            let rehearsal =
+                crate::rehearse::rehearse(&sides.shadow, &sides.from.model, &sides.to.model, &plan)
+                    .await?;
+            for note in &rehearsal.notes {
+                render::note(note);
+            }
+            anyhow::Ok(rehearsal.checkpoints)
+        };
+        plan.checkpoints = match cache {
+            Some(cache) => cache
+                .cell(&plan)
+                .await
+                .get_or_try_init(|| rehearsal)
+                .await?
+                .clone(),
+            None => rehearsal.await?,
+        };
     }
     // After the rehearsal, whose shadow copy has the live schema but not its rows: writing
     // rows changes no schema, so the phases' checkpoints stay what they were.

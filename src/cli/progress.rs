@@ -78,6 +78,7 @@ impl Reporter {
                     eprintln!("      the failed build left index {index} INVALID: dropped it concurrently");
                 }
             }
+            ApplyEvent::ReplicaLag { why, .. } => self.waiting(why),
             ApplyEvent::StepFinished { elapsed, .. } => {
                 self.finish();
                 eprintln!("      done in {elapsed:.1?}")
@@ -85,7 +86,19 @@ impl Reporter {
         }
     }
 
+    /// Why the run waits for replicas: always shown, above a progress bar if there is one.
+    fn waiting(&self, why: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("      {why}")),
+            None => eprintln!("      {why}"),
+        }
+    }
+
     fn backfill(&mut self, step: &Step, p: &crate::apply::backfill::BackfillProgress) {
+        if let Some(why) = &p.waiting {
+            self.waiting(why);
+            return;
+        }
         let (start, base) = *self.run_start.get_or_insert((
             Instant::now(),
             p.rows_scanned.saturating_sub(p.batch_size as u64),

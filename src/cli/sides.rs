@@ -1,6 +1,8 @@
 //! Reading both sides of a comparison from the command line's arguments.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::args::SourceArgs;
 use super::config::Config;
@@ -13,7 +15,8 @@ use crate::workspace::{self, SchemaSource, Side};
 /// The live (or "from") side and the desired (or "to") side.
 pub struct Sides {
     pub from: Side,
-    pub to: Side,
+    /// Shared: a fleet plans every database against one loaded desired schema.
+    pub to: Arc<Side>,
     /// One session on the live database for everything planning reads there (the catalog,
     /// roles, annotation checks): one connection, not one per question, matters on a remote
     /// server behind TLS and a connection limit.
@@ -23,8 +26,9 @@ pub struct Sides {
     /// What both sides were limited to (apply limits its after-run snapshot the same way).
     pub scope: Scope,
     /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
-    /// cluster instead of starting another; [`Sides::release`] closes it.
-    kept: Option<ShadowDatabase>,
+    /// cluster instead of starting another; [`Sides::release`] closes it (once no fleet
+    /// member shares it any more).
+    kept: Option<Arc<ShadowDatabase>>,
 }
 
 impl Sides {
@@ -53,9 +57,102 @@ impl Sides {
 
     /// Close the shadow database this run kept open (drops it on a dev server).
     pub async fn release(&mut self) {
-        if let Some(database) = self.kept.take() {
-            let _ = database.close().await;
+        close_shared(self.kept.take()).await;
+    }
+}
+
+/// Close a shared shadow database when this was its last user.
+async fn close_shared(database: Option<Arc<ShadowDatabase>>) {
+    if let Some(Ok(database)) = database.map(Arc::try_unwrap) {
+        let _ = database.close().await;
+    }
+}
+
+/// The desired side alone, loaded into its shadow database once: one live database (`read`)
+/// or each database of a fleet is then read and compared against it.
+pub struct Desired {
+    pub to: Arc<Side>,
+    pub shadow: ShadowSource,
+    pub scope: Scope,
+    kept: Option<Arc<ShadowDatabase>>,
+    /// The equivalence probes run transactions on the shadow's one session: one at a time.
+    probe: tokio::sync::Mutex<()>,
+}
+
+impl Desired {
+    /// Load the schema files named by the flags (else zdm.toml, else ./schema).
+    /// `preferred_major` picks the embedded shadow's PostgreSQL major.
+    pub async fn load(args: &SourceArgs, preferred_major: Option<u32>) -> anyhow::Result<Desired> {
+        let config = Config::load(&args.config)?;
+        let scope = scope(&args.schemas, &args.ignore, &config)?;
+        let paths = if !args.schema.is_empty() {
+            args.schema.clone()
+        } else {
+            config
+                .schema
+                .unwrap_or_else(|| vec![PathBuf::from("schema")])
+        };
+        let shadow = match args.dev_url.clone().or(config.dev_url) {
+            Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
+            None => ShadowSource::Embedded { preferred_major },
+        };
+        let (mut side, database) = workspace::open_files(&paths, &shadow).await?;
+        scope.apply(&mut side.model);
+        for note in &side.notes {
+            render::note(note);
         }
+        Ok(Desired {
+            to: Arc::new(side),
+            shadow,
+            scope,
+            kept: Some(Arc::new(database)),
+            probe: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Both sides for the live database behind `client`. `live_roles`: the server's roles
+    /// read before the desired schema was loaded (a load on the same server creates the
+    /// roles the files name); `None` reads them now. `notes`: print what the live side has
+    /// that zdm leaves alone (a fleet keeps quiet about each database).
+    pub async fn against(
+        &self,
+        client: tokio_postgres::Client,
+        live_roles: Option<BTreeSet<String>>,
+        notes: bool,
+    ) -> anyhow::Result<Sides> {
+        let mut from = workspace::read_client(&client).await?;
+        self.scope.apply(&mut from.model);
+        let live_roles = match live_roles {
+            Some(roles) => roles,
+            None => crate::catalog::role_names(&client).await?,
+        };
+        if let Some(database) = &self.kept {
+            let _one_at_a_time = self.probe.lock().await;
+            workspace::reconcile_equivalent(database.client(), &mut from.model, &self.to.model)
+                .await?;
+        }
+        let sides = Sides {
+            from,
+            to: self.to.clone(),
+            live: Some(client),
+            shadow: self.shadow.clone(),
+            scope: self.scope.clone(),
+            kept: self.kept.clone(),
+        };
+        check_annotations(&sides, Some(&live_roles)).await?;
+        if notes {
+            for note in &sides.from.notes {
+                render::note(note);
+            }
+            render::unmanaged_note(&sides.from.model, &sides.to.model);
+            render::ignored_note(&sides.from.model, &sides.to.model);
+        }
+        Ok(sides)
+    }
+
+    /// Close the shadow database (once no `Sides` made from this one holds it).
+    pub async fn release(mut self) {
+        close_shared(self.kept.take()).await;
     }
 }
 
@@ -75,23 +172,34 @@ pub fn scope(schemas: &[String], ignore: &[String], config: &Config) -> anyhow::
 }
 
 pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        return read_sources(args, from, to).await;
+    }
+    let target = ConnectionTarget::parse(args.db.as_deref())?;
+    let client = target.connect().await?;
+    // Before the shadow load, which on a shared cluster creates the roles the files name.
+    let roles = crate::catalog::role_names(&client).await?;
+    // The live server's version picks the shadow's.
+    let major = crate::connect::server_version_num(&client)
+        .await
+        .ok()
+        .map(|v| v / 10_000);
+    let desired = Desired::load(args, major).await?;
+    match desired.against(client, Some(roles), true).await {
+        Ok(sides) => Ok(sides),
+        Err(e) => {
+            desired.release().await;
+            Err(e)
+        }
+    }
+}
+
+/// `--from A --to B`: each side a schema directory or a database.
+async fn read_sources(args: &SourceArgs, from: &str, to: &str) -> anyhow::Result<Sides> {
     let config = Config::load(&args.config)?;
     let scope = scope(&args.schemas, &args.ignore, &config)?;
     let dev_url = args.dev_url.clone().or(config.dev_url);
-    let (from, to) = match (&args.from, &args.to) {
-        (Some(from), Some(to)) => (SchemaSource::parse(from)?, SchemaSource::parse(to)?),
-        _ => {
-            let target = ConnectionTarget::parse(args.db.as_deref())?;
-            let schema = if !args.schema.is_empty() {
-                args.schema.clone()
-            } else {
-                config
-                    .schema
-                    .unwrap_or_else(|| vec![PathBuf::from("schema")])
-            };
-            (SchemaSource::Database(target), SchemaSource::Files(schema))
-        }
-    };
+    let (from, to) = (SchemaSource::parse(from)?, SchemaSource::parse(to)?);
     let target = match &from {
         SchemaSource::Database(t) => Some(t.clone()),
         SchemaSource::Files(_) => None,
@@ -168,11 +276,11 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
     }
     let mut sides = Sides {
         from: from_side,
-        to: to_side,
+        to: Arc::new(to_side),
         live,
         shadow,
         scope,
-        kept,
+        kept: kept.map(Arc::new),
     };
     if let Err(e) = check_annotations(&sides, live_roles.as_ref()).await {
         sides.release().await;

@@ -76,24 +76,17 @@ struct Interrupted {
 }
 
 pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
+    if let Some(fleet) = super::fleet::Fleet::from_args(&args).await? {
+        return super::fleet::status(&args, fleet).await;
+    }
     if args.from.is_some() {
         anyhow::bail!("status works on a live database: use --db (or DATABASE_URL)");
     }
     if !matches!(args.format, Format::Human | Format::Json) {
         anyhow::bail!("zdm status prints --format human or json only");
     }
-    let mut sides = sides::read(&args).await?;
-    // The plan `zdm plan` would show, reference rows included, without its rehearsal.
-    let fresh = super::plan::fresh_plan(&sides, false).await?;
-    sides.release().await;
-    // The session planning read the live database through (sides opens one whenever the
-    // live side is a database).
-    let client = sides.live.take().context("status needs a live database")?;
-    let ledger = Ledger::existing(&client).await?;
-    let mut report = gather(&fresh, ledger.as_ref()).await?;
-    if let Some(l) = &ledger {
-        report.drift = drift(l, &sides.from.model).await?;
-    }
+    let sides = sides::read(&args).await?;
+    let (report, fresh) = report(sides).await?;
     for step in &report.interrupted_steps {
         render::note(&format!(
             "plan {} step {} ({}) started and never finished (killed run or one still running)",
@@ -108,6 +101,72 @@ pub async fn run(args: SourceArgs) -> anyhow::Result<u8> {
         EXIT_CLEAN
     } else {
         EXIT_DIFFERENCES
+    })
+}
+
+/// Everything status knows about one database (a fleet asks each of its databases).
+async fn report(mut sides: sides::Sides) -> anyhow::Result<(Report, Plan)> {
+    // The plan `zdm plan` would show, reference rows included, without its rehearsal.
+    let fresh = super::plan::fresh_plan(&sides, false).await;
+    sides.release().await;
+    let fresh = fresh?;
+    // The session planning read the live database through (sides opens one whenever the
+    // live side is a database).
+    let client = sides.live.take().context("status needs a live database")?;
+    let ledger = Ledger::existing(&client).await?;
+    let mut report = gather(&fresh, ledger.as_ref()).await?;
+    if let Some(l) = &ledger {
+        report.drift = drift(l, &sides.from.model).await?;
+    }
+    Ok((report, fresh))
+}
+
+/// One database of a fleet in a few words: the last phase done, what is pending, drift.
+pub(super) struct Summary {
+    pub phase: String,
+    pub pending: usize,
+    pub detail: Option<String>,
+}
+
+pub(super) async fn summary(sides: sides::Sides) -> anyhow::Result<Summary> {
+    let (report, fresh) = report(sides).await?;
+    let done = report
+        .phases
+        .iter()
+        .filter(|p| p.state == "done")
+        .map(|p| p.phase.name())
+        .next_back();
+    let pending: Vec<&str> = report
+        .phases
+        .iter()
+        .filter(|p| matches!(p.state, "pending" | "moved"))
+        .map(|p| p.phase.name())
+        .collect();
+    let phase = match (done, pending.first()) {
+        (_, Some(next)) => format!("{next} pending"),
+        (Some(last), None) => format!("{last} done"),
+        (None, None) => "up to date".to_string(),
+    };
+    let mut notes = Vec::new();
+    if !report.ledger {
+        notes.push("no ledger yet".to_string());
+    }
+    match &report.drift {
+        Some(d) if !d.changes.is_empty() => {
+            notes.push(format!("drift: {} change(s) outside zdm", d.changes.len()))
+        }
+        _ => {}
+    }
+    if !report.interrupted_steps.is_empty() {
+        notes.push(format!(
+            "{} interrupted step(s)",
+            report.interrupted_steps.len()
+        ));
+    }
+    Ok(Summary {
+        phase,
+        pending: fresh.steps.len(),
+        detail: (!notes.is_empty()).then(|| notes.join("; ")),
     })
 }
 
