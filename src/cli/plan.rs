@@ -53,9 +53,7 @@ pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<
         crate::apply::prune_finished_backfills(client, &sides.from.model, &mut plan).await?;
     }
     if rehearse && !plan.is_empty() {
-        let rehearsal =
-            crate::rehearse::rehearse(&sides.shadow, &sides.from.model, &sides.to.model, &plan)
-                .await?;
+        let rehearsal = rehearsal(sides, &plan).await?;
         for note in &rehearsal.notes {
             render::note(note);
         }
@@ -67,6 +65,27 @@ pub async fn fresh_plan(sides: &sides::Sides, rehearse: bool) -> anyhow::Result<
         add_in_phase(&mut plan, crate::data::steps(&table, &changes));
     }
     Ok(plan)
+}
+
+/// The rehearsal of `plan`: from the cache when this plan between these two models was
+/// rehearsed on this shadow server before (only successes are kept), else run now.
+async fn rehearsal(
+    sides: &sides::Sides,
+    plan: &Plan,
+) -> anyhow::Result<crate::rehearse::Rehearsal> {
+    let (live, desired) = (&sides.from.model, &sides.to.model);
+    if let Some(done) = sides
+        .cache
+        .as_ref()
+        .and_then(|c| c.rehearsal(live, desired, plan))
+    {
+        return Ok(done);
+    }
+    let done = crate::rehearse::rehearse(&sides.shadow, live, desired, plan).await?;
+    if let Some(cache) = &sides.cache {
+        cache.put_rehearsal(live, desired, plan, &done);
+    }
+    Ok(done)
 }
 
 /// The transformations the desired schema's annotations ask for.

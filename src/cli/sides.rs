@@ -8,6 +8,7 @@ use super::render;
 use crate::connect::ConnectionTarget;
 use crate::scope::Scope;
 use crate::shadow::{ShadowDatabase, ShadowSource};
+use crate::workspace::cached::{self, Cache};
 use crate::workspace::{self, SchemaSource, Side};
 
 /// The live (or "from") side and the desired (or "to") side.
@@ -22,6 +23,8 @@ pub struct Sides {
     pub shadow: ShadowSource,
     /// What both sides were limited to (apply limits its after-run snapshot the same way).
     pub scope: Scope,
+    /// The on-disk cache for shadows on [`Sides::shadow`] (None with `--no-cache`).
+    pub cache: Option<Cache>,
     /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
     /// cluster instead of starting another; [`Sides::release`] closes it.
     kept: Option<ShadowDatabase>,
@@ -108,8 +111,9 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
             let embedded = ShadowSource::Embedded {
                 preferred_major: None,
             };
-            let (side, database) = workspace::open_files(paths, &embedded).await?;
-            (side, Some(database))
+            let cache = Cache::open(&embedded, args.no_cache).await;
+            let opened = cached::open(paths, &embedded, cache.as_ref()).await?;
+            (opened.side, opened.database)
         }
         // A database needs no shadow.
         SchemaSource::Database(_) => {
@@ -141,21 +145,23 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
         None => ShadowSource::Embedded { preferred_major },
     };
+    let cache = match &to {
+        SchemaSource::Files(_) => Cache::open(&shadow, args.no_cache).await,
+        SchemaSource::Database(_) => None,
+    };
     let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
-            let (mut side, database) = workspace::open_files(paths, &shadow).await?;
-            scope.apply(&mut side.model);
-            let reconciled = workspace::reconcile_equivalent(
-                database.client(),
-                &mut from_side.model,
-                &side.model,
-            )
-            .await;
+            let mut opened = cached::open(paths, &shadow, cache.as_ref()).await?;
+            scope.apply(&mut opened.side.model);
+            let reconciled =
+                cached::reconcile(&mut opened, &shadow, cache.as_ref(), &mut from_side.model).await;
             if let Err(e) = reconciled {
-                let _ = database.close().await;
+                if let Some(database) = opened.database {
+                    let _ = database.close().await;
+                }
                 return Err(e.into());
             }
-            (side, Some(database))
+            (opened.side, opened.database)
         }
         SchemaSource::Database(_) => {
             let mut side = workspace::read(&to, &shadow).await?;
@@ -172,6 +178,7 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         live,
         shadow,
         scope,
+        cache,
         kept,
     };
     if let Err(e) = check_annotations(&sides, live_roles.as_ref()).await {
