@@ -158,7 +158,7 @@ pub struct SourceArgs {
     pub format: Format,
     /// Load the desired schema into the shadow even when the cache holds it (the cache is
     /// $ZDM_CACHE_DIR, default $XDG_CACHE_HOME/zdm or ~/.cache/zdm; safe to delete).
-    #[arg(long, env = "ZDM_NO_CACHE")]
+    #[arg(long, env = "ZDM_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_cache: bool,
 }
 

@@ -145,10 +145,8 @@ pub async fn read(args: &SourceArgs) -> anyhow::Result<Sides> {
         Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
         None => ShadowSource::Embedded { preferred_major },
     };
-    let cache = match &to {
-        SchemaSource::Files(_) => Cache::open(&shadow, args.no_cache).await,
-        SchemaSource::Database(_) => None,
-    };
+    // Also for a database on the desired side: its rehearsals are cached.
+    let cache = Cache::open(&shadow, args.no_cache).await;
     let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
             let mut opened = cached::open(paths, &shadow, cache.as_ref()).await?;
