@@ -8,8 +8,16 @@
 //! Starts its own throwaway cluster, creates TABLES tables (each with a primary key, a few
 //! columns, an index, a CHECK, and a foreign key to the previous table), writes the desired
 //! schema as files with a change to every tenth table, and times each stage of the pipeline.
+//!
+//! Then the real binary, side by side (median of 3 runs each): the two `pg_dump
+//! --schema-only` a live-vs-live comparison stands for, `zdm plan --from URL --to URL`, and
+//! `zdm plan --db URL --schema DIR` with the cache bypassed and warm (`--no-cache`, see
+//! `src/workspace/cached.rs`). The binary is the `zdm` next to this example's directory
+//! (`cargo build --release --bin zdm --example plan_bench`), or `$ZDM_BIN`.
 
 use std::path::Path;
+
+use anyhow::Context as _;
 use std::time::{Duration, Instant};
 
 use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
@@ -110,5 +118,121 @@ async fn main() -> anyhow::Result<()> {
         ms(plan_time)
     );
     println!("| zdm plan, total | {} |", ms(total));
+
+    admin.batch_execute("CREATE DATABASE desired").await?;
+    let desired_target = cluster.target("desired");
+    let files: String = (0..tables).map(|i| table_sql(i, i % 10 == 0)).collect();
+    desired_target
+        .connect()
+        .await?
+        .batch_execute(&files)
+        .await?;
+    let urls = Urls {
+        live: live_target.to_conninfo(),
+        desired: desired_target.to_conninfo(),
+        schema: dir.path().display().to_string(),
+    };
+    cli_rows(tables, &pg_dump, &urls)?;
     Ok(())
+}
+
+struct Urls {
+    live: String,
+    desired: String,
+    schema: String,
+}
+
+/// The command-line rows: each median of 3 runs, beside the two pg_dumps.
+fn cli_rows(tables: usize, pg_dump: &Path, urls: &Urls) -> anyhow::Result<()> {
+    let zdm = match std::env::var_os("ZDM_BIN") {
+        Some(bin) => std::path::PathBuf::from(bin),
+        None => std::env::current_exe()?
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("zdm"))
+            .context("no directory above the example")?,
+    };
+    anyhow::ensure!(
+        zdm.exists(),
+        "{} missing: cargo build --release --bin zdm (or set ZDM_BIN)",
+        zdm.display()
+    );
+    let cache = tempfile::tempdir()?;
+    let dumps = median(|| {
+        for url in [&urls.live, &urls.desired] {
+            run(std::process::Command::new(pg_dump).args(["--schema-only", "-d", url]))?;
+        }
+        Ok(())
+    })?;
+    let plan = |args: &[&str]| {
+        let mut command = std::process::Command::new(&zdm);
+        command
+            .arg("plan")
+            .args(args)
+            .env("ZDM_CACHE_DIR", cache.path())
+            .env_remove("ZDM_NO_CACHE");
+        command
+    };
+    let live_vs_live = ["--from", &urls.live, "--to", &urls.desired];
+    let files = ["--db", &urls.live, "--schema", &urls.schema];
+    let mut rows = vec![("two `pg_dump --schema-only` (yardstick)".to_string(), dumps)];
+    // Two introspections and a plan, nothing else: what a cached plan is measured against.
+    let bare: Vec<&str> = live_vs_live
+        .iter()
+        .copied()
+        .chain(["--no-rehearsal"])
+        .collect();
+    rows.push((
+        "`zdm plan --from URL --to URL --no-rehearsal`".to_string(),
+        median(|| run(&mut plan(&bare)))?,
+    ));
+    for (name, args) in [
+        ("`zdm plan --from URL --to URL`", &live_vs_live[..]),
+        ("`zdm plan --db URL --schema DIR`", &files[..]),
+    ] {
+        let cold: Vec<&str> = args.iter().copied().chain(["--no-cache"]).collect();
+        rows.push((
+            format!("{name} --no-cache (loads, rehearses)"),
+            median(|| run(&mut plan(&cold)))?,
+        ));
+        // Warm the cache, then time.
+        run(&mut plan(args))?;
+        rows.push((
+            format!("{name}, warm cache"),
+            median(|| run(&mut plan(args)))?,
+        ));
+    }
+    println!();
+    println!("| {tables} tables, median of 3 | seconds | x two pg_dumps |");
+    println!("|---|---|---|");
+    for (name, time) in &rows {
+        println!(
+            "| {name} | {:.2} | {:.2} |",
+            time.as_secs_f64(),
+            time.as_secs_f64() / dumps.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Run to completion; a plan exits 1 when it has steps, which is what this benchmark makes.
+fn run(command: &mut std::process::Command) -> anyhow::Result<()> {
+    let output = command.output()?;
+    anyhow::ensure!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+fn median(mut once: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        once()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[1])
 }

@@ -5,6 +5,7 @@
 //! models, `plan` orders the changes into phased steps, `apply` executes them. Only `cli` prints.
 
 pub mod apply;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod connect;

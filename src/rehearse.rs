@@ -46,8 +46,8 @@ pub enum RehearsalError {
     DoesNotConverge { remaining: Vec<String> },
 }
 
-/// What a successful rehearsal learned.
-#[derive(Debug, Clone, PartialEq)]
+/// What a successful rehearsal learned (cached by `workspace::cached`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rehearsal {
     /// The schema fingerprint before each phase, and after the last (`Checkpoint::done`).
     pub checkpoints: Vec<Checkpoint>,

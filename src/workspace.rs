@@ -2,8 +2,9 @@
 //! directly; schema files are parsed, loaded into a shadow database and introspected there,
 //! by the same catalog code.
 
+pub mod cached;
 mod casts;
-mod equivalent;
+pub mod equivalent;
 mod moved_rows;
 
 pub use equivalent::reconcile_equivalent;
@@ -96,11 +97,36 @@ pub async fn open_files(
     paths: &[PathBuf],
     shadow: &ShadowSource,
 ) -> Result<(Side, ShadowDatabase), WorkspaceError> {
+    let desired = parse_files(paths)?;
+    let (model, notes, database) = load_desired(&desired, shadow).await?;
+    Ok((
+        Side {
+            model,
+            desired: Some(desired),
+            notes,
+        },
+        database,
+    ))
+}
+
+/// Read and parse schema files (no server needed).
+// The workspace's one error type, as its async functions return (boxing it for this one
+// function alone would buy nothing).
+#[allow(clippy::result_large_err)]
+pub fn parse_files(paths: &[PathBuf]) -> Result<DesiredSchema, WorkspaceError> {
     let sources = SourceSet::read(paths)?;
-    let desired = parse_desired(sources)?;
+    Ok(parse_desired(sources)?)
+}
+
+/// Load parsed files into a fresh shadow database and read the model back, with the notes
+/// for the user; the database stays open for the caller to close.
+pub async fn load_desired(
+    desired: &DesiredSchema,
+    shadow: &ShadowSource,
+) -> Result<(Model, Vec<String>, ShadowDatabase), WorkspaceError> {
     let database = ShadowDatabase::create(shadow.clone()).await?;
     let loaded = async {
-        let report = load(database.client(), &desired).await?;
+        let report = load(database.client(), desired).await?;
         let mut model = introspect(database.client()).await?;
         // Owners are compared only where the files set them (`OWNER TO`, `AUTHORIZATION`):
         // everything else belongs to the role that loaded the files.
@@ -118,18 +144,11 @@ pub async fn open_files(
             return Err(e);
         }
     };
-    attach_check_sources(&mut model, &desired);
+    attach_check_sources(&mut model, desired);
     let mut notes: Vec<String> = database.warnings().to_vec();
     // The load report carries the parsed schema's notes and its own.
     notes.extend(report.notes.iter().cloned());
-    Ok((
-        Side {
-            model,
-            desired: Some(desired),
-            notes,
-        },
-        database,
-    ))
+    Ok((model, notes, database))
 }
 
 /// Give each desired CHECK constraint the text it was written with, for zdm to add it by (see

@@ -345,7 +345,10 @@ pub async fn run_steps(
         }
         if let Some(r) = record {
             let error = result.as_ref().err().map(|e| e.to_string());
-            let recorded = r.ledger.step_finished(r.plan_id, index, error.as_deref()).await;
+            let recorded = r
+                .ledger
+                .step_finished(r.plan_id, index, error.as_deref())
+                .await;
             // A step that failed because the session died (terminated, the server gone)
             // cannot be recorded either: its own error says what happened, and the ledger
             // keeps it as started, which the next run reports as interrupted.

@@ -156,6 +156,10 @@ pub struct SourceArgs {
     pub ignore: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Load the desired schema into the shadow even when the cache holds it (the cache is
+    /// $ZDM_CACHE_DIR, default $XDG_CACHE_HOME/zdm or ~/.cache/zdm; safe to delete).
+    #[arg(long, env = "ZDM_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_cache: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }

@@ -86,9 +86,7 @@ pub async fn fresh_plan_cached(
     }
     if rehearse && !plan.is_empty() {
         let rehearsal = async {
-            let rehearsal =
-                crate::rehearse::rehearse(&sides.shadow, &sides.from.model, &sides.to.model, &plan)
-                    .await?;
+            let rehearsal = rehearsal(sides, &plan).await?;
             for note in &rehearsal.notes {
                 render::note(note);
             }
@@ -110,6 +108,27 @@ pub async fn fresh_plan_cached(
         add_in_phase(&mut plan, crate::data::steps(&table, &changes));
     }
     Ok(plan)
+}
+
+/// The rehearsal of `plan`: from the cache when this plan between these two models was
+/// rehearsed on this shadow server before (only successes are kept), else run now.
+async fn rehearsal(
+    sides: &sides::Sides,
+    plan: &Plan,
+) -> anyhow::Result<crate::rehearse::Rehearsal> {
+    let (live, desired) = (&sides.from.model, &sides.to.model);
+    if let Some(done) = sides
+        .cache
+        .as_ref()
+        .and_then(|c| c.rehearsal(live, desired, plan))
+    {
+        return Ok(done);
+    }
+    let done = crate::rehearse::rehearse(&sides.shadow, live, desired, plan).await?;
+    if let Some(cache) = &sides.cache {
+        cache.put_rehearsal(live, desired, plan, &done);
+    }
+    Ok(done)
 }
 
 /// The transformations the desired schema's annotations ask for.

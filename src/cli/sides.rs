@@ -10,6 +10,7 @@ use super::render;
 use crate::connect::ConnectionTarget;
 use crate::scope::Scope;
 use crate::shadow::{ShadowDatabase, ShadowSource};
+use crate::workspace::cached::{self, Cache};
 use crate::workspace::{self, SchemaSource, Side};
 
 /// The live (or "from") side and the desired (or "to") side.
@@ -25,6 +26,8 @@ pub struct Sides {
     pub shadow: ShadowSource,
     /// What both sides were limited to (apply limits its after-run snapshot the same way).
     pub scope: Scope,
+    /// The on-disk cache for shadows on [`Sides::shadow`] (None with `--no-cache`).
+    pub cache: Option<Cache>,
     /// The desired side's shadow database, kept open so that a rehearsal reuses its embedded
     /// cluster instead of starting another; [`Sides::release`] closes it (once no fleet
     /// member shares it any more).
@@ -74,9 +77,13 @@ pub struct Desired {
     pub to: Arc<Side>,
     pub shadow: ShadowSource,
     pub scope: Scope,
-    kept: Option<Arc<ShadowDatabase>>,
-    /// The equivalence probes run transactions on the shadow's one session: one at a time.
-    probe: tokio::sync::Mutex<()>,
+    cache: Option<Cache>,
+    /// The files' cache key (None without a cache).
+    key: Option<String>,
+    /// The shadow database: loaded with the files, or on a cache hit only when an equivalence
+    /// question needs it. The lock also keeps the probes, which run transactions on its one
+    /// session, one at a time.
+    kept: tokio::sync::Mutex<Option<Arc<ShadowDatabase>>>,
 }
 
 impl Desired {
@@ -96,7 +103,9 @@ impl Desired {
             Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
             None => ShadowSource::Embedded { preferred_major },
         };
-        let (mut side, database) = workspace::open_files(&paths, &shadow).await?;
+        let cache = Cache::open(&shadow, args.no_cache).await;
+        let opened = cached::open(&paths, &shadow, cache.as_ref()).await?;
+        let mut side = opened.side;
         scope.apply(&mut side.model);
         for note in &side.notes {
             render::note(note);
@@ -105,8 +114,9 @@ impl Desired {
             to: Arc::new(side),
             shadow,
             scope,
-            kept: Some(Arc::new(database)),
-            probe: tokio::sync::Mutex::new(()),
+            cache,
+            key: opened.key,
+            kept: tokio::sync::Mutex::new(opened.database.map(Arc::new)),
         })
     }
 
@@ -126,18 +136,27 @@ impl Desired {
             Some(roles) => roles,
             None => crate::catalog::role_names(&client).await?,
         };
-        if let Some(database) = &self.kept {
-            let _one_at_a_time = self.probe.lock().await;
-            workspace::reconcile_equivalent(database.client(), &mut from.model, &self.to.model)
-                .await?;
-        }
+        let kept = {
+            let mut kept = self.kept.lock().await;
+            cached::reconcile_with(
+                &self.to,
+                self.key.as_deref(),
+                &mut kept,
+                &self.shadow,
+                self.cache.as_ref(),
+                &mut from.model,
+            )
+            .await?;
+            kept.clone()
+        };
         let sides = Sides {
             from,
             to: self.to.clone(),
             live: Some(client),
             shadow: self.shadow.clone(),
             scope: self.scope.clone(),
-            kept: self.kept.clone(),
+            cache: self.cache.clone(),
+            kept,
         };
         check_annotations(&sides, Some(&live_roles)).await?;
         if notes {
@@ -151,8 +170,8 @@ impl Desired {
     }
 
     /// Close the shadow database (once no `Sides` made from this one holds it).
-    pub async fn release(mut self) {
-        close_shared(self.kept.take()).await;
+    pub async fn release(self) {
+        close_shared(self.kept.into_inner()).await;
     }
 }
 
@@ -216,8 +235,9 @@ async fn read_sources(args: &SourceArgs, from: &str, to: &str) -> anyhow::Result
             let embedded = ShadowSource::Embedded {
                 preferred_major: None,
             };
-            let (side, database) = workspace::open_files(paths, &embedded).await?;
-            (side, Some(database))
+            let cache = Cache::open(&embedded, args.no_cache).await;
+            let opened = cached::open(paths, &embedded, cache.as_ref()).await?;
+            (opened.side, opened.database)
         }
         // A database needs no shadow.
         SchemaSource::Database(_) => {
@@ -249,21 +269,21 @@ async fn read_sources(args: &SourceArgs, from: &str, to: &str) -> anyhow::Result
         Some(url) => ShadowSource::DevServer(ConnectionTarget::parse(Some(&url))?),
         None => ShadowSource::Embedded { preferred_major },
     };
+    // Also for a database on the desired side: its rehearsals are cached.
+    let cache = Cache::open(&shadow, args.no_cache).await;
     let (to_side, kept) = match &to {
         SchemaSource::Files(paths) => {
-            let (mut side, database) = workspace::open_files(paths, &shadow).await?;
-            scope.apply(&mut side.model);
-            let reconciled = workspace::reconcile_equivalent(
-                database.client(),
-                &mut from_side.model,
-                &side.model,
-            )
-            .await;
+            let mut opened = cached::open(paths, &shadow, cache.as_ref()).await?;
+            scope.apply(&mut opened.side.model);
+            let reconciled =
+                cached::reconcile(&mut opened, &shadow, cache.as_ref(), &mut from_side.model).await;
             if let Err(e) = reconciled {
-                let _ = database.close().await;
+                if let Some(database) = opened.database {
+                    let _ = database.close().await;
+                }
                 return Err(e.into());
             }
-            (side, Some(database))
+            (opened.side, opened.database)
         }
         SchemaSource::Database(_) => {
             let mut side = workspace::read(&to, &shadow).await?;
@@ -280,6 +300,7 @@ async fn read_sources(args: &SourceArgs, from: &str, to: &str) -> anyhow::Result
         live,
         shadow,
         scope,
+        cache,
         kept: kept.map(Arc::new),
     };
     if let Err(e) = check_annotations(&sides, live_roles.as_ref()).await {

@@ -6,7 +6,9 @@
 //! object in the shadow database and compared as PostgreSQL renders them then; when they
 //! agree, the live text is taken as the desired one.
 
-use crate::model::Model;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Model, QualifiedName};
 
 /// Reconcile equivalent CHECK constraints and view queries; returns how many were.
 pub async fn reconcile_equivalent(
@@ -14,45 +16,113 @@ pub async fn reconcile_equivalent(
     live: &mut Model,
     desired: &Model,
 ) -> Result<usize, super::WorkspaceError> {
-    Ok(reconcile_equivalent_checks(shadow, live, desired).await?
-        + reconcile_equivalent_views(shadow, live, desired).await?)
+    let found = candidates(live, desired);
+    let same = decide(shadow, &found).await?;
+    Ok(apply(live, &found, &same))
 }
 
-/// CHECK constraints whose catalog text differs between the two sides but which PostgreSQL
-/// reads the same: `pg_get_constraintdef` is not a fixpoint (a `varchar IN (...)` list comes
-/// back as `ARRAY[...]::text[]`, and once re-applied as `ARRAY[(...)::text, ...]`). Both texts
-/// are applied to a scratch copy of the table in the shadow database and compared as
-/// PostgreSQL renders them then; when they agree, the live text is taken as the desired one.
-async fn reconcile_equivalent_checks(
-    shadow: &tokio_postgres::Client,
-    live: &mut Model,
-    desired: &Model,
-) -> Result<usize, super::WorkspaceError> {
+/// A live definition that differs in text from the desired one: a question for the shadow.
+/// Serialisable: the answers are cached (see `workspace::cached`), keyed by the questions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub object: CandidateObject,
+    pub live: String,
+    pub desired: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CandidateObject {
+    Check {
+        table: QualifiedName,
+        constraint: String,
+    },
+    View(String),
+}
+
+/// The CHECK constraints and views present on both sides whose texts differ.
+pub fn candidates(live: &Model, desired: &Model) -> Vec<Candidate> {
     use crate::model::ConstraintKind;
-    let mut reconciled = 0;
+    let mut found = Vec::new();
     for (name, desired_table) in &desired.tables {
-        let Some(live_table) = live.tables.get_mut(name) else {
+        let Some(live_table) = live.tables.get(name) else {
             continue;
         };
         for (constraint_name, wanted) in &desired_table.constraints {
-            let Some(have) = live_table.constraints.get_mut(constraint_name) else {
+            let Some(have) = live_table.constraints.get(constraint_name) else {
                 continue;
             };
-            if have.kind != ConstraintKind::Check
-                || wanted.kind != ConstraintKind::Check
-                || have.definition == wanted.definition
+            if have.kind == ConstraintKind::Check
+                && wanted.kind == ConstraintKind::Check
+                && have.definition != wanted.definition
             {
-                continue;
-            }
-            if canonical_check(shadow, name, &have.definition).await?
-                == canonical_check(shadow, name, &wanted.definition).await?
-            {
-                have.definition = wanted.definition.clone();
-                reconciled += 1;
+                found.push(Candidate {
+                    object: CandidateObject::Check {
+                        table: name.clone(),
+                        constraint: constraint_name.clone(),
+                    },
+                    live: have.definition.clone(),
+                    desired: wanted.definition.clone(),
+                });
             }
         }
     }
-    Ok(reconciled)
+    for (key, wanted) in &desired.views {
+        if let Some(have) = live
+            .views
+            .get(key)
+            .filter(|h| h.definition != wanted.definition)
+        {
+            found.push(Candidate {
+                object: CandidateObject::View(key.clone()),
+                live: have.definition.clone(),
+                desired: wanted.definition.clone(),
+            });
+        }
+    }
+    found
+}
+
+/// For each candidate, whether PostgreSQL reads both texts the same (asked of the shadow
+/// database holding the desired schema).
+pub async fn decide(
+    shadow: &tokio_postgres::Client,
+    candidates: &[Candidate],
+) -> Result<Vec<bool>, super::WorkspaceError> {
+    let mut same = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let equal = match &c.object {
+            CandidateObject::Check { table, .. } => {
+                canonical_check(shadow, table, &c.live).await?
+                    == canonical_check(shadow, table, &c.desired).await?
+            }
+            CandidateObject::View(_) => {
+                let canonical = canonical_query(shadow, &c.live).await?;
+                canonical.is_some() && canonical == canonical_query(shadow, &c.desired).await?
+            }
+        };
+        same.push(equal);
+    }
+    Ok(same)
+}
+
+/// Take the desired text as the live one wherever `same` says they agree; returns how many.
+pub fn apply(live: &mut Model, candidates: &[Candidate], same: &[bool]) -> usize {
+    let mut reconciled = 0;
+    for (c, _) in candidates.iter().zip(same).filter(|(_, s)| **s) {
+        let slot = match &c.object {
+            CandidateObject::Check { table, constraint } => live
+                .tables
+                .get_mut(table)
+                .and_then(|t| t.constraints.get_mut(constraint))
+                .map(|k| &mut k.definition),
+            CandidateObject::View(key) => live.views.get_mut(key).map(|v| &mut v.definition),
+        };
+        if let Some(definition) = slot.filter(|d| **d == c.live) {
+            *definition = c.desired.clone();
+            reconciled += 1;
+        }
+    }
+    reconciled
 }
 
 /// How PostgreSQL renders `definition` once applied to a copy of `table` (None if it does not
@@ -80,29 +150,6 @@ async fn canonical_check(
         .await;
     let _ = shadow.batch_execute("ROLLBACK").await;
     Ok(row.ok().map(|r| r.get(0)))
-}
-
-/// Views and materialized views (see the module comment).
-async fn reconcile_equivalent_views(
-    shadow: &tokio_postgres::Client,
-    live: &mut Model,
-    desired: &Model,
-) -> Result<usize, super::WorkspaceError> {
-    let mut reconciled = 0;
-    for (key, wanted) in &desired.views {
-        let Some(have) = live.views.get_mut(key) else {
-            continue;
-        };
-        if have.definition == wanted.definition {
-            continue;
-        }
-        let canonical = canonical_query(shadow, &have.definition).await?;
-        if canonical.is_some() && canonical == canonical_query(shadow, &wanted.definition).await? {
-            have.definition = wanted.definition.clone();
-            reconciled += 1;
-        }
-    }
-    Ok(reconciled)
 }
 
 /// How PostgreSQL renders the view query `definition` once applied to a scratch view (None if

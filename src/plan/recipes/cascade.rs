@@ -285,8 +285,9 @@ impl Cascade {
                 pending.push(id.clone());
             }
         }
-        let (leaving, kept): (Vec<ObjectId>, Vec<ObjectId>) =
-            pending.into_iter().partition(|id| self.leaving.contains(id));
+        let (leaving, kept): (Vec<ObjectId>, Vec<ObjectId>) = pending
+            .into_iter()
+            .partition(|id| self.leaving.contains(id));
         let mut out = Vec::new();
         for (phase, verb, ids) in [
             (Phase::Expand, "drop and re-create", kept),

@@ -120,16 +120,17 @@ pub fn create_derived(
 /// Contract: the old application is gone, so is its trigger (before its columns go).
 pub fn drop_derived(table: &QualifiedName, column: &str, sources: &[String]) -> Step {
     let names = derived_trigger_names(table, column);
-    names.drop_step(
-        table,
-        format!("drop the sync trigger of {table}.{}", quote_ident(column)),
-        sources,
-    )
-    .op(Op::DropSyncTrigger {
-        table: table.clone(),
-        column: column.to_string(),
-        sync_function: names.function.clone(),
-    })
+    names
+        .drop_step(
+            table,
+            format!("drop the sync trigger of {table}.{}", quote_ident(column)),
+            sources,
+        )
+        .op(Op::DropSyncTrigger {
+            table: table.clone(),
+            column: column.to_string(),
+            sync_function: names.function.clone(),
+        })
 }
 
 impl SyncTrigger {
