@@ -192,6 +192,15 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// The columns of the primary key, in key order (empty without one).
+    pub fn primary_key_columns(&self) -> Vec<String> {
+        self.constraints
+            .values()
+            .find(|c| c.kind == ConstraintKind::PrimaryKey)
+            .map(|pk| pk.columns.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// `REPLICA IDENTITY` of a table (`pg_class.relreplident`).

@@ -4,7 +4,7 @@
 
 use tokio_postgres::Client;
 
-use crate::model::{ConstraintKind, Model, Table};
+use crate::model::{Model, Table};
 use crate::parse::{Annotation, AnnotationKind, DesiredSchema, ParseError, ParseErrorKind};
 use crate::source::Span;
 use crate::sql::ddl::moved_rows::RowSource;
@@ -77,7 +77,7 @@ fn check_live_source(live: &Model, rows: &RowSource) -> Result<(), String> {
             rows.source
         ));
     };
-    if primary_key(source).is_empty() {
+    if source.primary_key_columns().is_empty() {
         return Err(format!(
             "`zdm:backfill-from` reads {}, which has no primary key: zdm copies its rows in keyset batches on the primary key",
             rows.source
@@ -86,19 +86,10 @@ fn check_live_source(live: &Model, rows: &RowSource) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn primary_key(table: &Table) -> Vec<String> {
-    table
-        .constraints
-        .values()
-        .find(|c| c.kind == ConstraintKind::PrimaryKey)
-        .map(|pk| pk.columns.clone())
-        .unwrap_or_default()
-}
-
 /// The new table must have a primary key the query fills (the trigger upserts by it), and
 /// every column the query leaves out must be nullable or have a default.
 fn check_target(target: &Table, rows: &RowSource) -> Result<(), String> {
-    let key = primary_key(target);
+    let key = target.primary_key_columns();
     if key.is_empty() {
         return Err(format!(
             "{} has no primary key: zdm keeps it in step by upserting on its primary key",

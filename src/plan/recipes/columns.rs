@@ -181,12 +181,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
 pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, expression: &str) -> Step {
     let live = ctx.live_table(table);
     let key = live
-        .and_then(|t| {
-            t.constraints
-                .values()
-                .find(|c| c.kind == ConstraintKind::PrimaryKey)
-        })
-        .map(|pk| pk.columns.clone())
+        .map(crate::model::Table::primary_key_columns)
         .unwrap_or_default();
     let key_types: Vec<String> = key
         .iter()

@@ -73,7 +73,7 @@ pub fn steps(ctx: &Context) -> Vec<Step> {
         };
         let copy = RowCopy {
             target: target.clone(),
-            target_key: primary_key(desired),
+            target_key: desired.primary_key_columns(),
             rows: rows.clone(),
         };
         let names = trigger_names(target);
@@ -111,15 +111,6 @@ pub fn steps(ctx: &Context) -> Vec<Step> {
         steps.push(drop);
     }
     steps
-}
-
-pub(super) fn primary_key(table: &Table) -> Vec<String> {
-    table
-        .constraints
-        .values()
-        .find(|c| c.kind == ConstraintKind::PrimaryKey)
-        .map(|pk| pk.columns.clone())
-        .unwrap_or_default()
 }
 
 /// The table without its CHECKs and foreign keys, then those `NOT VALID` (expand) and
@@ -189,7 +180,7 @@ pub(super) fn install_trigger(copy: &RowCopy, names: &SyncTrigger, reads: &[Stri
 }
 
 pub(super) fn copy_rows(copy: &RowCopy, source: &Table) -> Step {
-    let key = primary_key(source);
+    let key = source.primary_key_columns();
     let key_types: Vec<String> = key
         .iter()
         .map(|k| {

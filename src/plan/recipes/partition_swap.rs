@@ -105,8 +105,8 @@ fn eligible(ctx: &Context, changes: &[Change], desired: &Table) -> bool {
         && !children
         && live.stats.has_rows
         && same(live, desired)
-        && !moved_rows::primary_key(desired).is_empty()
-        && !moved_rows::primary_key(live).is_empty()
+        && !desired.primary_key_columns().is_empty()
+        && !live.primary_key_columns().is_empty()
         && !foreign_keys(ctx.from)
         && !foreign_keys(ctx.to)
         && desired
@@ -172,7 +172,7 @@ fn root_steps(ctx: &Context, root: &QualifiedName) -> Vec<Step> {
     let columns: Vec<String> = desired.columns.iter().map(|c| c.name.clone()).collect();
     let rows = RowCopy {
         target: copy.clone(),
-        target_key: moved_rows::primary_key(desired),
+        target_key: desired.primary_key_columns(),
         rows: RowSource {
             query: format!("SELECT {} FROM {root}", quote_ident_list(&columns)),
             source: root.clone(),
