@@ -28,6 +28,80 @@ fn kill9(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
+/// An old snapshot makes CREATE INDEX CONCURRENTLY wait at its end ("waiting for old
+/// snapshots"), with its index built but still INVALID: returns that snapshot's session
+/// (COMMIT releases the build) and the `zdm apply --phase expand` child, once the build is
+/// in that state.
+async fn expand_stalled_in_index_build(
+    db: &common::TestDb,
+    output: fn() -> std::process::Stdio,
+) -> (tokio_postgres::Client, std::process::Child) {
+    let (holder, connection) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    holder
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM orgs")
+        .await
+        .unwrap();
+    let child = zdm_command(db, &["apply", "--phase", "expand", "--yes"])
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap();
+    wait_for(
+        db,
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname = 'idx_orders_customer_date' AND NOT i.indisvalid)",
+        "the concurrent build to start",
+    )
+    .await;
+    (holder, child)
+}
+
+/// End zdm's sessions on `db` (a killed client's backend would otherwise finish its build).
+async fn terminate_zdm_sessions(db: &common::TestDb) {
+    db.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'zdm' AND datname = current_database()",
+    )
+    .await;
+}
+
+/// After an interrupted expand: the rerun notices the interrupted step, leaves no INVALID
+/// index, the remaining phases run, expand has converged and no row changed.
+async fn rerun_converges(db: &common::TestDb, before: &(String, String)) {
+    let out = zdm_ok(db, &["apply", "--phase", "expand", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "the rerun did not notice the interrupted step:\n{}",
+        text(&out)
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
+        0,
+        "INVALID index left after the rerun:\n{}",
+        text(&out)
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_orders_customer_date'"
+        )
+        .await,
+        1
+    );
+    zdm_ok(db, &["apply", "--phase", "backfill", "--yes"]);
+    zdm_ok(db, &["apply", "--phase", "validate", "--yes"]);
+    let out = zdm(db, &["plan"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("== expand =="),
+        "expand did not converge:\n{}",
+        text(&out)
+    );
+    assert_eq!(&checksum(db).await, before, "rows lost or changed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_killed_during_backfill_resumes_from_its_cursor() {
     let db = common::test_db().await;
@@ -111,38 +185,10 @@ async fn apply_killed_during_concurrent_index_build_converges() {
     seed_example(&db, 2_000, 10_000).await;
     let before = checksum(&db).await;
 
-    // An old snapshot makes CREATE INDEX CONCURRENTLY wait at its end ("waiting for old
-    // snapshots"), with its index built but still INVALID.
-    let writer = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(writer.1);
-    let writer = writer.0;
-    writer
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM orgs")
-        .await
-        .unwrap();
-
-    let mut child = zdm_command(&db, &["apply", "--phase", "expand", "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(
-        &db,
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-         WHERE c.relname = 'idx_orders_customer_date' AND NOT i.indisvalid)",
-        "the concurrent build to start",
-    )
-    .await;
+    let (holder, mut child) = expand_stalled_in_index_build(&db, std::process::Stdio::null).await;
     kill9(&mut child);
-    // The killed client's backend would still finish the build; a lost connection ends it.
-    db.exec(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'zdm' AND datname = current_database()",
-    )
-    .await;
-    writer.batch_execute("COMMIT").await.unwrap();
+    terminate_zdm_sessions(&db).await;
+    holder.batch_execute("COMMIT").await.unwrap();
     wait_for(
         &db,
         "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'zdm' \
@@ -155,37 +201,7 @@ async fn apply_killed_during_concurrent_index_build_converges() {
         1,
         "the interrupted build should have left an INVALID index"
     );
-
-    let out = zdm_ok(&db, &["apply", "--phase", "expand", "--yes"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
-        0,
-        "INVALID index left after the rerun:\n{}",
-        text(&out)
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_orders_customer_date'"
-        )
-        .await,
-        1
-    );
-    zdm_ok(&db, &["apply", "--phase", "backfill", "--yes"]);
-    zdm_ok(&db, &["apply", "--phase", "validate", "--yes"]);
-    let out = zdm(&db, &["plan"]);
-    let plan = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !plan.contains("== expand =="),
-        "expand did not converge:\n{}",
-        text(&out)
-    );
-    assert_eq!(checksum(&db).await, before, "rows lost or changed");
+    rerun_converges(&db, &before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,33 +349,9 @@ async fn apply_whose_session_is_terminated_mid_step_stops_cleanly_and_resumes() 
     seed_example(&db, 2_000, 10_000).await;
     let before = checksum(&db).await;
 
-    // As above: an old snapshot holds the concurrent build at its end, so it is mid-step.
-    let (writer, connection) = tokio_postgres::connect(&db.conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    writer
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM orgs")
-        .await
-        .unwrap();
-    let child = zdm_command(&db, &["apply", "--phase", "expand", "--yes"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(
-        &db,
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-         WHERE c.relname = 'idx_orders_customer_date' AND NOT i.indisvalid)",
-        "the concurrent build to start",
-    )
-    .await;
-    db.exec(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'zdm' AND datname = current_database()",
-    )
-    .await;
-    writer.batch_execute("COMMIT").await.unwrap();
+    let (holder, child) = expand_stalled_in_index_build(&db, std::process::Stdio::piped).await;
+    terminate_zdm_sessions(&db).await;
+    holder.batch_execute("COMMIT").await.unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -376,26 +368,5 @@ async fn apply_whose_session_is_terminated_mid_step_stops_cleanly_and_resumes() 
         "the error does not name the step and the server's reason:\n{}",
         text(&out)
     );
-
-    let out = zdm_ok(&db, &["apply", "--phase", "expand", "--yes"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
-        "the rerun did not notice the interrupted step:\n{}",
-        text(&out)
-    );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
-        0,
-        "INVALID index left after the rerun:\n{}",
-        text(&out)
-    );
-    zdm_ok(&db, &["apply", "--phase", "backfill", "--yes"]);
-    zdm_ok(&db, &["apply", "--phase", "validate", "--yes"]);
-    let out = zdm(&db, &["plan"]);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("== expand =="),
-        "expand did not converge:\n{}",
-        text(&out)
-    );
-    assert_eq!(checksum(&db).await, before, "rows lost or changed");
+    rerun_converges(&db, &before).await;
 }
