@@ -135,3 +135,31 @@ pub async fn start_blocker(conninfo: &str, table: &str) -> tokio::task::JoinHand
         client.batch_execute("COMMIT").await.unwrap();
     })
 }
+
+impl Run {
+    /// What a zero-downtime run under a lock blocker must show: zdm met the blocker (`log`,
+    /// the apply output, says `lock not available`), the application ran more than
+    /// `min_statements`, none failed, and none waited more than `bound_ms`.
+    pub fn assert_unharmed(&self, log: &str, min_statements: u64, bound_ms: u64) {
+        assert!(
+            log.contains("lock not available"),
+            "the blocker never got in zdm's way, so this run proves nothing about waits:\n{log}"
+        );
+        assert!(
+            self.statements > min_statements,
+            "too little traffic: {self:?}"
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} application statement(s) failed, e.g. {:?}\n{log}",
+            self.failures.len(),
+            &self.failures[..self.failures.len().min(5)]
+        );
+        assert!(
+            self.worst_ms <= bound_ms,
+            "an application statement ({}) waited {} ms, more than {bound_ms} ms\n{log}",
+            self.worst_what,
+            self.worst_ms
+        );
+    }
+}
