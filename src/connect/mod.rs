@@ -4,6 +4,7 @@
 //! Passwords never appear in [`ConnectionTarget`]'s `Display`/`Debug` output or in any
 //! [`ConnectError`] message.
 
+mod session;
 mod spec;
 mod tls;
 
@@ -16,8 +17,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio_postgres::config::Host;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -318,7 +318,7 @@ impl ConnectionTarget {
     }
 
     /// Where the connection goes, for "cannot reach" messages: the socket file or host:port.
-    fn place(&self) -> String {
+    pub(super) fn place(&self) -> String {
         let mut places: Vec<String> = Vec::new();
         let hosts = self.config.get_hosts();
         let ports = self.config.get_ports();
@@ -347,106 +347,11 @@ impl ConnectionTarget {
         places.join(", ")
     }
 
-    fn all_unix(&self) -> bool {
+    pub(super) fn all_unix(&self) -> bool {
         let hosts = self.config.get_hosts();
         self.config.get_hostaddrs().is_empty()
             && !hosts.is_empty()
             && hosts.iter().all(|h| matches!(h, Host::Unix(_)))
-    }
-
-    /// Connect, spawning the connection task on the current tokio runtime.
-    pub async fn connect(&self) -> Result<Client, ConnectError> {
-        // libpq never uses TLS over unix sockets; rustls could not name the server anyway.
-        if self.ssl_mode == SslMode::Disable || self.all_unix() {
-            let mut config = self.config.clone();
-            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            let (client, connection) = config.connect(NoTls).await.map_err(|e| self.classify(e))?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(client)
-        } else {
-            let mode = match (self.ssl_mode, &self.ssl_root_cert) {
-                // libpq: with a root certificate, `require` behaves like `verify-ca`.
-                (SslMode::Require, Some(p)) if p != Path::new("system") => SslMode::VerifyCa,
-                (m, _) => m,
-            };
-            let tls_config =
-                tls::client_config(mode, self.ssl_root_cert.as_deref()).map_err(|cause| {
-                    ConnectError::Tls {
-                        target: self.to_string(),
-                        cause: self.scrub(&cause),
-                    }
-                })?;
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-            let (client, connection) = self
-                .config
-                .connect(tls)
-                .await
-                .map_err(|e| self.classify(e))?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(client)
-        }
-    }
-
-    fn classify(&self, e: tokio_postgres::Error) -> ConnectError {
-        let target = self.to_string();
-        if let Some(db) = e.as_db_error() {
-            let message = self.scrub(db.message());
-            let code = db.code();
-            return if *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-            {
-                ConnectError::AuthFailed { target, message }
-            } else if *code == SqlState::INVALID_CATALOG_NAME {
-                ConnectError::DatabaseMissing {
-                    dbname: self
-                        .dbname()
-                        .or(self.user())
-                        .unwrap_or_default()
-                        .to_string(),
-                    target,
-                }
-            } else {
-                ConnectError::Other {
-                    target,
-                    cause: format!("{message} (SQLSTATE {})", code.code()),
-                }
-            };
-        }
-        let head = e.to_string();
-        let cause = self.scrub(&error_chain(&e));
-        if head.starts_with("error performing TLS handshake") {
-            ConnectError::Tls { target, cause }
-        } else if head.starts_with("error connecting to server")
-            || head.starts_with("timeout waiting for server")
-        {
-            ConnectError::Unreachable {
-                place: self.place(),
-                cause,
-            }
-        } else if head.starts_with("authentication error") {
-            ConnectError::AuthFailed {
-                target,
-                message: cause,
-            }
-        } else {
-            ConnectError::Other { target, cause }
-        }
-    }
-
-    /// Belt and braces: no message we produce may contain the password.
-    fn scrub(&self, text: &str) -> String {
-        let one_line = text.replace(['\n', '\r'], " ");
-        match self.config.get_password() {
-            Some(pw) if !pw.is_empty() => {
-                let pw = String::from_utf8_lossy(pw);
-                one_line.replace(pw.as_ref(), "********")
-            }
-            _ => one_line,
-        }
     }
 }
 
