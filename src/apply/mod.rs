@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod contract;
 mod crash;
+mod index_build;
 pub mod replica_lag;
 mod run_lock;
 pub mod script;
@@ -21,6 +22,8 @@ use tokio_postgres::Client;
 use crate::connect::ConnectionTarget;
 use crate::plan::Step;
 use backfill::{BackfillOptions, BackfillProgress};
+pub use index_build::invalid_index_exists;
+use index_build::{clean_up_failed_build, drop_invalid_index, run_watched};
 pub use run_lock::{acquire_run_lock, release_run_lock, ADVISORY_LOCK_KEY};
 
 #[derive(Debug, Clone)]
@@ -321,63 +324,18 @@ async fn run_step(
         if let Some(r) = record {
             r.ledger.step_attempt(r.plan_id, index).await?;
         }
-        let session = format!(
-            "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
-            millis(options.lock_timeout),
-            millis(options.statement_timeout)
-        );
-        client
-            .batch_execute(&session)
+        return run_backfill_step(client, step, backfill, options, record, on_event)
             .await
-            .map_err(|e| failed(server_message(&e)))?;
-        let mut report = |p: &BackfillProgress| {
-            on_event(ApplyEvent::Backfill { step, progress: p });
-        };
-        let store = record.map(|r| backfill::CursorStore {
-            ledger: r.ledger,
-            plan_id: Some(r.plan_id),
-        });
-        backfill::run(
-            client,
-            backfill,
-            &options.backfill,
-            store.as_ref(),
-            &mut report,
-        )
-        .await
-        .map_err(|e| failed(e.message()))?;
-        return Ok(());
+            .map_err(failed);
     }
 
     let index_build = step
         .op
         .concurrent_index_build()
         .map(|index| (index.schema.clone(), index.name.clone()));
-    if let Some((schema, name)) = &index_build {
-        // A build that died earlier (a killed run, a failed attempt) left an INVALID index
-        // under this name: the new build would fail on the name. Drop it first.
-        if drop_invalid_index(client, schema, name)
-            .await
-            .map_err(|e| failed(server_message(&e)))?
-        {
-            on_event(ApplyEvent::InvalidIndexDropped {
-                step,
-                index: name,
-                before: true,
-            });
-        }
-    }
-
-    // One long statement each, writing WAL all the way: start only once replicas keep up.
-    if let Some(bound) = options.backfill.replica_lag {
-        if index_build.is_some() || is_validation(&step.sql) {
-            replica_lag::wait_below(client, bound, &mut |why| {
-                on_event(ApplyEvent::ReplicaLag { step, why })
-            })
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        }
-    }
+    prepare_long_statement(client, step, index_build.as_ref(), options, on_event)
+        .await
+        .map_err(failed)?;
 
     let mut attempt = 0;
     loop {
@@ -385,29 +343,7 @@ async fn run_step(
         if let Some(r) = record {
             r.ledger.step_attempt(r.plan_id, index).await?;
         }
-        let result = if step.transactional {
-            let result = client
-                .batch_execute(&transaction_script(step, options))
-                .await;
-            if result.is_err() {
-                // Leave the session clean for the retry or the next command.
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            result
-        } else {
-            // CONCURRENTLY waits for older transactions without blocking anyone: no lock
-            // timeout, and no statement timeout (a large build takes as long as it takes).
-            // Sent on its own: several statements in one message form an implicit
-            // transaction, which CONCURRENTLY refuses.
-            match client
-                .batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
-                .await
-            {
-                Ok(()) => run_watched(client, step, options, on_event).await,
-                Err(e) => Err(e),
-            }
-        };
-        match result {
+        match execute_once(client, step, options, on_event).await {
             Ok(()) => return Ok(()),
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 if attempt > options.lock_retries {
@@ -430,26 +366,7 @@ async fn run_step(
                 let Some((schema, name)) = &index_build else {
                     return Err(failed(server_message(&e)));
                 };
-                // The failed build leaves an INVALID index behind (it still slows writes and
-                // blocks the name): drop it, concurrently, and say so.
-                let cleanup = match drop_invalid_index(client, schema, name).await {
-                    Ok(true) => {
-                        on_event(ApplyEvent::InvalidIndexDropped {
-                            step,
-                            index: name,
-                            before: false,
-                        });
-                        "the INVALID index it left behind was dropped (DROP INDEX CONCURRENTLY)"
-                            .to_string()
-                    }
-                    Ok(false) => "no INVALID index was left behind".to_string(),
-                    Err(drop) => format!(
-                        "the INVALID index it left behind could not be dropped: {}; drop it with DROP INDEX CONCURRENTLY {}.{}",
-                        server_message(&drop),
-                        crate::sql::quote_ident(schema),
-                        crate::sql::quote_ident(name)
-                    ),
-                };
+                let cleanup = clean_up_failed_build(client, step, schema, name, on_event).await;
                 return Err(ApplyError::IndexBuildFailed {
                     index,
                     description: step.description.clone(),
@@ -462,106 +379,105 @@ async fn run_step(
     }
 }
 
-/// Run a non-transactional step, watching its progress from a second connection.
-async fn run_watched(
+/// A backfill step: its batches under the session's timeouts, its cursor in the ledger.
+async fn run_backfill_step(
+    client: &Client,
+    step: &Step,
+    backfill: &crate::plan::Backfill,
+    options: &ApplyOptions,
+    record: Option<&Record<'_>>,
+    on_event: &mut dyn FnMut(ApplyEvent),
+) -> Result<(), String> {
+    let session = format!(
+        "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
+        millis(options.lock_timeout),
+        millis(options.statement_timeout)
+    );
+    client
+        .batch_execute(&session)
+        .await
+        .map_err(|e| server_message(&e))?;
+    let mut report = |p: &BackfillProgress| {
+        on_event(ApplyEvent::Backfill { step, progress: p });
+    };
+    let store = record.map(|r| backfill::CursorStore {
+        ledger: r.ledger,
+        plan_id: Some(r.plan_id),
+    });
+    backfill::run(
+        client,
+        backfill,
+        &options.backfill,
+        store.as_ref(),
+        &mut report,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| e.message())
+}
+
+/// Before an index build or a validation: clear the name of an earlier build's INVALID index,
+/// and wait until replicas keep up.
+async fn prepare_long_statement(
+    client: &Client,
+    step: &Step,
+    index_build: Option<&(String, String)>,
+    options: &ApplyOptions,
+    on_event: &mut dyn FnMut(ApplyEvent),
+) -> Result<(), String> {
+    if let Some((schema, name)) = index_build {
+        // A build that died earlier (a killed run, a failed attempt) left an INVALID index
+        // under this name: the new build would fail on the name. Drop it first.
+        if drop_invalid_index(client, schema, name)
+            .await
+            .map_err(|e| server_message(&e))?
+        {
+            on_event(ApplyEvent::InvalidIndexDropped {
+                step,
+                index: name,
+                before: true,
+            });
+        }
+    }
+    // One long statement each, writing WAL all the way: start only once replicas keep up.
+    if let Some(bound) = options.backfill.replica_lag {
+        if index_build.is_some() || is_validation(&step.sql) {
+            replica_lag::wait_below(client, bound, &mut |why| {
+                on_event(ApplyEvent::ReplicaLag { step, why })
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// One attempt at a step: a transactional step in its own transaction, a concurrent one on
+/// its own, watched.
+async fn execute_once(
     client: &Client,
     step: &Step,
     options: &ApplyOptions,
     on_event: &mut dyn FnMut(ApplyEvent),
 ) -> Result<(), tokio_postgres::Error> {
-    let Some(target) = &options.progress_target else {
-        return client.batch_execute(&step.sql).await;
-    };
-    let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await?
-        .get(0);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<IndexProgress>();
-    let target = target.clone();
-    let interval = options.progress_interval;
-    let watcher = tokio::spawn(async move {
-        let Ok(watch) = target.connect().await else {
-            return;
-        };
-        let _ = watch
-            .batch_execute("SET application_name = 'zdm progress'")
+    if step.transactional {
+        let result = client
+            .batch_execute(&transaction_script(step, options))
             .await;
-        let mut last: Option<IndexProgress> = None;
-        loop {
-            tokio::time::sleep(interval).await;
-            let row = watch
-                .query_opt(
-                    "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total                      FROM pg_stat_progress_create_index WHERE pid = $1",
-                    &[&pid],
-                )
-                .await;
-            let Ok(row) = row else { return };
-            if let Some(r) = row {
-                let p = IndexProgress {
-                    phase: r.get(0),
-                    blocks_done: r.get(1),
-                    blocks_total: r.get(2),
-                    tuples_done: r.get(3),
-                    tuples_total: r.get(4),
-                };
-                if last.as_ref() != Some(&p) {
-                    last = Some(p.clone());
-                    if tx.send(p).is_err() {
-                        return;
-                    }
-                }
-            }
+        if result.is_err() {
+            // Leave the session clean for the retry or the next command.
+            let _ = client.batch_execute("ROLLBACK").await;
         }
-    });
-    let run = client.batch_execute(&step.sql);
-    tokio::pin!(run);
-    let result = loop {
-        tokio::select! {
-            result = &mut run => break result,
-            Some(p) = rx.recv() => on_event(ApplyEvent::IndexProgress { step, progress: &p }),
-        }
-    };
-    watcher.abort();
-    result
-}
-
-/// Whether an index of this name exists and is INVALID (`pg_index.indisvalid` false).
-pub async fn invalid_index_exists(
-    client: &Client,
-    schema: &str,
-    name: &str,
-) -> Result<bool, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid)",
-            &[&schema, &name],
-        )
-        .await?;
-    Ok(row.get(0))
-}
-
-/// Drop an INVALID index of this name, concurrently; whether there was one.
-async fn drop_invalid_index(
-    client: &Client,
-    schema: &str,
-    name: &str,
-) -> Result<bool, tokio_postgres::Error> {
-    if !invalid_index_exists(client, schema, name).await? {
-        return Ok(false);
+        return result;
     }
+    // CONCURRENTLY waits for older transactions without blocking anyone: no lock timeout,
+    // and no statement timeout (a large build takes as long as it takes). Sent on its own:
+    // several statements in one message form an implicit transaction, which CONCURRENTLY
+    // refuses.
     client
         .batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
         .await?;
-    client
-        .batch_execute(&format!(
-            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-            crate::sql::quote_ident(schema),
-            crate::sql::quote_ident(name)
-        ))
-        .await?;
-    Ok(true)
+    run_watched(client, step, options, on_event).await
 }
 
 /// Exponential backoff with full jitter: up to 50 ms, 100 ms, 200 ms ... capped at 5 s.
