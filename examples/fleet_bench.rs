@@ -69,11 +69,7 @@ async fn make_fleet(
 }
 
 /// Drop the databases [`make_fleet`] made under `prefix`.
-async fn drop_fleet(
-    admin: &tokio_postgres::Client,
-    prefix: &str,
-    n: usize,
-) -> anyhow::Result<()> {
+async fn drop_fleet(admin: &tokio_postgres::Client, prefix: &str, n: usize) -> anyhow::Result<()> {
     for i in 0..n {
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {prefix}_{i:05}"))

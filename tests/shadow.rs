@@ -81,3 +81,41 @@ async fn embedded_shadow_starts_and_cleans_up() {
         socket_dir.display()
     );
 }
+
+/// A cluster after the first copies the installation's initdb template instead of running
+/// initdb: copies share the template's system identifier, which initdb draws anew each time.
+#[tokio::test]
+async fn clusters_after_the_first_copy_the_initdb_template() {
+    use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
+    async fn system_identifier(cluster: &EmbeddedCluster) -> i64 {
+        let client = cluster.target("postgres").connect().await.unwrap();
+        client
+            .query_one("SELECT system_identifier FROM pg_control_system()", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+    let first = EmbeddedCluster::start(ClusterOptions::default()).unwrap();
+    let second = EmbeddedCluster::start(ClusterOptions::default()).unwrap();
+    assert_ne!(first.root_dir(), second.root_dir());
+    assert_eq!(
+        system_identifier(&first).await,
+        system_identifier(&second).await,
+        "the second cluster ran initdb instead of copying the template"
+    );
+    // Each copy is the cluster's own: a table made in one is not in the other.
+    let one = first.target("postgres").connect().await.unwrap();
+    one.batch_execute("CREATE TABLE only_here (id int)")
+        .await
+        .unwrap();
+    let other = second.target("postgres").connect().await.unwrap();
+    let found: i64 = other
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'only_here'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(found, 0);
+}

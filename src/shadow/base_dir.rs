@@ -25,6 +25,17 @@ pub(super) fn temp_base(for_other_user: bool) -> PathBuf {
     }
 }
 
+/// Where initdb templates are kept (`shadow::initdb`): on disk, not in memory, because they
+/// outlive the run; in `$TMPDIR` unless, as root, `nobody` could not traverse it.
+pub(super) fn template_base(for_other_user: bool) -> PathBuf {
+    let base = std::env::temp_dir();
+    if for_other_user && !traversable_by_others(&base) {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    }
+}
+
 const MEMORY_DIR: &str = "/dev/shm";
 
 /// Free space `/dev/shm` must have to be used: containers often give it only 64 MB, too

@@ -63,7 +63,7 @@ pub enum ClusterError {
     Timeout { secs: u64, log_tail: String },
 }
 
-fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
+pub(super) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
     let what = what.into();
     move |source| ClusterError::Io { what, source }
 }
@@ -361,33 +361,8 @@ impl EmbeddedCluster {
         };
 
         let data = cluster.data_dir();
-        let mut initdb = Command::new(cluster.install.bin_dir.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "-N",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ])
-            .current_dir(&root)
-            .env_remove("PGDATA")
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null());
-        as_user(&mut initdb);
-        let out = initdb.output().map_err(io_err("cannot run initdb"))?;
-        if !out.status.success() {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            return Err(ClusterError::Initdb {
-                status: out.status.to_string(),
-                output: last_lines(&text, 10),
-            });
-        }
+        let templates = super::base_dir::template_base(run_as.is_some());
+        super::initdb::make_data_dir(&cluster.install, &data, &templates, run_as.as_ref())?;
 
         let log_path = cluster.log_path();
         let log = File::create(&log_path)
@@ -564,7 +539,7 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> bool {
     }
 }
 
-fn last_lines(text: &str, n: usize) -> String {
+pub(super) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }

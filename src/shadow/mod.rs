@@ -3,6 +3,7 @@
 
 mod base_dir;
 pub mod cluster;
+pub mod initdb;
 
 use std::sync::{Arc, Weak};
 
