@@ -2,7 +2,7 @@
 //! database as the yardstick.
 //!
 //! ```text
-//! cargo run --release --example plan_bench -- [TABLES]    # default 2000
+//! cargo run --release --example plan_bench -- [TABLES] [load]   # default 2000; load: only the last table
 //! ```
 //!
 //! Starts its own throwaway cluster, creates TABLES tables (each with a primary key, a few
@@ -14,6 +14,9 @@
 //! `zdm plan --db URL --schema DIR` with the cache bypassed and warm (`--no-cache`, see
 //! `src/workspace/cached.rs`). The binary is the `zdm` next to this example's directory
 //! (`cargo build --release --bin zdm --example plan_bench`), or `$ZDM_BIN`.
+//!
+//! Last, loading the desired files into an empty database: `psql --single-transaction` beside
+//! zdm's loader.
 
 use std::path::Path;
 
@@ -51,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(2000);
+    // `plan_bench N load`: only the loading table.
+    let only_load = std::env::args().nth(2).as_deref() == Some("load");
     let cluster = EmbeddedCluster::start(ClusterOptions::default())?;
     let admin = cluster.target("postgres").connect().await?;
     admin.batch_execute("CREATE DATABASE live").await?;
@@ -67,6 +72,10 @@ async fn main() -> anyhow::Result<()> {
             .map(|i| table_sql(i, i % 10 == 0))
             .collect();
         std::fs::write(dir.path().join(format!("part{chunk:03}.sql")), text)?;
+    }
+
+    if only_load {
+        return load_rows(tables, &cluster, &admin, dir.path()).await;
     }
 
     // pg_dump as the yardstick.
@@ -133,6 +142,73 @@ async fn main() -> anyhow::Result<()> {
         schema: dir.path().display().to_string(),
     };
     cli_rows(tables, &pg_dump, &urls)?;
+    load_rows(tables, &cluster, &admin, dir.path()).await?;
+    Ok(())
+}
+
+/// Loading the desired files into an empty database, median of 3 each: psql in one
+/// transaction (the yardstick) against zdm's loader (parse, order, load; no initdb, no
+/// introspection), each into a fresh database on the same cluster.
+async fn load_rows(
+    tables: usize,
+    cluster: &EmbeddedCluster,
+    admin: &tokio_postgres::Client,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let psql = Path::new(cluster.bin_dir()).join("psql");
+    let psql = if psql.exists() { psql } else { "psql".into() };
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    let mut round = 0;
+    let mut fresh = || {
+        round += 1;
+        format!("load_{round}")
+    };
+    let mut psql_times = Vec::new();
+    let mut zdm_times = Vec::new();
+    for _ in 0..3 {
+        let db = fresh();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await?;
+        let mut command = std::process::Command::new(&psql);
+        command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"]);
+        command.args(["-d", &cluster.target(&db).to_conninfo()]);
+        for file in &files {
+            command.arg("-f").arg(file);
+        }
+        let started = Instant::now();
+        let output = command.output()?;
+        psql_times.push(started.elapsed());
+        anyhow::ensure!(output.status.success(), "psql failed");
+
+        let db = fresh();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await?;
+        let client = cluster.target(&db).connect().await?;
+        let started = Instant::now();
+        let sources = zdm::source::SourceSet::read(&[dir.to_path_buf()])?;
+        let schema = zdm::parse::parse_desired(sources).map_err(|e| anyhow::anyhow!("{e}"))?;
+        zdm::load::load(&client, &schema).await?;
+        zdm_times.push(started.elapsed());
+    }
+    psql_times.sort();
+    zdm_times.sort();
+    println!();
+    println!("| loading the {tables}-table files, median of 3 | time | x psql |");
+    println!("|---|---|---|");
+    println!(
+        "| psql --single-transaction (yardstick) | {} | 1.00 |",
+        ms(psql_times[1])
+    );
+    println!(
+        "| zdm: parse, order, load | {} | {:.2} |",
+        ms(zdm_times[1]),
+        zdm_times[1].as_secs_f64() / psql_times[1].as_secs_f64()
+    );
     Ok(())
 }
 

@@ -262,3 +262,47 @@ fn strip_dump(dump: &str) -> Vec<&str> {
         .filter(|l| !l.starts_with("--") && !l.trim().is_empty() && !l.starts_with("\\"))
         .collect()
 }
+
+/// Statements go to the server in batches; what a transaction block refuses (a new enum value
+/// used at once, `CREATE INDEX CONCURRENTLY`) and a statement ending in a line comment still
+/// load, each exactly once.
+#[tokio::test]
+async fn batches_fall_back_to_one_statement_at_a_time() {
+    let db = test_db().await;
+    let schema = desired(&[(
+        "b.sql",
+        "CREATE TYPE mood AS ENUM ('calm');\n\
+         ALTER TYPE mood ADD VALUE 'glad';\n\
+         CREATE TABLE t (id int PRIMARY KEY, m mood DEFAULT 'glad') -- the new value, at once\n;\n\
+         CREATE INDEX CONCURRENTLY t_m ON t (m);\n\
+         CREATE SEQUENCE s;\n\
+         CREATE TABLE u (id int DEFAULT nextval('s')); -- a comment at the end\n",
+    )]);
+    let report = load(&db.client, &schema)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.executed, 6);
+    assert_eq!(report.retries, 0);
+    assert_eq!(
+        relations(&db.client).await,
+        vec![
+            "public.s:S",
+            "public.t:r",
+            "public.t_m:i",
+            "public.t_pkey:i",
+            "public.u:r"
+        ]
+    );
+    let labels: Vec<String> = db
+        .client
+        .query(
+            "SELECT enumlabel::text FROM pg_enum ORDER BY enumsortorder",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(labels, ["calm", "glad"]);
+}

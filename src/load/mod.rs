@@ -2,10 +2,12 @@
 //!
 //! The session gets `check_function_bodies = off` (bodies may name objects created later); the
 //! roles the files name are created first as bare `NOLOGIN` roles (roles are cluster-wide, not
-//! part of the schema files); statements run one by one in load order, each in autocommit. A
-//! statement failing with a "something it needs does not exist (yet)" error is deferred and
-//! retried after the others, round after round, until a round makes no progress; then the first
-//! such failure is the error. Any other failure stops the load at once.
+//! part of the schema files); statements run in load order, in batches of consecutive
+//! statements sent as one message (one round trip each; a batch that fails runs again one
+//! statement at a time, each in autocommit). A statement failing with a "something it needs
+//! does not exist (yet)" error is deferred and retried after the others, round after round,
+//! until a round makes no progress; then the first such failure is the error. Any other
+//! failure stops the load at once.
 
 use thiserror::Error;
 use tokio_postgres::error::{ErrorPosition, SqlState};
@@ -93,17 +95,23 @@ pub async fn load(client: &Client, schema: &DesiredSchema) -> Result<LoadReport,
     loop {
         let mut deferred: Vec<(&Statement, tokio_postgres::Error)> = Vec::new();
         let attempted = pending.len();
-        for statement in pending {
-            if statement.settings != session {
-                apply_settings(client, schema, statement).await?;
-                session = statement.settings.clone();
+        for group in batches(&pending) {
+            if group[0].settings != session {
+                apply_settings(client, schema, group[0]).await?;
+                session = group[0].settings.clone();
             }
-            match client.batch_execute(&statement.text).await {
-                Ok(()) => report.executed += 1,
-                Err(e) if e.code().is_some_and(is_dependency_error) => {
-                    deferred.push((statement, e))
+            if group.len() > 1 && run_batch(client, group).await {
+                report.executed += group.len();
+                continue;
+            }
+            for &statement in group {
+                match client.batch_execute(&statement.text).await {
+                    Ok(()) => report.executed += 1,
+                    Err(e) if e.code().is_some_and(is_dependency_error) => {
+                        deferred.push((statement, e))
+                    }
+                    Err(e) => return Err(statement_error(schema, statement, e)),
                 }
-                Err(e) => return Err(statement_error(schema, statement, e)),
             }
         }
         if deferred.is_empty() {
@@ -118,6 +126,49 @@ pub async fn load(client: &Client, schema: &DesiredSchema) -> Result<LoadReport,
     }
     load_seeds(client, schema).await?;
     Ok(report)
+}
+
+/// At most this many statements go to the server in one message.
+const BATCH_STATEMENTS: usize = 200;
+/// ... and at most this much text, so that a batch that fails and is run again one statement
+/// at a time costs little.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Runs of consecutive statements under the same session settings, bounded in count and size.
+fn batches<'a, 's>(pending: &'a [&'s Statement]) -> Vec<&'a [&'s Statement]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, statement) in pending.iter().enumerate() {
+        let full = i - start >= BATCH_STATEMENTS || bytes + statement.text.len() > BATCH_BYTES;
+        if i > start && (full || statement.settings != pending[start].settings) {
+            out.push(&pending[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += statement.text.len();
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
+/// Run `group` as one multi-statement message: one round trip, one implicit transaction.
+/// False when any statement failed; the transaction is then rolled back whole, and the caller
+/// runs the group again one statement at a time, which defers what needs a later statement and
+/// names the statement that failed (with its file position). Statements that refuse a
+/// transaction block (`CREATE INDEX CONCURRENTLY`) or a new enum value used in the same
+/// transaction take that path too.
+async fn run_batch(client: &Client, group: &[&Statement]) -> bool {
+    // A newline before each `;`: a statement may end in a `--` comment.
+    let text: Vec<&str> = group.iter().map(|s| s.text.as_str()).collect();
+    if client.batch_execute(&text.join("\n;\n")).await.is_ok() {
+        return true;
+    }
+    // A file's own BEGIN may have left a transaction open and aborted.
+    let _ = client.batch_execute("ROLLBACK").await;
+    false
 }
 
 /// The rows the files declare for tables marked `-- zdm:data`, after the whole schema (they
