@@ -127,7 +127,96 @@ const CASES: &[Case] = &[
               CREATE INDEX p_v ON p (v);",
         hazards: &[],
     },
+    Case {
+        name: "add a primary key over a matching unique index on the parent",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE UNIQUE INDEX p_id_at ON p (id, at);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "add a unique constraint when only some partitions have a matching index",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE UNIQUE INDEX p_1_local ON p_1 (id, at);",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, CONSTRAINT p_id_at UNIQUE (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "a partition's own primary key backs the parent's new primary key",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p (PRIMARY KEY (id, at))
+                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "an index attached under another name, the parent index changes",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE INDEX p_v ON ONLY p (v);
+              CREATE INDEX odd_name ON p_1 (v);
+              CREATE INDEX p_2_v_idx ON p_2 (v);
+              ALTER INDEX p_v ATTACH PARTITION odd_name;
+              ALTER INDEX p_v ATTACH PARTITION p_2_v_idx;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE INDEX p_v ON p (v, id);",
+        hazards: &[],
+    },
+    Case {
+        name: "an index attached under another name is already right",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON ONLY p (v);
+              CREATE INDEX odd_name ON p_1 (v);
+              ALTER INDEX p_v ATTACH PARTITION odd_name;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE INDEX p_v ON p (v);
+              CREATE INDEX p_id ON p (id);",
+        hazards: &[],
+    },
+    Case {
+        name: "an INVALID parent index with one partition attached and one missing",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE INDEX p_v ON ONLY p (v);
+              CREATE INDEX p_1_v_idx ON p_1 (v);
+              ALTER INDEX p_v ATTACH PARTITION p_1_v_idx;",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "drop a unique constraint of a partitioned table",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, CONSTRAINT p_u UNIQUE (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
 ];
+
 
 #[tokio::test]
 async fn partitioned_indexes_and_keys_converge() {
