@@ -1,7 +1,7 @@
 //! Indexes and keys of partitioned tables.
 
 use crate::cli_support::{schema_dir, zdm_on};
-use crate::{common, run, Case};
+use crate::{common, run, run_since, Case};
 
 const CASES: &[Case] = &[
     Case {
@@ -146,7 +146,8 @@ const CASES: &[Case] = &[
               CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
               CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
               CREATE UNIQUE INDEX p_1_local ON p_1 (id, at);",
-        new: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, CONSTRAINT p_id_at UNIQUE (id, at))
+        new:
+            "CREATE TABLE p (id int NOT NULL, at date NOT NULL, CONSTRAINT p_id_at UNIQUE (id, at))
                 PARTITION BY RANGE (at);
               CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
               CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
@@ -205,7 +206,6 @@ const CASES: &[Case] = &[
     },
 ];
 
-
 #[tokio::test]
 async fn partitioned_indexes_and_keys_converge() {
     run(CASES).await;
@@ -245,4 +245,46 @@ async fn an_attached_index_under_another_name_is_no_difference() {
         .unwrap()
         .get(0);
     assert_eq!(attached, "odd_name", "the attached index is kept as it is");
+}
+
+/// Keys PostgreSQL 15 added syntax for.
+const CASES_15: &[Case] = &[
+    Case {
+        name: "add a NULLS NOT DISTINCT unique constraint over partitions' matching indexes",
+        old: "CREATE TABLE p (id int, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE UNIQUE INDEX p_1_local ON p_1 (id, at) NULLS NOT DISTINCT;",
+        new: "CREATE TABLE p (id int, at date NOT NULL,
+                CONSTRAINT p_id_at UNIQUE NULLS NOT DISTINCT (id, at)) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        hazards: &[],
+    },
+    Case {
+        name: "a partitioned index becomes NULLS NOT DISTINCT",
+        old: "CREATE TABLE p (id int, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE UNIQUE INDEX p_u ON p (id, at);",
+        new: "CREATE TABLE p (id int, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE UNIQUE INDEX p_u ON p (id, at) NULLS NOT DISTINCT;",
+        hazards: &[],
+    },
+    Case {
+        name: "a NULLS NOT DISTINCT key does not take a partition's plain unique index",
+        old: "CREATE TABLE p (id int, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE UNIQUE INDEX p_1_local ON p_1 (id, at);",
+        new: "CREATE TABLE p (id int, at date NOT NULL,
+                CONSTRAINT p_id_at UNIQUE NULLS NOT DISTINCT (id, at)) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE UNIQUE INDEX p_1_local ON p_1 (id, at);",
+        hazards: &[],
+    },
+];
+
+#[tokio::test]
+async fn partitioned_keys_with_15_syntax_converge() {
+    run_since(15, "NULLS NOT DISTINCT", CASES_15).await;
 }

@@ -268,7 +268,11 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
     ));
     let mut uses = Vec::new();
     for part in &moved.parts {
-        sql.push(constraints::attach_sql(&part.table, &part.key, &part.helper));
+        sql.push(constraints::attach_sql(
+            &part.table,
+            &part.key,
+            &part.helper,
+        ));
         uses.push(helper_relation(part));
         if moved.to.kind == ConstraintKind::PrimaryKey {
             // ADD PRIMARY KEY would otherwise scan the table to set NOT NULL under its lock.
@@ -351,8 +355,8 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
         ));
     }
     Step::new(Phase::Validate, description, sql.join("\n"))
-    .lock(LockMode::AccessExclusive, locked.join(", "))
-    .uses(uses)
-    .creates(creates)
-    .drops(drops)
+        .lock(LockMode::AccessExclusive, locked.join(", "))
+        .uses(uses)
+        .creates(creates)
+        .drops(drops)
 }

@@ -225,6 +225,7 @@ fn reusable_for_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option
     let fits = |i: &&Index| {
         i.valid
             && i.unique
+            && i.nulls_not_distinct == nulls_not_distinct(constraint)
             && i.method == "btree"
             && i.include.is_empty()
             && i.predicate.is_none()
@@ -244,7 +245,15 @@ fn own_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option<&'a Cons
             && c.kind == constraint.kind
             && c.columns == constraint.columns
             && c.deferrable == constraint.deferrable
+            && nulls_not_distinct(c) == nulls_not_distinct(constraint)
     })
+}
+
+/// Whether a key's index treats nulls as equal (15+), as its definition says.
+fn nulls_not_distinct(key: &Constraint) -> bool {
+    key.index_definition
+        .as_deref()
+        .is_some_and(|d| d.contains(" NULLS NOT DISTINCT"))
 }
 
 /// A partition's key renamed (its index follows) to the name the desired side gives it.

@@ -53,7 +53,10 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
 
 pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
     let cyclic = cyclic_foreign_keys(ctx, table);
-    let mut steps: Vec<Step> = cyclic.iter().map(|fk| drop_cyclic_key(ctx, table, fk)).collect();
+    let mut steps: Vec<Step> = cyclic
+        .iter()
+        .map(|fk| drop_cyclic_key(ctx, table, fk))
+        .collect();
     let mut drops = vec![Resource::Relation(table.name.clone())];
     for column in &table.columns {
         drops.push(Resource::Column(table.name.clone(), column.name.clone()));
@@ -120,7 +123,11 @@ fn cyclic_foreign_keys<'a>(ctx: &Context, table: &'a Table) -> Vec<&'a Constrain
         .values()
         .filter(|c| references_other(table, c))
         .filter(|c| {
-            let target = &c.foreign_key.as_ref().expect("a foreign key").referenced_table;
+            let target = &c
+                .foreign_key
+                .as_ref()
+                .expect("a foreign key")
+                .referenced_table;
             reaches_dropped(ctx, target, &table.name)
         })
         .collect()
@@ -129,7 +136,10 @@ fn cyclic_foreign_keys<'a>(ctx: &Context, table: &'a Table) -> Vec<&'a Constrain
 /// Whether dropped table `from` references `to` through foreign keys of dropped tables.
 fn reaches_dropped(ctx: &Context, from: &QualifiedName, to: &QualifiedName) -> bool {
     let dropped = |name: &QualifiedName| {
-        ctx.desired_table(name).is_none().then(|| ctx.live_table(name)).flatten()
+        ctx.desired_table(name)
+            .is_none()
+            .then(|| ctx.live_table(name))
+            .flatten()
     };
     let mut seen = std::collections::BTreeSet::new();
     let mut queue = vec![from.clone()];
