@@ -12,6 +12,11 @@
 //!
 //! At no committed moment is the table without a key or a referencing table without its
 //! foreign key.
+//!
+//! A primary key that the files give another name goes the same way, foreign keys or not:
+//! the new one cannot be added while the old one stands. On a partitioned table the index is
+//! built concurrently on each partition instead, each made that partition's key in the swap,
+//! and the parent's `ADD CONSTRAINT` then attaches them (catalog only).
 
 use crate::diff::Change;
 use crate::model::{Constraint, ConstraintKind, QualifiedName, TableKind};
