@@ -55,6 +55,21 @@ pub async fn run(cases: &[Case]) {
     run_keeping(&kept).await;
 }
 
+/// Like [`run`] on servers of major `since` or newer; on older ones the cases are skipped with
+/// `why` printed (their DDL uses syntax those servers lack).
+pub async fn run_since(since: u32, why: &str, cases: &[Case]) {
+    let db = common::test_db().await;
+    let major = conformance::server_major(&db.client).await;
+    if major < since {
+        println!(
+            "skipped {} case(s) on PostgreSQL {major}: {why} (needs {since}+)",
+            cases.len()
+        );
+        return;
+    }
+    run(cases).await;
+}
+
 /// Like [`run`], and the rows each case's query reads are the same after as before.
 pub async fn run_keeping(cases: &[Kept]) {
     let mut failures = Vec::new();

@@ -18,6 +18,16 @@ const CASES: &[Case] = &[
               ALTER TABLE b ADD CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES a NOT VALID;",
         hazards: &[],
     },
+    Case {
+        name: "NOT VALID live, validated desired, partitioned",
+        old: "CREATE TABLE p (n int, at date NOT NULL) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              ALTER TABLE p ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID;",
+        new: "CREATE TABLE p (n int, at date NOT NULL, CONSTRAINT n_positive CHECK (n > 0))
+                PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]

@@ -30,6 +30,19 @@ const CASES: &[Case] = &[
         new: "CREATE TABLE keep (id int);",
         hazards: &["data-loss"],
     },
+    Case {
+        name: "schema with a partitioned table, its partitions and an owned sequence",
+        old: "CREATE TABLE keep (id int);
+              CREATE SCHEMA gone;
+              CREATE TABLE gone.p (id serial, at date NOT NULL, PRIMARY KEY (id, at))
+                PARTITION BY RANGE (at);
+              CREATE TABLE gone.p_1 PARTITION OF gone.p
+                FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+              CREATE TABLE gone.c (id int PRIMARY KEY, p_id int, p_at date,
+                FOREIGN KEY (p_id, p_at) REFERENCES gone.p);",
+        new: "CREATE TABLE keep (id int);",
+        hazards: &["data-loss"],
+    },
 ];
 
 #[tokio::test]

@@ -42,6 +42,19 @@ const CASES: &[Case] = &[
         new: "CREATE TABLE t (id int PRIMARY KEY, n integer);",
         hazards: &[],
     },
+    Case {
+        name: "bigint to timestamp with a using annotation, partitioned",
+        old: "CREATE TABLE p (id int NOT NULL, at date NOT NULL, n bigint) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        new: "CREATE TABLE p (
+                id int NOT NULL,
+                at date NOT NULL,
+                -- zdm:using to_timestamp(n)
+                n timestamp with time zone
+              ) PARTITION BY RANGE (at);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]

@@ -165,6 +165,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
             }
             Change::DropConstraint { table, constraint } => {
                 !not_null::check_awaits_not_null(changes, table, constraint)
+                    && !partitioned::key_taken_by_parent(ctx, changes, table, constraint)
             }
             _ => true,
         })

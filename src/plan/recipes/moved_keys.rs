@@ -12,6 +12,11 @@
 //!
 //! At no committed moment is the table without a key or a referencing table without its
 //! foreign key.
+//!
+//! A primary key that the files give another name goes the same way, foreign keys or not:
+//! the new one cannot be added while the old one stands. On a partitioned table the index is
+//! built concurrently on each partition instead, each made that partition's key in the swap,
+//! and the parent's `ADD CONSTRAINT` then attaches them (catalog only).
 
 use crate::diff::Change;
 use crate::model::{Constraint, ConstraintKind, QualifiedName, TableKind};
@@ -19,15 +24,26 @@ use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step};
 use crate::sql::quote_ident;
 
-use super::{constraints, helper_name, indexes, recreate};
+use super::{constraints, helper_name, indexes, partitioned, recreate};
 
-/// One key replaced under its own name.
+/// One key replaced under its own name (or, for a primary key, under a new one).
 struct Moved {
     table: QualifiedName,
     from: Constraint,
     to: Constraint,
     /// Live foreign keys (on their tables) that rely on the old key.
     relying: Vec<(QualifiedName, Constraint)>,
+    /// Where the new key's indexes are built before the swap: the table itself, or each
+    /// partition of a partitioned table (whose parent key then attaches the partitions').
+    parts: Vec<Part>,
+}
+
+/// One index built concurrently under a helper name and made the constraint `key` of `table`
+/// (`ADD CONSTRAINT ... USING INDEX`, which renames it) in the swap.
+struct Part {
+    table: QualifiedName,
+    key: Constraint,
+    helper: String,
 }
 
 pub struct MovedKeys {
@@ -46,6 +62,32 @@ fn building_name(constraint: &Constraint) -> String {
     helper_name("key", &constraint.name)
 }
 
+/// The indexes the new key `to` of `table` needs built; `None` when a partition of a
+/// partitioned table cannot take its part.
+fn parts(ctx: &Context, table: &QualifiedName, to: &Constraint) -> Option<Vec<Part>> {
+    if ctx.live_table(table)?.kind != TableKind::Partitioned {
+        return Some(vec![Part {
+            table: table.clone(),
+            key: to.clone(),
+            helper: building_name(to),
+        }]);
+    }
+    partitioned::kept_partitions(ctx, table)
+        .into_iter()
+        .map(|partition| {
+            if partition.kind != TableKind::Regular {
+                return None;
+            }
+            let own = partitioned::desired_partition_key(ctx, &partition.name, to)?;
+            Some(Part {
+                table: partition.name.clone(),
+                key: own.clone(),
+                helper: building_name(own),
+            })
+        })
+        .collect()
+}
+
 impl MovedKeys {
     pub fn new(ctx: &Context, changes: &[Change]) -> MovedKeys {
         let mut moved = Vec::new();
@@ -56,22 +98,31 @@ impl MovedKeys {
             let Some(live) = ctx.live_table(table) else {
                 continue;
             };
-            let Some(from) = live.constraints.get(&constraint.name) else {
+            let renamed = renamed_primary_key(ctx, table, constraint);
+            let Some(from) = live.constraints.get(&constraint.name).or(renamed) else {
                 continue;
             };
-            if !is_key(from) || !is_key(constraint) || live.kind == TableKind::Partitioned {
+            if !is_key(from) || !is_key(constraint) {
                 continue;
             }
             let relying = relying_keys(ctx, table, from);
-            if relying.is_empty() {
-                // Nothing references it: the plain drop-and-add recipe is enough.
+            if relying.is_empty() && renamed.is_none() {
+                // Nothing references it: the plain drop-and-add recipe is enough. (A primary
+                // key under a new name is not: the new one cannot be added while the old one
+                // stands, so the two trade places in one transaction here.)
                 continue;
             }
+            let Some(parts) = parts(ctx, table, constraint) else {
+                // A partition that cannot take its part (sub-partitioned, no desired key):
+                // the plain recipes do what they can.
+                continue;
+            };
             moved.push(Moved {
                 table: table.clone(),
                 from: from.clone(),
                 to: constraint.clone(),
                 relying,
+                parts,
             });
         }
         MovedKeys { moved }
@@ -83,14 +134,16 @@ impl MovedKeys {
         self.moved.iter().any(|m| match change {
             Change::AddConstraint { table, constraint }
             | Change::DropConstraint { table, constraint } => {
-                (table == &m.table && constraint.name == m.to.name)
+                (table == &m.table
+                    && (constraint.name == m.to.name || constraint.name == m.from.name))
                     || m.relying
                         .iter()
                         .any(|(t, fk)| t == table && fk.name == constraint.name)
             }
-            Change::DropIndex { table, index } => {
-                table == &m.table && index.name == building_name(&m.to)
-            }
+            Change::DropIndex { table, index } => m
+                .parts
+                .iter()
+                .any(|p| &p.table == table && p.helper == index.name),
             _ => false,
         })
     }
@@ -101,6 +154,25 @@ impl MovedKeys {
             .flat_map(|m| moved_steps(ctx, m))
             .collect()
     }
+}
+
+/// The live primary key of `table` that the desired one, `key`, replaces under another name
+/// (a table has one primary key, so the two cannot stand side by side).
+fn renamed_primary_key<'a>(
+    ctx: &'a Context,
+    table: &QualifiedName,
+    key: &Constraint,
+) -> Option<&'a Constraint> {
+    if key.kind != ConstraintKind::PrimaryKey {
+        return None;
+    }
+    let desired = ctx.desired_table(table)?;
+    ctx.live_table(table)?.constraints.values().find(|c| {
+        c.kind == ConstraintKind::PrimaryKey
+            && c.name != key.name
+            && !c.inherited
+            && !desired.constraints.contains_key(&c.name)
+    })
 }
 
 /// Live foreign keys that PostgreSQL ties to `key`'s index.
@@ -132,34 +204,13 @@ fn relying_keys(
 }
 
 fn moved_steps(ctx: &Context, moved: &Moved) -> Vec<Step> {
-    let table = &moved.table;
-    let building = building_name(&moved.to);
-    let building_relation =
-        Resource::Relation(QualifiedName::new(table.schema.clone(), building.clone()));
-    let mut steps = Vec::new();
-    let built = ctx
-        .live_table(table)
-        .and_then(|t| t.indexes.get(&building))
-        .is_some_and(|i| i.valid);
-    if !built {
-        let definition = moved.to.index_definition.clone().unwrap_or_default();
-        let mut build = indexes::build_concurrently(table, &building, &definition)
-            .uses([Resource::Relation(table.clone())])
-            .uses(columns_of(table, &moved.to.columns))
-            .creates([building_relation.clone()]);
-        if ctx.has_rows(table) {
-            build = build.hazard(
-                HazardKind::MayFail,
-                format!(
-                    "fails if {table} holds duplicate values for {}",
-                    quote_ident(&moved.to.name)
-                ),
-            );
-        }
-        steps.push(build);
-    }
+    let mut steps: Vec<Step> = moved
+        .parts
+        .iter()
+        .filter_map(|part| build_part(ctx, part))
+        .collect();
     let mut validations = Vec::new();
-    let swap = swap_step(ctx, moved, &building, building_relation, &mut validations);
+    let swap = swap_step(ctx, moved, &mut validations);
     for validation in &mut validations {
         validation.after_drop_of.extend(swap.drops.iter().cloned());
     }
@@ -168,14 +219,42 @@ fn moved_steps(ctx: &Context, moved: &Moved) -> Vec<Step> {
     steps
 }
 
+fn helper_relation(part: &Part) -> Resource {
+    Resource::Relation(QualifiedName::new(
+        part.table.schema.clone(),
+        part.helper.clone(),
+    ))
+}
+
+/// The concurrent build of a part's index, unless a valid one is there from an earlier run.
+fn build_part(ctx: &Context, part: &Part) -> Option<Step> {
+    let table = &part.table;
+    let built = ctx
+        .live_table(table)
+        .and_then(|t| t.indexes.get(&part.helper))
+        .is_some_and(|i| i.valid);
+    if built {
+        return None;
+    }
+    let definition = part.key.index_definition.clone().unwrap_or_default();
+    let mut build = indexes::build_concurrently(table, &part.helper, &definition)
+        .uses([Resource::Relation(table.clone())])
+        .uses(columns_of(table, &part.key.columns))
+        .creates([helper_relation(part)]);
+    if ctx.has_rows(table) {
+        build = build.hazard(
+            HazardKind::MayFail,
+            format!(
+                "fails if {table} holds duplicate values for {}",
+                quote_ident(&part.key.name)
+            ),
+        );
+    }
+    Some(build)
+}
+
 /// The one transaction that trades the old key for the new one around its foreign keys.
-fn swap_step(
-    ctx: &Context,
-    moved: &Moved,
-    building: &str,
-    building_relation: Resource,
-    validations: &mut Vec<Step>,
-) -> Step {
+fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step {
     let table = &moved.table;
     let name = quote_ident(&moved.to.name);
     let mut sql: Vec<String> = moved
@@ -188,18 +267,31 @@ fn swap_step(
             )
         })
         .collect();
-    sql.push(format!("ALTER TABLE {table} DROP CONSTRAINT {name};"));
-    sql.push(constraints::attach_sql(table, &moved.to, building));
-    let mut uses = vec![building_relation.clone()];
-    if moved.to.kind == ConstraintKind::PrimaryKey {
-        // ADD PRIMARY KEY would otherwise scan the table to set NOT NULL under its lock.
-        uses.extend(
-            moved
-                .to
-                .columns
-                .iter()
-                .map(|c| Resource::NotNull(table.clone(), c.clone())),
-        );
+    sql.push(format!(
+        "ALTER TABLE {table} DROP CONSTRAINT {};",
+        quote_ident(&moved.from.name)
+    ));
+    let mut uses = Vec::new();
+    for part in &moved.parts {
+        sql.push(constraints::attach_sql(
+            &part.table,
+            &part.key,
+            &part.helper,
+        ));
+        uses.push(helper_relation(part));
+        if moved.to.kind == ConstraintKind::PrimaryKey {
+            // ADD PRIMARY KEY would otherwise scan the table to set NOT NULL under its lock.
+            uses.extend(
+                part.key
+                    .columns
+                    .iter()
+                    .map(|c| Resource::NotNull(part.table.clone(), c.clone())),
+            );
+        }
+    }
+    if moved.parts.iter().any(|p| &p.table != table) {
+        // The parent's key attaches its partitions' keys, made just above: catalog only.
+        sql.push(crate::sql::ddl::add_constraint(table, &moved.to));
     }
     let key = Resource::Constraint(table.clone(), moved.to.name.clone());
     let index = |n: &Option<String>| {
@@ -209,7 +301,11 @@ fn swap_step(
     };
     let mut creates = vec![key.clone()];
     creates.extend(index(&moved.to.index));
-    let mut drops = vec![key, building_relation];
+    let mut drops = vec![
+        key,
+        Resource::Constraint(table.clone(), moved.from.name.clone()),
+    ];
+    drops.extend(moved.parts.iter().map(helper_relation));
     drops.extend(index(&moved.from.index));
     let mut names = Vec::new();
     for (fk_table, live) in &moved.relying {
@@ -240,18 +336,32 @@ fn swap_step(
     }
     uses.retain(|r| !creates.contains(r));
     let mut locked = vec![table.to_string()];
+    for part in moved.parts.iter().filter(|p| &p.table != table) {
+        locked.push(part.table.to_string());
+        creates.push(Resource::Constraint(
+            part.table.clone(),
+            part.key.name.clone(),
+        ));
+    }
     locked.extend(moved.relying.iter().map(|(t, _)| t.to_string()));
     locked.dedup();
-    Step::new(
-        Phase::Validate,
+    let mut description = if moved.from.name == moved.to.name {
+        format!("move key {name} of {table} to its new columns")
+    } else {
         format!(
-            "move key {name} of {table} to its new columns (re-adding the foreign keys that rely on it: {})",
+            "replace primary key {} of {table} with {name}",
+            quote_ident(&moved.from.name)
+        )
+    };
+    if !names.is_empty() {
+        description.push_str(&format!(
+            " (re-adding the foreign keys that rely on it: {})",
             names.join(", ")
-        ),
-        sql.join("\n"),
-    )
-    .lock(LockMode::AccessExclusive, locked.join(", "))
-    .uses(uses)
-    .creates(creates)
-    .drops(drops)
+        ));
+    }
+    Step::new(Phase::Validate, description, sql.join("\n"))
+        .lock(LockMode::AccessExclusive, locked.join(", "))
+        .uses(uses)
+        .creates(creates)
+        .drops(drops)
 }

@@ -13,7 +13,7 @@ use crate::sql::quote_ident;
 use crate::sql::ddl::indexes::index_sql;
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
-fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
+pub(super) fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
     ctx.from
         .tables
         .values()
@@ -225,6 +225,7 @@ fn reusable_for_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option
     let fits = |i: &&Index| {
         i.valid
             && i.unique
+            && i.nulls_not_distinct == nulls_not_distinct(constraint)
             && i.method == "btree"
             && i.include.is_empty()
             && i.predicate.is_none()
@@ -237,8 +238,43 @@ fn reusable_for_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option
         .or(first)
 }
 
+/// A live constraint of `partition`'s own (not from a parent) that is the key `constraint`.
+fn own_key<'a>(partition: &'a Table, constraint: &Constraint) -> Option<&'a Constraint> {
+    partition.constraints.values().find(|c| {
+        !c.inherited
+            && c.kind == constraint.kind
+            && c.columns == constraint.columns
+            && c.deferrable == constraint.deferrable
+            && nulls_not_distinct(c) == nulls_not_distinct(constraint)
+    })
+}
+
+/// Whether a key's index treats nulls as equal (15+), as its definition says.
+fn nulls_not_distinct(key: &Constraint) -> bool {
+    key.index_definition
+        .as_deref()
+        .is_some_and(|d| d.contains(" NULLS NOT DISTINCT"))
+}
+
+/// A partition's key renamed (its index follows) to the name the desired side gives it.
+fn rename_key(table: &QualifiedName, from: &str, to: &str) -> Step {
+    Step::new(
+        Phase::Expand,
+        format!(
+            "rename constraint {} of {table} to {}",
+            quote_ident(from),
+            quote_ident(to)
+        ),
+        crate::sql::ddl::tables::rename_constraint(table, from, to),
+    )
+    .lock(LockMode::AccessExclusive, table)
+    .uses([Resource::Constraint(table.clone(), from.to_string())])
+    .drops([Resource::Constraint(table.clone(), from.to_string())])
+    .creates([Resource::Constraint(table.clone(), to.to_string())])
+}
+
 /// The partition's own copy of the parent's key, as the desired side has it.
-fn desired_partition_key<'a>(
+pub(super) fn desired_partition_key<'a>(
     ctx: &'a Context,
     partition: &QualifiedName,
     constraint: &Constraint,
@@ -273,6 +309,15 @@ pub fn add_key(
         }
         let table = &partition.name;
         let own = desired_partition_key(ctx, table, constraint)?;
+        if let Some(live) = own_key(partition, constraint) {
+            // The partition has this key of its own already: the parent's ADD CONSTRAINT
+            // attaches it; only a name other than the desired one is changed first.
+            if live.name != own.name {
+                steps.push(rename_key(table, &live.name, &own.name));
+            }
+            needs.push(Resource::Constraint(table.clone(), own.name.clone()));
+            continue;
+        }
         let index = match reusable_for_key(partition, constraint) {
             Some(existing) => existing.name.clone(),
             None => {
@@ -377,6 +422,29 @@ pub fn taken_by_parent_key(
             t == parent
                 && reusable_for_key(partition, constraint).is_some_and(|r| r.name == index.name)
         }
+        _ => false,
+    })
+}
+
+/// A live partition's own key that a key added to its parent attaches (see [`add_key`]): not
+/// dropped, it becomes the partition's part of the parent's key.
+pub fn key_taken_by_parent(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    key: &Constraint,
+) -> bool {
+    let Some(partition) = ctx.live_table(table) else {
+        return false;
+    };
+    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
+        return false;
+    };
+    changes.iter().any(|c| match c {
+        Change::AddConstraint {
+            table: t,
+            constraint,
+        } => t == parent && own_key(partition, constraint).is_some_and(|k| k.name == key.name),
         _ => false,
     })
 }

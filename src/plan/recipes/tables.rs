@@ -1,6 +1,6 @@
 //! Creating, dropping and rebuilding whole tables.
 
-use crate::model::{QualifiedName, ReplicaIdentity, Table};
+use crate::model::{Constraint, QualifiedName, ReplicaIdentity, Table};
 use crate::plan::resource::{table_uses, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::ddl;
@@ -52,42 +52,135 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
 }
 
 pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
+    let cyclic = cyclic_foreign_keys(ctx, table);
+    let mut steps: Vec<Step> = cyclic
+        .iter()
+        .map(|fk| drop_cyclic_key(ctx, table, fk))
+        .collect();
     let mut drops = vec![Resource::Relation(table.name.clone())];
     for column in &table.columns {
         drops.push(Resource::Column(table.name.clone(), column.name.clone()));
     }
+    let mut uses = table_uses(ctx.from, table);
     for constraint in table.constraints.values() {
+        if cyclic.contains(&constraint) {
+            continue;
+        }
         drops.push(Resource::Constraint(
             table.name.clone(),
             constraint.name.clone(),
         ));
+        // A table this one references goes after it (DROP TABLE refuses while a foreign key
+        // of another table points at it).
+        if references_other(table, constraint) {
+            uses.extend(constraints::referenced(ctx.from, constraint));
+        }
     }
     let rows = if table.stats.has_rows {
         "its rows are deleted"
     } else {
         "it is empty now, but anything written before contract runs is lost"
     };
-    vec![Step::new(
-        Phase::Contract,
-        format!("drop table {}", table.name),
-        ddl::tables::drop(&table.name),
-    )
-    .op(Op::DropTable {
-        table: table.name.clone(),
-    })
-    .lock(LockMode::AccessExclusive, &table.name)
-    .uses(table_uses(ctx.from, table))
-    .drops(drops)
-    .hazard(HazardKind::DataLoss, {
-        let mut message = format!("table {} is dropped: {rows}", table.name);
-        for renamed in super::renames::likely_table_renames(ctx, table) {
-            message.push_str(&format!(
-                "; table {} dropped and {renamed} created: if this is a rename, annotate `-- zdm:renamed-from {}` on its CREATE TABLE",
-                table.name, table.name.name
-            ));
+    steps.push(
+        Step::new(
+            Phase::Contract,
+            format!("drop table {}", table.name),
+            ddl::tables::drop(&table.name),
+        )
+        .op(Op::DropTable {
+            table: table.name.clone(),
+        })
+        .lock(LockMode::AccessExclusive, &table.name)
+        .uses(uses)
+        .drops(drops)
+        .hazard(HazardKind::DataLoss, {
+            let mut message = format!("table {} is dropped: {rows}", table.name);
+            for renamed in super::renames::likely_table_renames(ctx, table) {
+                message.push_str(&format!(
+                    "; table {} dropped and {renamed} created: if this is a rename, annotate `-- zdm:renamed-from {}` on its CREATE TABLE",
+                    table.name, table.name.name
+                ));
+            }
+            message
+        }),
+    );
+    steps
+}
+
+fn references_other(table: &Table, constraint: &Constraint) -> bool {
+    !constraint.inherited
+        && constraint
+            .foreign_key
+            .as_ref()
+            .is_some_and(|fk| fk.referenced_table != table.name)
+}
+
+/// The foreign keys of dropped `table` that close a cycle of references among the tables
+/// this plan drops: no order of `DROP TABLE`s works for them, so they go first on their own.
+fn cyclic_foreign_keys<'a>(ctx: &Context, table: &'a Table) -> Vec<&'a Constraint> {
+    table
+        .constraints
+        .values()
+        .filter(|c| references_other(table, c))
+        .filter(|c| {
+            let target = &c
+                .foreign_key
+                .as_ref()
+                .expect("a foreign key")
+                .referenced_table;
+            reaches_dropped(ctx, target, &table.name)
+        })
+        .collect()
+}
+
+/// Whether dropped table `from` references `to` through foreign keys of dropped tables.
+fn reaches_dropped(ctx: &Context, from: &QualifiedName, to: &QualifiedName) -> bool {
+    let dropped = |name: &QualifiedName| {
+        ctx.desired_table(name)
+            .is_none()
+            .then(|| ctx.live_table(name))
+            .flatten()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec![from.clone()];
+    while let Some(name) = queue.pop() {
+        if &name == to {
+            return true;
         }
-        message
-    })]
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(table) = dropped(&name) else {
+            continue;
+        };
+        for constraint in table.constraints.values() {
+            if references_other(table, constraint) {
+                let fk = constraint.foreign_key.as_ref().expect("a foreign key");
+                queue.push(fk.referenced_table.clone());
+            }
+        }
+    }
+    false
+}
+
+/// A foreign key of a dropped table, dropped ahead of the tables of its cycle.
+fn drop_cyclic_key(ctx: &Context, table: &Table, constraint: &Constraint) -> Step {
+    Step::new(
+        Phase::Contract,
+        format!(
+            "drop foreign key {} of {} (tables dropped together reference one another)",
+            crate::sql::quote_ident(&constraint.name),
+            table.name
+        ),
+        ddl::tables::drop_constraint(&table.name, &constraint.name),
+    )
+    .lock(LockMode::AccessExclusive, &table.name)
+    .uses([Resource::Relation(table.name.clone())])
+    .uses(constraints::referenced(ctx.from, constraint))
+    .drops([Resource::Constraint(
+        table.name.clone(),
+        constraint.name.clone(),
+    )])
 }
 
 pub fn set_unlogged(table: &QualifiedName, unlogged: bool) -> Vec<Step> {

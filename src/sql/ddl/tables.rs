@@ -27,6 +27,14 @@ pub fn drop_constraint(table: &QualifiedName, constraint: &str) -> String {
     )
 }
 
+pub fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
+    format!(
+        "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};",
+        quote_ident(from),
+        quote_ident(to)
+    )
+}
+
 pub fn set_not_null(table: &QualifiedName, column: &str) -> String {
     format!(
         "ALTER TABLE {table} ALTER COLUMN {} SET NOT NULL;",
