@@ -9,6 +9,7 @@
 mod annotate;
 pub mod bodies;
 mod checks;
+mod extensions;
 mod ffi;
 mod lexer;
 mod migration;
@@ -29,6 +30,7 @@ use crate::source::{char_to_byte_offset, Diagnostic, FileId, SourceSet, Span};
 pub use annotate::{Annotation, AnnotationKind};
 pub(crate) use checks::deparse_expression;
 pub use checks::CheckSource;
+pub use extensions::pinned_extension_versions;
 pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
 pub use recreate::SeedInsert;
 
