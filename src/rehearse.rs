@@ -171,10 +171,32 @@ async fn copy_in(
     crate::load::create_bare_roles(client, &live.roles())
         .await
         .map_err(RehearsalError::Roles)?;
+    let live = &with_live_extension_versions(client, live).await;
     let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
     run_quickly(client, &copy.steps, 1, &ApplyOptions::default())
         .await
         .map_err(RehearsalError::CopyFailed)
+}
+
+/// `live` with each extension pinned to its live version where the shadow server has that
+/// version: the copy then holds what the live database holds, and a pinned version in the
+/// files is rehearsed as the update it is. (A version the shadow lacks is left to its default:
+/// the copy is as close as it can be.)
+async fn with_live_extension_versions(client: &tokio_postgres::Client, live: &Model) -> Model {
+    let mut live = live.clone();
+    let available: std::collections::BTreeSet<(String, String)> = client
+        .query(
+            "SELECT name::text, version::text FROM pg_catalog.pg_available_extension_versions",
+            &[],
+        )
+        .await
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .unwrap_or_default();
+    for extension in live.extensions.values_mut() {
+        extension.version_pinned =
+            available.contains(&(extension.name.clone(), extension.version.clone()));
+    }
+    live
 }
 
 /// Run `steps` on the shadow database, where nothing else holds a lock: runs of consecutive

@@ -109,6 +109,9 @@ impl Scope {
         model
             .composites
             .retain(|name, _| removed.keep(self.manages(Kind::Type, name), Kind::Type, name));
+        model
+            .ranges
+            .retain(|name, _| removed.keep(self.manages(Kind::Type, name), Kind::Type, name));
         // Collations have no kind of their own in `ignore` patterns: their schema decides.
         model
             .collations

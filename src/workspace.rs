@@ -145,6 +145,11 @@ pub async fn load_desired(
         }
     };
     attach_check_sources(&mut model, desired);
+    for name in crate::parse::pinned_extension_versions(&desired.statements) {
+        if let Some(extension) = model.extensions.get_mut(&name) {
+            extension.version_pinned = true;
+        }
+    }
     let mut notes: Vec<String> = database.warnings().to_vec();
     // The load report carries the parsed schema's notes and its own.
     notes.extend(report.notes.iter().cloned());

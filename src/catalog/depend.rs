@@ -31,7 +31,7 @@ pub(crate) fn objects() -> String {
                            ELSE t.oid END
          JOIN pg_catalog.pg_namespace n ON n.oid = e.typnamespace
          LEFT JOIN pg_catalog.pg_class c ON c.oid = e.typrelid
-         WHERE (e.typtype IN ('e', 'd')
+         WHERE (e.typtype IN ('e', 'd', 'r', 'm')
                 OR (e.typtype = 'c' AND c.relkind IN ('r', 'p', 'v', 'm', 'c')))
            AND {USER_SCHEMA}
          UNION ALL

@@ -23,6 +23,7 @@ mod filter;
 mod indexes;
 mod policies;
 mod privileges;
+mod ranges;
 mod reader;
 pub mod resolve;
 mod routines;
@@ -98,6 +99,7 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
         enums: types::enums(client).await?,
         domains: domains::domains(client).await?,
         composites: composites::composites(client).await?,
+        ranges: ranges::ranges(client).await?,
         collations: collations::collations(client).await?,
         sequences: sequences::sequences(client).await?,
         ..Model::default()

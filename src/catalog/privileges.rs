@@ -40,11 +40,12 @@ fn objects() -> String {
          FROM pg_catalog.pg_namespace n
          WHERE {USER_SCHEMA} AND {nsp_ext}
          UNION ALL
-         SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname::text,
+         SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+                     ELSE 'function' END, n.nspname::text,
                 p.proname::text, pg_catalog.oidvectortypes(p.proargtypes), NULL, p.proowner,
                 p.proacl, pg_catalog.acldefault('f', p.proowner)
          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.prokind IN ('f', 'w', 'p') AND {USER_SCHEMA} AND {proc_ext} AND {proc_int}
+         WHERE p.prokind IN ('f', 'w', 'p', 'a') AND {USER_SCHEMA} AND {proc_ext} AND {proc_int}
          UNION ALL
          SELECT 'type', n.nspname::text, t.typname::text, NULL, NULL, t.typowner, t.typacl,
                 pg_catalog.acldefault('T', t.typowner)
@@ -139,6 +140,7 @@ fn target(row: &Row, what: &'static str) -> Result<ObjectId, CatalogError> {
         "schema" => Kind::Schema,
         "function" => Kind::Function,
         "procedure" => Kind::Procedure,
+        "aggregate" => Kind::Aggregate,
         _ => Kind::Type,
     };
     let name = QualifiedName::new(
@@ -148,7 +150,7 @@ fn target(row: &Row, what: &'static str) -> Result<ObjectId, CatalogError> {
     Ok(match kind {
         Kind::Schema => ObjectId::schema(name.schema),
         Kind::Column => ObjectId::member(kind, &name, named::<String>(row, "member", what)?),
-        Kind::Function | Kind::Procedure => {
+        Kind::Function | Kind::Procedure | Kind::Aggregate => {
             ObjectId::routine(kind, &name, named::<String>(row, "args", what)?)
         }
         _ => ObjectId::new(kind, name.schema, name.name),

@@ -41,6 +41,7 @@ pub(crate) async fn extensions(
                 name,
                 schema: get(&row, 1, WHAT)?,
                 version: get(&row, 2, WHAT)?,
+                version_pinned: false,
             },
         );
     }

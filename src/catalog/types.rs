@@ -1,5 +1,5 @@
-//! Enum types. (Domains are in `domains`, composite types in `composites`; range types are
-//! listed as unmanaged.)
+//! Enum types. (Domains are in `domains`, composite types in `composites`, range types in
+//! `ranges`.)
 
 use std::collections::BTreeMap;
 

@@ -123,16 +123,8 @@ fn branches() -> Vec<Branch> {
                 attached("'r', 'p', 'v', 'm', 'f'", "r.ev_class")
             ),
         ),
-        // Types other than enums, domains and composite types (array and multirange types come
-        // with their element / range type).
-        branch(
-            "range type",
-            format!(
-                "SELECT {} FROM {} AND o.typtype = 'r'",
-                obj("o.typname::text"),
-                in_schema("pg_type", "typnamespace")
-            ),
-        ),
+        // Types other than enums, domains, composite and range types (array and multirange
+        // types come with their element / range type).
         branch(
             "type",
             format!(

@@ -147,6 +147,13 @@ fn definition(model: &Model, id: &ObjectId) -> String {
                     .values()
                     .find(|c| c.name.to_string() == name)
                     .map(ddl::composites::definition)
+            })
+            .or_else(|| {
+                model
+                    .ranges
+                    .values()
+                    .find(|r| r.name.to_string() == name)
+                    .map(ddl::ranges::definition)
             }),
         Kind::Collation => model
             .collations

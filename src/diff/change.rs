@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Index, Kind, Object,
-    ObjectId, QualifiedName, ReplicaIdentity, Schema, Sequence, Table,
+    ObjectId, QualifiedName, RangeType, ReplicaIdentity, Schema, Sequence, Table,
 };
 use crate::sql::quote_ident;
 
@@ -25,6 +25,11 @@ pub enum Change {
     SetExtensionSchema {
         extension: Extension,
         from_schema: String,
+    },
+    /// `ALTER EXTENSION ... UPDATE TO` the version the files pin.
+    UpdateExtension {
+        extension: Extension,
+        from_version: String,
     },
     CreateEnum {
         enum_type: EnumType,
@@ -74,6 +79,17 @@ pub enum Change {
     AlterComposite {
         from: CompositeType,
         to: CompositeType,
+    },
+    CreateRange {
+        range: RangeType,
+    },
+    DropRange {
+        range: RangeType,
+    },
+    /// A new definition (re-created with what uses it) or comment.
+    AlterRange {
+        from: RangeType,
+        to: RangeType,
     },
     CreateSequence {
         sequence: Sequence,
@@ -287,7 +303,8 @@ impl Change {
             }
             CreateExtension { extension }
             | DropExtension { extension }
-            | SetExtensionSchema { extension, .. } => ObjectId::extension(extension.name.clone()),
+            | SetExtensionSchema { extension, .. }
+            | UpdateExtension { extension, .. } => ObjectId::extension(extension.name.clone()),
             CreateEnum { enum_type } | DropEnum { enum_type } => {
                 ObjectId::named(Kind::Type, &enum_type.name)
             }
@@ -304,6 +321,9 @@ impl Change {
             CreateComposite { composite }
             | DropComposite { composite }
             | AlterComposite { to: composite, .. } => ObjectId::named(Kind::Type, &composite.name),
+            CreateRange { range } | DropRange { range } | AlterRange { to: range, .. } => {
+                ObjectId::named(Kind::Type, &range.name)
+            }
             CreateSequence { sequence } | DropSequence { sequence } => {
                 ObjectId::named(Kind::Sequence, &sequence.name)
             }
@@ -345,6 +365,9 @@ impl Change {
             DropSchema { .. } => "drop schema".into(),
             CreateExtension { .. } => "create extension".into(),
             DropExtension { .. } => "drop extension".into(),
+            UpdateExtension { extension, .. } => {
+                format!("update extension to version {}", extension.version)
+            }
             SetExtensionSchema { extension, .. } => {
                 format!(
                     "move extension to schema {}",
@@ -367,6 +390,12 @@ impl Change {
             CreateComposite { .. } => "create composite type".into(),
             DropComposite { .. } => "drop composite type".into(),
             AlterComposite { .. } => "alter composite type".into(),
+            CreateRange { .. } => "create range type".into(),
+            DropRange { .. } => "drop range type".into(),
+            AlterRange { from, to } if from.same_definition(to) => {
+                "set comment on range type".into()
+            }
+            AlterRange { .. } => "re-create range type (new definition)".into(),
             CreateSequence { .. } => "create sequence".into(),
             DropSequence { .. } => "drop sequence".into(),
             AlterSequence { .. } => "alter sequence".into(),

@@ -12,6 +12,7 @@ mod inheritance;
 pub mod keyed;
 mod policies;
 pub mod privileges;
+mod ranges;
 mod tables;
 
 pub use change::{column_differences, Change, CommentTarget, EnumValuePosition};
@@ -29,6 +30,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     collations::diff_collations(from, to, &mut changes);
     domains::diff_domains(from, to, &mut changes);
     composites::diff_composites(from, to, &mut changes);
+    ranges::diff_ranges(from, to, &mut changes);
     diff_sequences(from, to, &mut changes);
     tables::diff_tables(from, to, &mut changes);
     keyed::diff_keyed(&from.views, &to.views, &mut changes);
@@ -91,13 +93,22 @@ fn diff_extensions(from: &Model, to: &Model, changes: &mut Vec<Change>) {
             (Some(old), None) => changes.push(Change::DropExtension {
                 extension: old.clone(),
             }),
-            // Versions are not compared: the shadow database installs each extension's
-            // default version, which says nothing about what the schema files want.
-            (Some(old), Some(new)) if old.schema != new.schema => {
-                changes.push(Change::SetExtensionSchema {
-                    extension: new.clone(),
-                    from_schema: old.schema.clone(),
-                })
+            (Some(old), Some(new)) => {
+                if old.schema != new.schema {
+                    changes.push(Change::SetExtensionSchema {
+                        extension: new.clone(),
+                        from_schema: old.schema.clone(),
+                    })
+                }
+                // A version is compared only where the files pin it: the shadow database
+                // otherwise installs the default version, which says nothing about what the
+                // schema files want.
+                if new.version_pinned && old.version != new.version {
+                    changes.push(Change::UpdateExtension {
+                        extension: new.clone(),
+                        from_version: old.version.clone(),
+                    })
+                }
             }
             _ => {}
         }

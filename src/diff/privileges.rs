@@ -131,7 +131,7 @@ pub fn new_object_privileges(to: &Model, acl: &crate::model::Acl) -> BTreeSet<Pr
     let objects = match id.kind {
         Kind::Table | Kind::View | Kind::MaterializedView => DefaultAclObjects::Tables,
         Kind::Sequence => DefaultAclObjects::Sequences,
-        Kind::Function | Kind::Procedure => DefaultAclObjects::Functions,
+        Kind::Function | Kind::Procedure | Kind::Aggregate => DefaultAclObjects::Functions,
         Kind::Type => DefaultAclObjects::Types,
         Kind::Schema => DefaultAclObjects::Schemas,
         _ => return acl.defaults.clone(),

@@ -8,8 +8,8 @@ use super::{Chunk, Group};
 use crate::diff::privileges::{actions, new_object_privileges, PrivilegeTarget};
 use crate::model::{Acl, Grantee, Kind, Model, ObjectId, Privilege, QualifiedName, Table};
 use crate::sql::ddl::{
-    self, aggregates, collations, composites, domains, policies, privileges, routines, triggers,
-    views,
+    self, aggregates, collations, composites, domains, policies, privileges, ranges, routines,
+    triggers, views,
 };
 use crate::sql::quote_ident;
 
@@ -70,6 +70,11 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
         let mut lines = vec![composites::definition(composite)];
         lines.extend(grants(model, &type_id(&composite.name)));
         out.push(Chunk::of(&composite.name, Group::Type, lines));
+    }
+    for range in model.ranges.values() {
+        let mut lines = vec![ranges::definition(range)];
+        lines.extend(grants(model, &type_id(&range.name)));
+        out.push(Chunk::of(&range.name, Group::Type, lines));
     }
     for sequence in model.sequences.values() {
         // A sequence a column owns (serial) lives with its table, before it: the column's
@@ -132,11 +137,9 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
     }
     for aggregate in model.aggregates.values() {
         // In the file of its name, after the functions it calls (which may share it).
-        let mut chunk = Chunk::of(
-            &aggregate.name,
-            Group::Function,
-            vec![aggregates::definition(aggregate)],
-        );
+        let mut lines = vec![aggregates::definition(aggregate)];
+        lines.extend(grants(model, &aggregate.id));
+        let mut chunk = Chunk::of(&aggregate.name, Group::Function, lines);
         chunk.rank = 2;
         chunk.sort = aggregate.id.to_string();
         out.push(chunk);

@@ -171,6 +171,12 @@ impl ObjectId {
                 quote_ident(self.member.as_deref().unwrap_or_default()),
                 self.qualified()
             ),
+            // `AGGREGATE name()` is a syntax error: a zero-argument aggregate is `name(*)`.
+            // (An ordered-set aggregate's argument types may be run together without its
+            // `ORDER BY`: PostgreSQL finds it by the flat list.)
+            Kind::Aggregate if self.args.as_deref() == Some("") => {
+                format!("AGGREGATE {}(*)", self.qualified())
+            }
             _ => format!("{} {self}", self.kind.sql()),
         }
     }

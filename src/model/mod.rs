@@ -14,6 +14,7 @@ mod id;
 mod name;
 mod policy;
 mod privilege;
+mod range;
 mod routine;
 mod trigger;
 mod view;
@@ -26,6 +27,7 @@ pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
 pub use policy::{Policy, PolicyCommand, RowSecurity, PUBLIC_ROLE};
 pub use privilege::{Acl, DefaultAcl, DefaultAclObjects, Grantee, Privilege};
+pub use range::RangeType;
 pub use routine::Routine;
 pub use trigger::Trigger;
 pub use view::{View, ViewColumn, ViewIndex};
@@ -47,6 +49,9 @@ pub struct Model {
     /// Composite types (`CREATE TYPE ... AS (...)`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub composites: BTreeMap<QualifiedName, CompositeType>,
+    /// Range types (`CREATE TYPE ... AS RANGE`), with their multiranges.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranges: BTreeMap<QualifiedName, RangeType>,
     pub sequences: BTreeMap<QualifiedName, Sequence>,
     pub tables: BTreeMap<QualifiedName, Table>,
     /// Views and materialized views, keyed by `ObjectId` display (`public.v`).
@@ -120,6 +125,11 @@ pub struct Extension {
     /// Schema the extension's objects live in.
     pub schema: String,
     pub version: String,
+    /// The files name the version (`CREATE EXTENSION ... VERSION '1.2'`): only then is it
+    /// compared (the shadow database otherwise installs the default version, which says
+    /// nothing about what the files want). Always false on the live side.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub version_pinned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ mod annotate;
 pub mod bodies;
 mod checks;
 mod classify;
+mod extensions;
 mod ffi;
 mod lexer;
 mod migration;
@@ -31,6 +32,7 @@ pub use annotate::{Annotation, AnnotationKind};
 pub(crate) use checks::deparse_expression;
 pub use checks::CheckSource;
 use classify::{classify, search_path_setting};
+pub use extensions::pinned_extension_versions;
 pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
 pub use recreate::SeedInsert;
 

@@ -99,6 +99,14 @@ pub fn type_uses(model: &Model, data_type: &str) -> Vec<Resource> {
         .filter(|name| name.to_string() == base)
         .map(|name| Resource::Type(name.clone()))
         .collect();
+    // A range type's step creates its multirange too.
+    out.extend(
+        model
+            .ranges
+            .values()
+            .filter(|r| r.is_type_of(data_type))
+            .map(|r| Resource::Type(r.name.clone())),
+    );
     out.extend(
         model
             .tables
@@ -109,7 +117,7 @@ pub fn type_uses(model: &Model, data_type: &str) -> Vec<Resource> {
     out
 }
 
-/// Sequences, enum types and domains named in an expression (`nextval('public.s'::regclass)`).
+/// Sequences, enum, composite and range types and domains named in an expression (`nextval('public.s'::regclass)`).
 ///
 /// Catalog renderings qualify every name, so a textual search for the qualified name is
 /// reliable enough to order steps; a missed edge only loses an ordering hint, and the
@@ -126,7 +134,7 @@ pub fn expression_uses(model: &Model, expression: &str) -> Vec<Resource> {
         .keys()
         .chain(model.domains.keys())
         .chain(model.composites.keys());
-    for name in types {
+    for name in types.chain(model.ranges.keys()) {
         if expression.contains(&name.to_string()) {
             out.push(Resource::Type(name.clone()));
         }

@@ -18,6 +18,7 @@ pub mod moved_rows;
 pub mod objects;
 pub mod policies;
 pub mod privileges;
+pub mod ranges;
 pub mod routines;
 pub mod sequences;
 pub mod tables;
@@ -29,8 +30,14 @@ pub fn create_schema(schema: &Schema) -> String {
 }
 
 pub fn create_extension(extension: &Extension) -> String {
+    // The version only where the files pin it; otherwise the server's default one.
+    let version = if extension.version_pinned {
+        format!(" VERSION {}", quote_literal(&extension.version))
+    } else {
+        String::new()
+    };
     format!(
-        "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {};",
+        "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}{version};",
         quote_ident(&extension.name),
         quote_ident(&extension.schema)
     )

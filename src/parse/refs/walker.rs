@@ -140,6 +140,22 @@ impl Walker<'_> {
                 }
             }
             NodeEnum::CreateRoleStmt(s) => add_role(self.roles, &s.role),
+            // `subtype_diff = public.f` parses as a type name; it names a function.
+            NodeEnum::CreateRangeStmt(s) => {
+                for opt in &s.params {
+                    let Some(NodeEnum::DefElem(d)) = opt.node.as_ref() else {
+                        continue;
+                    };
+                    if d.defname != "subtype_diff" && d.defname != "canonical" {
+                        continue;
+                    }
+                    if let Some(NodeEnum::TypeName(t)) =
+                        d.arg.as_ref().and_then(|a| a.node.as_ref())
+                    {
+                        self.reference(&string_list(&t.names), ObjectName::Function);
+                    }
+                }
+            }
             NodeEnum::CreateSeqStmt(s) => self.owned_by(&s.options),
             NodeEnum::AlterSeqStmt(s) => self.owned_by(&s.options),
             NodeEnum::CreateTrigStmt(s) => {

@@ -56,8 +56,20 @@ impl Cascade {
         let mut forced = BTreeSet::new();
         for (removed, table_recreated) in removals(ctx, changes) {
             let mut objects: Vec<ObjectId> = Vec::new();
-            // Policies pin the columns their expressions read just as views do.
+            // Policies pin the columns their expressions read just as views do; a type
+            // re-created (a range type) is pinned by the routines that name it as well.
             let readers = ctx.from.views.values().map(|v| &v.id);
+            let typed: Vec<&ObjectId> = match &removed {
+                Resource::Type(_) => ctx
+                    .from
+                    .routines
+                    .values()
+                    .map(|r| &r.id)
+                    .chain(ctx.from.aggregates.values().map(|a| &a.id))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let readers = readers.chain(typed);
             for id in readers.chain(ctx.from.policies.values().map(|p| &p.id)) {
                 if reads(ctx.from, id, &removed) {
                     objects.push(id.clone());
@@ -444,6 +456,7 @@ fn reads(live: &Model, id: &ObjectId, removed: &Resource) -> bool {
             &n.qualified() == t && n.member.as_deref() == Some(c.as_str())
         }
         (Resource::Relation(t), _) => &n.qualified() == t,
+        (Resource::Type(t), Kind::Type) => &n.qualified() == t,
         _ => false,
     })
 }
@@ -467,6 +480,14 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<(Resource, bool)> {
             }
             Change::DropTable { table } => {
                 out.push((Resource::Relation(table.name.clone()), false))
+            }
+            Change::AlterRange { from, to } if !from.same_definition(to) => {
+                for resource in super::ranges::resources(from)
+                    .into_iter()
+                    .chain(super::ranges::converted_columns(ctx, from))
+                {
+                    out.push((resource, false));
+                }
             }
             _ => {}
         }

@@ -60,6 +60,13 @@ fn users(model: &Model, collation: &Collation) -> Vec<String> {
             .filter(|t| t.attributes.iter().any(|a| named(&a.collation)))
             .map(|t| t.name.to_string()),
     );
+    out.extend(
+        model
+            .ranges
+            .values()
+            .filter(|r| named(&r.collation))
+            .map(|r| r.name.to_string()),
+    );
     out
 }
 

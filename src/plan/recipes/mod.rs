@@ -20,6 +20,7 @@ mod objects;
 pub mod partition_swap;
 mod partitioned;
 pub mod policies;
+pub mod ranges;
 pub mod recreate;
 mod renames;
 mod retype;
@@ -53,6 +54,7 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         | CreateExtension { .. }
         | DropExtension { .. }
         | SetExtensionSchema { .. }
+        | UpdateExtension { .. }
         | CreateEnum { .. }
         | DropEnum { .. }
         | AddEnumValue { .. }
@@ -70,6 +72,9 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         CreateComposite { composite } => vec![composites::create(ctx, composite)],
         DropComposite { composite } => vec![composites::drop(ctx, composite)],
         AlterComposite { from, to } => composites::alter(ctx, from, to)?,
+        CreateRange { range } => vec![ranges::create(ctx, range)],
+        DropRange { range } => vec![ranges::drop(range)],
+        AlterRange { from, to } => ranges::alter(ctx, from, to)?,
         CreateTable { table } => tables::create(ctx, table),
         DropTable { table } => tables::drop(ctx, table),
         RecreateTable { from, to } => {

@@ -54,6 +54,24 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             Resource::Extension(extension.name.clone()),
             Resource::Schema(extension.schema.clone()),
         ])],
+        UpdateExtension {
+            extension,
+            from_version,
+        } => vec![Step::new(
+            Phase::Expand,
+            format!(
+                "update extension {} from version {from_version} to {}",
+                quote_ident(&extension.name),
+                extension.version
+            ),
+            ddl::objects::update_extension(extension),
+        )
+        .uses([Resource::Extension(extension.name.clone())])
+        .hazard(
+            HazardKind::MayFail,
+            "the extension's update script runs as written by its authors: it may rewrite \
+             or lock what the extension's objects are used by",
+        )],
         CreateEnum { enum_type } => vec![Step::new(
             Phase::Expand,
             format!("create type {}", enum_type.name),

@@ -16,6 +16,15 @@ pub fn drop_type(name: &QualifiedName) -> String {
     format!("DROP TYPE {name};")
 }
 
+/// `ALTER EXTENSION name UPDATE TO 'version'`.
+pub fn update_extension(extension: &crate::model::Extension) -> String {
+    format!(
+        "ALTER EXTENSION {} UPDATE TO {};",
+        quote_ident(&extension.name),
+        crate::sql::quote_literal(&extension.version)
+    )
+}
+
 /// `ALTER TYPE name RENAME TO new_name` (a type stays in its schema).
 pub fn rename_type(name: &QualifiedName, new_name: &str) -> String {
     format!("ALTER TYPE {name} RENAME TO {};", quote_ident(new_name))

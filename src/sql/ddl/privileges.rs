@@ -24,6 +24,9 @@ fn object_clause(id: &ObjectId) -> (String, Option<String>) {
             format!("TABLE {}", id.qualified()),
             id.member.as_deref().map(quote_ident),
         ),
+        // There is no `ON AGGREGATE`: `ON FUNCTION` takes aggregates (a flat argument list,
+        // `*` written as nothing).
+        Kind::Aggregate => (format!("FUNCTION {id}"), None),
         // `ON TYPE` takes domains as well.
         _ => (id.sql(), None),
     }
