@@ -36,6 +36,10 @@ struct Tree {
     new: Vec<QualifiedName>,
     /// Live foreign keys of other tables that reference a table of `old`.
     referencing: Vec<(QualifiedName, Constraint)>,
+    /// Live tables outside the old tree that the new one takes in under their names (a table
+    /// of its own becoming a partition): dropped with the old tree, their rows copied into
+    /// the new one. They are in `old` too.
+    joining: Vec<QualifiedName>,
 }
 
 pub struct Recreations {
@@ -71,13 +75,21 @@ impl Recreations {
             .iter()
             .filter(|name| is_root(name) && !online.contains(name))
             .map(|root| {
-                let old = family(ctx.from, root);
+                let mut old = family(ctx.from, root);
+                let new = family(ctx.to, root);
+                let joining: Vec<QualifiedName> = new
+                    .iter()
+                    .filter(|n| !old.contains(n) && ctx.from.tables.contains_key(n))
+                    .cloned()
+                    .collect();
+                old.extend(joining.iter().cloned());
                 let referencing = referencing_keys(ctx.from, &old);
                 Tree {
                     root: (*root).clone(),
-                    new: family(ctx.to, root),
+                    new,
                     old,
                     referencing,
+                    joining,
                 }
             })
             .collect::<Vec<Tree>>();
@@ -280,7 +292,32 @@ fn take_apart(ctx: &Context, tree: &Tree, copied: &[String], saved: &str) -> Vec
         ));
     }
     sql.push(format!("DROP TABLE {};", tree.root));
+    for (table, saved, copied) in joining_copies(ctx, tree) {
+        if !copied.is_empty() {
+            sql.push(format!(
+                "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {} FROM {table};",
+                column_list(&copied)
+            ));
+        }
+        sql.push(format!("DROP TABLE {table};"));
+    }
     sql
+}
+
+/// Each table the new tree takes in, the temporary table its rows wait in, and the columns
+/// the new tree gets from it.
+fn joining_copies(ctx: &Context, tree: &Tree) -> Vec<(QualifiedName, String, Vec<String>)> {
+    let Some(new_root) = ctx.desired_table(&tree.root) else {
+        return Vec::new();
+    };
+    tree.joining
+        .iter()
+        .filter_map(|name| ctx.live_table(name))
+        .map(|table| {
+            let saved = quote_ident(&helper_name("rows", &table.name.name));
+            (table.name.clone(), saved, copied_columns(table, new_root))
+        })
+        .collect()
 }
 
 /// Create the new table and its partitions, copy the rows in, and bring back what depends
@@ -303,6 +340,15 @@ fn build_again(
             "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {saved};",
             tree.root
         ));
+    }
+    for (_, joined, copied) in joining_copies(ctx, tree) {
+        if !copied.is_empty() {
+            let columns = column_list(&copied);
+            sql.push(format!(
+                "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {joined};",
+                tree.root
+            ));
+        }
     }
     if let Some(root) = ctx.desired_table(&tree.root) {
         for column in root.columns.iter().filter(|c| c.identity.is_some()) {
