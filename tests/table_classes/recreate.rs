@@ -191,6 +191,24 @@ const CASES: &[Kept] = &[
         rows: "SELECT id, at, v FROM (SELECT * FROM \"p Ü\" UNION SELECT * FROM \"p Ü part2\") r
                ORDER BY id, v",
     },
+    // Found by the third convergence property: the partition went with its old parent, rows
+    // and all, and was never created again.
+    Kept {
+        case: Case {
+            name: "re-keyed, a partition kept as a table of its own with its rows",
+            old: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY HASH (id);
+                  CREATE TABLE \"p Ü part1\" PARTITION OF \"p Ü\"
+                    FOR VALUES WITH (MODULUS 1, REMAINDER 0);",
+            new: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY RANGE (at);
+                  CREATE TABLE \"p Ü part1\" (id bigint NOT NULL, at date NOT NULL, v text);",
+            hazards: &["long-lock", "may-fail"],
+        },
+        setup: "INSERT INTO \"p Ü\" SELECT i, date '2024-01-01' + i, 'p' || i
+                  FROM generate_series(1, 20) i;",
+        rows: "SELECT id, at, v FROM \"p Ü part1\" ORDER BY id",
+    },
 ];
 
 #[tokio::test]
