@@ -440,6 +440,49 @@ async fn bundled_example_converges_in_one_command() {
     assert_eq!(last.code, 0, "plan after apply:\n{}", last.stdout);
 }
 
+/// A derived column that stays nullable: once expand has added it, the column no longer
+/// differs, yet a fresh plan still has its backfill (and, after that, only the sync trigger's
+/// removal). A row whose expression is NULL leaves nothing to fill.
+#[tokio::test]
+async fn nullable_derived_column_is_backfilled_by_a_fresh_plan_after_expand() {
+    let db = common::test_db().await;
+    db.exec(
+        "CREATE TABLE people (id bigserial PRIMARY KEY, first text, last text);
+         INSERT INTO people (first, last) SELECT 'f' || g, 'l' || g FROM generate_series(1, 250) g;
+         INSERT INTO people (first, last) VALUES (NULL, 'no first');",
+    )
+    .await;
+    let schema = schema_dir(
+        "CREATE TABLE people (
+    id bigserial PRIMARY KEY,
+    first text,
+    last text,
+    full_name text -- zdm:backfill first || ' ' || last
+);
+",
+    );
+    apply(&db, schema.path(), "expand").await;
+    let after_expand = plan(&db, schema.path()).await;
+    assert!(
+        after_expand.stdout.contains("== backfill =="),
+        "a fresh plan after expand still fills the column:\n{}",
+        after_expand.stdout
+    );
+    apply(&db, schema.path(), "backfill").await;
+    assert_eq!(
+        query_i64(
+            &db.client,
+            "SELECT count(*) FROM people WHERE full_name IS DISTINCT FROM first || ' ' || last"
+        )
+        .await,
+        0
+    );
+    assert_nothing_before(&db, schema.path(), "backfill").await;
+    apply(&db, schema.path(), "contract").await;
+    let last = plan(&db, schema.path()).await;
+    assert_eq!(last.code, 0, "plan after contract:\n{}", last.stdout);
+}
+
 /// `zdm plan` exits 2 and names the place.
 async fn assert_annotation_error(live: &str, desired: &str, location: &str, message: &str) {
     let db = common::test_db().await;

@@ -8,8 +8,14 @@
 //! The second property adds the layer above the tables (`objects` below): views over the
 //! tables' columns (whose types change under them), a view chain, a function a view calls,
 //! a trigger and its function, with definitions that differ between the two sides.
+//!
+//! The third property covers the kinds beside the tables' columns (`kinds` below):
+//! partitioned tables and their partitions (attached, detached, added, dropped, re-keyed),
+//! sequences, enums, stored generated columns and domains.
 
 mod common;
+#[path = "convergence_props/kinds.rs"]
+mod kinds;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -379,6 +385,17 @@ fn random_schema_pairs_with_views_functions_triggers_converge() {
         let from = ddl(&from) + &objects_ddl(&from, &a);
         let to = ddl(&to) + &objects_ddl(&to, &b);
         check_pair(&runtime, from, to)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn random_schema_pairs_with_partitions_sequences_enums_generated_domains_converge() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let result = runner(60, 0x6b6e64).run(&(kinds::kinds(), kinds::kinds()), |(from, to)| {
+        check_pair(&runtime, kinds::kinds_ddl(&from), kinds::kinds_ddl(&to))
     });
     if let Err(e) = result {
         panic!("{e}");

@@ -1,6 +1,8 @@
 //! Reads through a view while a column under it is retyped (`-- zdm:using`), phase by phase:
 //! the view is re-pointed in the same short transaction as the column swap, so no read ever
-//! fails and none waits much beyond zdm's lock timeout.
+//! fails and none waits much beyond zdm's lock timeout. The readers are a role that owns
+//! nothing and may only SELECT from the view: the re-created view gets that grant back in
+//! the same transaction, or they would be refused until a later step granted it.
 
 mod apply_support;
 mod common;
@@ -16,14 +18,19 @@ const LOCK_TIMEOUT_MS: u64 = 100;
 /// What a read may wait beyond the lock timeout (a loaded 2-core machine, a commit).
 const MARGIN_MS: u64 = 400;
 
+/// The readers' role: no rights but SELECT on the view.
+const READER: &str = "view_reader";
+
 const OLD: &str = "CREATE TABLE public.orders (id bigint PRIMARY KEY, amount integer NOT NULL);
-CREATE VIEW public.order_amounts AS SELECT id, amount FROM public.orders;";
+CREATE VIEW public.order_amounts AS SELECT id, amount FROM public.orders;
+GRANT SELECT ON public.order_amounts TO view_reader;";
 
 const NEW: &str = "CREATE TABLE public.orders (
     id bigint PRIMARY KEY,
     amount bigint NOT NULL -- zdm:using amount::bigint
 );
-CREATE VIEW public.order_amounts AS SELECT id, amount FROM public.orders;";
+CREATE VIEW public.order_amounts AS SELECT id, amount FROM public.orders;
+GRANT SELECT ON public.order_amounts TO view_reader;";
 
 #[derive(Default)]
 struct Reads {
@@ -47,6 +54,12 @@ fn start_traffic(
                     .await
                     .unwrap();
                 tokio::spawn(conn);
+                if worker != READERS {
+                    client
+                        .batch_execute(&format!("SET ROLE {READER}"))
+                        .await
+                        .unwrap();
+                }
                 let mut i: i64 = 0;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
@@ -79,6 +92,11 @@ fn start_traffic(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_through_a_view_never_fail_while_a_column_under_it_is_retyped() {
     let db = common::test_db().await;
+    // Roles belong to the cluster: another run of this test may have made it already.
+    db.exec(&format!(
+        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{READER}') THEN CREATE ROLE {READER}; END IF; END$$;"
+    ))
+    .await;
     db.exec(OLD).await;
     db.exec(&format!(
         "INSERT INTO public.orders SELECT g, g % 1000 FROM generate_series(1, {ROWS}) g; ANALYZE public.orders;"
@@ -87,6 +105,8 @@ async fn reads_through_a_view_never_fail_while_a_column_under_it_is_retyped() {
     let schema = tempfile::tempdir().unwrap();
     std::fs::write(schema.path().join("schema.sql"), NEW).unwrap();
     let schema_arg = schema.path().display().to_string();
+
+    assert_grant_comes_with_the_view(&db, &schema_arg);
 
     let stop = Arc::new(AtomicBool::new(false));
     let reads = Arc::new(Reads::default());
@@ -170,4 +190,35 @@ async fn reads_through_a_view_never_fail_while_a_column_under_it_is_retyped() {
         .get(0);
     assert_eq!(lost, 0);
     eprintln!("{done} statements through the view and on its table while retyping, worst {worst} ms, 0 failed");
+}
+
+/// The plan's step that creates the view again also grants the readers' SELECT (no step of
+/// its own comes after).
+fn assert_grant_comes_with_the_view(db: &common::TestDb, schema: &str) {
+    let out = zdm_command(db, &["plan", "--format", "json", "--schema", schema])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("plan is not JSON ({e}):\n{}", text(&out)));
+    let sql: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["sql"].as_str())
+        .collect();
+    let grant = format!("GRANT SELECT ON TABLE public.order_amounts TO {READER};");
+    let creating: Vec<&&str> = sql
+        .iter()
+        .filter(|s| s.contains("CREATE VIEW public.order_amounts"))
+        .collect();
+    assert_eq!(creating.len(), 1, "one step re-creates the view:\n{sql:#?}");
+    assert!(
+        creating[0].contains(&grant),
+        "the step re-creating the view grants {READER} SELECT:\n{sql:#?}"
+    );
+    assert_eq!(
+        sql.iter().filter(|s| s.contains(&grant)).count(),
+        1,
+        "and no other step does:\n{sql:#?}"
+    );
 }

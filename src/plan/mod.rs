@@ -177,7 +177,7 @@ pub fn plan_changes(
     steps.extend(leftovers);
     let wrapped = cascade.wrap(&context, &mut steps);
     steps.extend(cascade.leftovers(&context, &wrapped));
-    let grants = recipes::grants::object_steps(&context, &steps);
+    let grants = recipes::grants::object_steps(&context, &steps, &cascade.granted(&context));
     steps.extend(grants);
     recipes::grants::order_after_default_privileges(&mut steps);
     views::flag_drops_read_by_views(from, &mut steps);

@@ -169,6 +169,46 @@ const CASES: &[Kept] = &[
         setup: "INSERT INTO t (v) SELECT 'v' || i FROM generate_series(1, 20) i;",
         rows: "SELECT id, v FROM t ORDER BY id",
     },
+    // Found by the third convergence property: the new tree's partition existed as a table of
+    // its own, which the re-creation did not drop ("already exists").
+    Kept {
+        case: Case {
+            name: "re-keyed, a table of its own taken in as a partition with its rows",
+            old: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY HASH (id);
+                  CREATE TABLE \"p Ü 0\" PARTITION OF \"p Ü\"
+                    FOR VALUES WITH (MODULUS 1, REMAINDER 0);
+                  CREATE TABLE \"p Ü part2\" (id bigint NOT NULL, at date NOT NULL, v text);",
+            new: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY RANGE (at);
+                  CREATE TABLE \"p Ü part2\" PARTITION OF \"p Ü\" DEFAULT;",
+            hazards: &["long-lock", "may-fail"],
+        },
+        setup: "INSERT INTO \"p Ü\" SELECT i, date '2024-01-01' + i, 'p' || i
+                  FROM generate_series(1, 20) i;
+                INSERT INTO \"p Ü part2\" SELECT i, date '2025-01-01' + i, 's' || i
+                  FROM generate_series(21, 30) i;",
+        rows: "SELECT id, at, v FROM (SELECT * FROM \"p Ü\" UNION SELECT * FROM \"p Ü part2\") r
+               ORDER BY id, v",
+    },
+    // Found by the third convergence property: the partition went with its old parent, rows
+    // and all, and was never created again.
+    Kept {
+        case: Case {
+            name: "re-keyed, a partition kept as a table of its own with its rows",
+            old: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY HASH (id);
+                  CREATE TABLE \"p Ü part1\" PARTITION OF \"p Ü\"
+                    FOR VALUES WITH (MODULUS 1, REMAINDER 0);",
+            new: "CREATE TABLE \"p Ü\" (id bigint NOT NULL, at date NOT NULL, v text)
+                    PARTITION BY RANGE (at);
+                  CREATE TABLE \"p Ü part1\" (id bigint NOT NULL, at date NOT NULL, v text);",
+            hazards: &["long-lock", "may-fail"],
+        },
+        setup: "INSERT INTO \"p Ü\" SELECT i, date '2024-01-01' + i, 'p' || i
+                  FROM generate_series(1, 20) i;",
+        rows: "SELECT id, at, v FROM \"p Ü part1\" ORDER BY id",
+    },
 ];
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! Type changes PostgreSQL has no cast for: an error at plan time, at the column.
+//! Type changes PostgreSQL has no cast for: an error at plan time, at the column. Enums
+//! rebuilt because values went or moved, with every column that stores them.
 
 use crate::cli_support::{schema_dir, zdm_on};
-use crate::{common, run, Case};
+use crate::{common, run, run_keeping, Case, Kept};
 
 #[tokio::test]
 async fn a_type_change_without_a_cast_is_an_error_at_the_column() {
@@ -60,4 +61,39 @@ const CASES: &[Case] = &[
 #[tokio::test]
 async fn type_changes_with_a_conversion_converge() {
     run(CASES).await;
+}
+
+/// Found by the third convergence property: the rebuild converted only the columns the files
+/// keep, so a column the files drop (it goes in contract, after the rebuild) still held the
+/// old type and `DROP TYPE` failed.
+const ENUMS: &[Kept] = &[
+    Kept {
+        case: Case {
+            name: "values removed while the column storing them is dropped",
+            old: "CREATE TYPE \"mood ü\" AS ENUM ('sad', 'ok', 'happy');
+                  CREATE TABLE \"s t\" (id bigint PRIMARY KEY, mood \"mood ü\" DEFAULT 'ok');",
+            new: "CREATE TYPE \"mood ü\" AS ENUM ('sad', 'ok');
+                  CREATE TABLE \"s t\" (id bigint PRIMARY KEY);",
+            hazards: &["data-loss", "not-online", "table-rewrite"],
+        },
+        setup: "INSERT INTO \"s t\" VALUES (1, 'sad'), (2, 'ok'), (3, DEFAULT);",
+        rows: "SELECT id FROM \"s t\" ORDER BY id",
+    },
+    Kept {
+        case: Case {
+            name: "values reordered under a kept column and a new one",
+            old: "CREATE TYPE mood AS ENUM ('sad', 'ok');
+                  CREATE TABLE t (id bigint PRIMARY KEY, mood mood DEFAULT 'ok');",
+            new: "CREATE TYPE mood AS ENUM ('ok', 'sad');
+                  CREATE TABLE t (id bigint PRIMARY KEY, mood mood DEFAULT 'sad', other mood);",
+            hazards: &["not-online", "table-rewrite"],
+        },
+        setup: "INSERT INTO t VALUES (1, 'sad'), (2, 'ok');",
+        rows: "SELECT id, mood::text FROM t ORDER BY id",
+    },
+];
+
+#[tokio::test]
+async fn enum_rebuilds_converge() {
+    run_keeping(ENUMS).await;
 }

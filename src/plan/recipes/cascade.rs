@@ -186,6 +186,17 @@ impl Cascade {
         }
     }
 
+    /// The objects created here in their desired form: each step that creates one grants
+    /// what the files give it in the same transaction, so no other step does.
+    pub fn granted(&self, ctx: &Context) -> BTreeSet<ObjectId> {
+        self.recreated
+            .iter()
+            .chain(self.around.iter().flat_map(|a| &a.objects))
+            .filter(|id| ctx.to.object(id).is_some())
+            .cloned()
+            .collect()
+    }
+
     /// A materialized view's copy that an interrupted rebuild left behind: the rebuild
     /// replaces it, so no step of its own drops it.
     fn is_leftover_copy(&self, id: &ObjectId) -> bool {
@@ -379,6 +390,7 @@ fn cluster(
     }
     for object in &created {
         tail.extend(create_sql(object));
+        tail.extend(super::grants::statements_as_desired(ctx, object.id()));
     }
     for object in &kept {
         tail.extend(create_sql(object));

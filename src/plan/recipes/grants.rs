@@ -53,8 +53,9 @@ pub fn steps(change: &Change) -> Vec<Step> {
 }
 
 /// Grants and revokes on objects, knowing which objects the other `steps` drop and create
-/// again (a re-created object starts over from the defaults).
-pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
+/// again (a re-created object starts over from the defaults). The objects in `granted` get
+/// theirs inside the step that creates them (see [`statements_as_desired`]).
+pub fn object_steps(ctx: &Context, steps: &[Step], granted: &BTreeSet<ObjectId>) -> Vec<Step> {
     let created: BTreeSet<&Resource> = steps.iter().flat_map(|s| &s.creates).collect();
     let recreated: BTreeSet<&Resource> = steps
         .iter()
@@ -73,6 +74,9 @@ pub fn object_steps(ctx: &Context, steps: &[Step]) -> Vec<Step> {
         else {
             continue;
         };
+        if is_granted_with_creation(granted, id) {
+            continue;
+        }
         let existing = !is_recreated(id) && exists(ctx, id);
         for (grantee, action, privileges) in actions {
             let mut sql = ddl::privileges::statement(target, grantee, *action, privileges);
@@ -151,6 +155,17 @@ fn column_grants_kept(
     sql
 }
 
+/// Whether `id` (or the relation of a column `id`) is among the objects whose grants their
+/// creating step carries.
+fn is_granted_with_creation(granted: &BTreeSet<ObjectId>, id: &ObjectId) -> bool {
+    if id.kind != Kind::Column {
+        return granted.contains(id);
+    }
+    granted
+        .iter()
+        .any(|g| g.kind.is_relation() && g.schema == id.schema && g.name == id.name)
+}
+
 fn noun(id: &ObjectId) -> String {
     id.kind.sql().to_lowercase()
 }
@@ -203,6 +218,13 @@ pub fn statements_for_copy(ctx: &Context, id: &ObjectId, copy: &ObjectId) -> Vec
 /// the privileges it has live.
 pub fn statements_as_live(ctx: &Context, id: &ObjectId) -> Vec<String> {
     statements_as_in(ctx, ctx.from, id, id)
+}
+
+/// The grants that give `id`, dropped and created again in its desired form around a change
+/// (see `cascade`), the privileges the files give it and its columns, from what a new object
+/// holds: in the same transaction as its `CREATE`, so no reader is refused in between.
+pub fn statements_as_desired(ctx: &Context, id: &ObjectId) -> Vec<String> {
+    statements_as_in(ctx, ctx.to, id, id)
 }
 
 /// The grants `model` gives `id` and its columns, as statements on `copy`.

@@ -108,8 +108,9 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
     })
 }
 
-/// Contract steps for sync triggers left in the live database by an earlier expand (the
-/// change that created them is already done, so no recipe above produces their removal).
+/// The rest of a derived-column recipe whose expand already ran: the sync trigger is in the
+/// live database, the change that created it is done, so no recipe above produces its
+/// backfill (a nullable column no longer differs at all) or its removal.
 pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
     let mut out = Vec::new();
     for transform in &ctx.options.transforms {
@@ -125,10 +126,28 @@ pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
         let already = steps.iter().any(|s| {
             s.phase == super::Phase::Contract && s.op.drops_sync_function() == Some(&names.function)
         });
-        if !already && sync::trigger_exists(ctx.from, table, &names.trigger) {
-            let sources = sync::columns_read(ctx.live_table(table), expression, column);
-            out.push(sync::drop_derived(table, column, &sources));
+        if already || !sync::trigger_exists(ctx.from, table, &names.trigger) {
+            continue;
         }
+        let filled = steps.iter().any(|s| {
+            s.backfill
+                .as_ref()
+                .is_some_and(|b| &b.table == table && &b.column == column)
+        });
+        let exists = ctx
+            .live_table(table)
+            .is_some_and(|t| t.column(column).is_some());
+        if !filled && exists {
+            let mut fill = columns::backfill_step(ctx, table, column, expression);
+            if let Some(b) = fill.backfill.as_mut() {
+                // A row whose expression is NULL has nothing to fill: the backfill is done
+                // when no other row lacks its value.
+                b.pending_only_where = Some(format!("({expression}) IS NOT NULL"));
+            }
+            out.push(fill);
+        }
+        let sources = sync::columns_read(ctx.live_table(table), expression, column);
+        out.push(sync::drop_derived(table, column, &sources));
     }
     out
 }

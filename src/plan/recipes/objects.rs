@@ -212,6 +212,47 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
     steps
 }
 
+/// The columns of enum `name` the rebuild converts, with the default each gets back: the live
+/// ones (a column the files drop still stores the type until contract and would keep the old
+/// type from being dropped; its default as the files give it, or as it is live), and the
+/// desired ones that are not live yet (the rebuild runs after the step that adds them).
+fn enum_columns<'a>(
+    ctx: &'a Context,
+    name: &QualifiedName,
+) -> Vec<(
+    &'a QualifiedName,
+    &'a crate::model::Column,
+    Option<&'a String>,
+)> {
+    let of_type = |c: &crate::model::Column| {
+        c.data_type.trim_end_matches("[]") == name.to_string() && !c.inherited
+    };
+    let mut out = Vec::new();
+    for table in ctx.from.tables.values() {
+        for column in table.columns.iter().filter(|c| of_type(c)) {
+            let desired = ctx
+                .to
+                .tables
+                .get(&table.name)
+                .and_then(|t| t.column(&column.name));
+            let default = match desired {
+                Some(d) if d.data_type == column.data_type => d.default.as_ref(),
+                _ => column.default.as_ref(),
+            };
+            out.push((&table.name, column, default));
+        }
+    }
+    for table in ctx.to.tables.values() {
+        let live = ctx.from.tables.get(&table.name);
+        for column in table.columns.iter().filter(|c| of_type(c)) {
+            if live.and_then(|t| t.column(&column.name)).is_none() {
+                out.push((&table.name, column, column.default.as_ref()));
+            }
+        }
+    }
+    out
+}
+
 /// Values removed or reordered: build a new type and convert every column to it. This
 /// rewrites each table that uses the type, so it is marked as such.
 fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType) -> Vec<Step> {
@@ -222,32 +263,24 @@ fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType
     ];
     let mut uses = Vec::new();
     let mut tables = Vec::new();
-    for table in ctx.to.tables.values() {
-        for column in &table.columns {
-            let base = column.data_type.trim_end_matches("[]");
-            if base != name.to_string() || column.inherited {
-                continue;
-            }
-            let col = quote_ident(&column.name);
-            if column.default.is_some() {
-                sql.push(format!(
-                    "ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT;",
-                    table.name
-                ));
-            }
+    for (table, column, default) in enum_columns(ctx, name) {
+        let col = quote_ident(&column.name);
+        if column.default.is_some() {
             sql.push(format!(
-                "ALTER TABLE {} ALTER COLUMN {col} TYPE {} USING {col}::text::{};",
-                table.name, column.data_type, column.data_type
+                "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
             ));
-            if let Some(default) = &column.default {
-                sql.push(format!(
-                    "ALTER TABLE {} ALTER COLUMN {col} SET DEFAULT {default};",
-                    table.name
-                ));
-            }
-            uses.extend(columns_of(&table.name, std::slice::from_ref(&column.name)));
-            tables.push(table.name.to_string());
         }
+        sql.push(format!(
+            "ALTER TABLE {table} ALTER COLUMN {col} TYPE {} USING {col}::text::{};",
+            column.data_type, column.data_type
+        ));
+        if let Some(default) = default {
+            sql.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"
+            ));
+        }
+        uses.extend(columns_of(table, std::slice::from_ref(&column.name)));
+        tables.push(table.to_string());
     }
     sql.push(ddl::objects::drop_type(&old));
     let mut step = Step::new(

@@ -36,6 +36,14 @@ struct Tree {
     new: Vec<QualifiedName>,
     /// Live foreign keys of other tables that reference a table of `old`.
     referencing: Vec<(QualifiedName, Constraint)>,
+    /// Live tables outside the old tree that the new one takes in under their names (a table
+    /// of its own becoming a partition): dropped with the old tree, their rows copied into
+    /// the new one. They are in `old` too.
+    joining: Vec<QualifiedName>,
+    /// Live partitions of the old tree that the files keep outside the new one (a partition
+    /// becoming a table of its own): re-created by their own tree, before this one drops the
+    /// old root (which would drop them and their rows).
+    leaving: Vec<QualifiedName>,
 }
 
 pub struct Recreations {
@@ -63,21 +71,35 @@ impl Recreations {
                     .and_then(|t| t.partition_of.as_ref())
                     .is_some_and(|p| rebuilt.contains(&p.parent))
             };
-            !parent_in(ctx.from) && !parent_in(ctx.to)
+            // A partition the files keep outside the re-created tree is a root of its own.
+            !parent_in(ctx.to) && (!parent_in(ctx.from) || ctx.to.tables.contains_key(name))
         };
         // Those turned partitioned online are not re-created (`partition_swap`).
         let online = super::partition_swap::roots(ctx, changes);
-        let trees = rebuilt
+        let roots: BTreeSet<QualifiedName> = rebuilt
             .iter()
             .filter(|name| is_root(name) && !online.contains(name))
+            .map(|name| (*name).clone())
+            .collect();
+        let trees = roots
+            .iter()
             .map(|root| {
-                let old = family(ctx.from, root);
+                let (mut old, leaving) = family_except(ctx.from, root, &roots);
+                let new = family(ctx.to, root);
+                let joining: Vec<QualifiedName> = new
+                    .iter()
+                    .filter(|n| !old.contains(n) && ctx.from.tables.contains_key(n))
+                    .cloned()
+                    .collect();
+                old.extend(joining.iter().cloned());
                 let referencing = referencing_keys(ctx.from, &old);
                 Tree {
                     root: (*root).clone(),
-                    new: family(ctx.to, root),
+                    new,
                     old,
                     referencing,
+                    joining,
+                    leaving,
                 }
             })
             .collect::<Vec<Tree>>();
@@ -152,6 +174,36 @@ fn family(model: &Model, root: &QualifiedName) -> Vec<QualifiedName> {
     out
 }
 
+/// [`family`], without the partitions in `roots` (and theirs), which are returned apart.
+fn family_except(
+    model: &Model,
+    root: &QualifiedName,
+    roots: &BTreeSet<QualifiedName>,
+) -> (Vec<QualifiedName>, Vec<QualifiedName>) {
+    let mut out = vec![root.clone()];
+    let mut apart = Vec::new();
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i].clone();
+        for table in model.tables.values() {
+            let child = table
+                .partition_of
+                .as_ref()
+                .is_some_and(|p| p.parent == parent);
+            if !child || out.contains(&table.name) || apart.contains(&table.name) {
+                continue;
+            }
+            if roots.contains(&table.name) {
+                apart.push(table.name.clone());
+            } else {
+                out.push(table.name.clone());
+            }
+        }
+        i += 1;
+    }
+    (out, apart)
+}
+
 /// Foreign keys of tables outside `tables` that reference one of them (a partition's copy of
 /// its parent's key comes with the parent's).
 fn referencing_keys(model: &Model, tables: &[QualifiedName]) -> Vec<(QualifiedName, Constraint)> {
@@ -209,7 +261,8 @@ fn tree_steps(ctx: &Context, tree: &Tree) -> Vec<Step> {
     )
     .lock(LockMode::AccessExclusive, locked_tables(tree))
     .work(TableWork::Rewrite);
-    step = with_resources(ctx, tree, step);
+    step = with_resources(ctx, tree, step)
+        .after_drop_of(tree.leaving.iter().cloned().map(Resource::Relation));
     if has_rows {
         step = with_hazards(ctx, tree, step, &lost);
     }
@@ -280,7 +333,32 @@ fn take_apart(ctx: &Context, tree: &Tree, copied: &[String], saved: &str) -> Vec
         ));
     }
     sql.push(format!("DROP TABLE {};", tree.root));
+    for (table, saved, copied) in joining_copies(ctx, tree) {
+        if !copied.is_empty() {
+            sql.push(format!(
+                "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {} FROM {table};",
+                column_list(&copied)
+            ));
+        }
+        sql.push(format!("DROP TABLE {table};"));
+    }
     sql
+}
+
+/// Each table the new tree takes in, the temporary table its rows wait in, and the columns
+/// the new tree gets from it.
+fn joining_copies(ctx: &Context, tree: &Tree) -> Vec<(QualifiedName, String, Vec<String>)> {
+    let Some(new_root) = ctx.desired_table(&tree.root) else {
+        return Vec::new();
+    };
+    tree.joining
+        .iter()
+        .filter_map(|name| ctx.live_table(name))
+        .map(|table| {
+            let saved = quote_ident(&helper_name("rows", &table.name.name));
+            (table.name.clone(), saved, copied_columns(table, new_root))
+        })
+        .collect()
 }
 
 /// Create the new table and its partitions, copy the rows in, and bring back what depends
@@ -303,6 +381,15 @@ fn build_again(
             "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {saved};",
             tree.root
         ));
+    }
+    for (_, joined, copied) in joining_copies(ctx, tree) {
+        if !copied.is_empty() {
+            let columns = column_list(&copied);
+            sql.push(format!(
+                "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {joined};",
+                tree.root
+            ));
+        }
     }
     if let Some(root) = ctx.desired_table(&tree.root) {
         for column in root.columns.iter().filter(|c| c.identity.is_some()) {
@@ -440,7 +527,12 @@ fn with_resources(ctx: &Context, tree: &Tree, step: Step) -> Step {
     for table in tables(ctx.from, &tree.old) {
         uses.extend(table_uses(ctx.from, table));
     }
-    uses.retain(|r| !creates.contains(r) && !drops.contains(r));
+    // A partition leaving a re-created parent goes first: the parent's tree waits for it.
+    let live_parent = ctx
+        .live_table(&tree.root)
+        .and_then(|t| t.partition_of.as_ref())
+        .map(|p| Resource::Relation(p.parent.clone()));
+    uses.retain(|r| !creates.contains(r) && !drops.contains(r) && Some(r) != live_parent.as_ref());
     uses.dedup();
     step.drops(drops).creates(creates).uses(uses)
 }
