@@ -682,7 +682,6 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
             ("foreign data wrapper", "dummy"),
             ("foreign table", "public.ft"),
             ("publication", "pub"),
-            ("range type", "public.floatrange"),
             ("rule", "public.t.t_rule"),
             ("server", "srv"),
             ("statistics", "public.t_stats"),
@@ -694,8 +693,9 @@ async fn unmanaged_objects_are_listed_and_views_routines_triggers_are_read() {
     // The managed parts are still read, views, routines and triggers among them, and now
     // row-level security with its policies.
     assert!(model.tables.contains_key(&qn("public", "tuned")));
-    // Aggregates, composite types and inheritance are read, not listed.
+    // Aggregates, composite types, range types and inheritance are read, not listed.
     assert!(model.aggregates.contains_key("public.agg(integer)"));
+    assert!(model.ranges.contains_key(&qn("public", "floatrange")));
     assert!(model.composites.contains_key(&qn("public", "pair")));
     assert_eq!(
         model.tables[&qn("public", "child")].inherits,
