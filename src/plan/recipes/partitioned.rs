@@ -408,21 +408,8 @@ pub fn taken_by_parent_key(
     table: &QualifiedName,
     index: &Index,
 ) -> bool {
-    let Some(partition) = ctx.live_table(table) else {
-        return false;
-    };
-    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
-        return false;
-    };
-    changes.iter().any(|c| match c {
-        Change::AddConstraint {
-            table: t,
-            constraint,
-        } => {
-            t == parent
-                && reusable_for_key(partition, constraint).is_some_and(|r| r.name == index.name)
-        }
-        _ => false,
+    parent_adds_key(ctx, changes, table, |partition, constraint| {
+        reusable_for_key(partition, constraint).is_some_and(|r| r.name == index.name)
     })
 }
 
@@ -434,6 +421,19 @@ pub fn key_taken_by_parent(
     table: &QualifiedName,
     key: &Constraint,
 ) -> bool {
+    parent_adds_key(ctx, changes, table, |partition, constraint| {
+        own_key(partition, constraint).is_some_and(|k| k.name == key.name)
+    })
+}
+
+/// Whether `changes` add a key to the parent of the live partition `table` for which `takes`
+/// (given the partition and the parent's new key) holds.
+fn parent_adds_key(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    takes: impl Fn(&Table, &Constraint) -> bool,
+) -> bool {
     let Some(partition) = ctx.live_table(table) else {
         return false;
     };
@@ -444,7 +444,7 @@ pub fn key_taken_by_parent(
         Change::AddConstraint {
             table: t,
             constraint,
-        } => t == parent && own_key(partition, constraint).is_some_and(|k| k.name == key.name),
+        } => t == parent && takes(partition, constraint),
         _ => false,
     })
 }

@@ -156,22 +156,7 @@ impl Recreations {
 
 /// `root` and its partitions at any depth in `model`, parents first.
 fn family(model: &Model, root: &QualifiedName) -> Vec<QualifiedName> {
-    let mut out = vec![root.clone()];
-    let mut i = 0;
-    while i < out.len() {
-        let parent = out[i].clone();
-        for table in model.tables.values() {
-            let child = table
-                .partition_of
-                .as_ref()
-                .is_some_and(|p| p.parent == parent);
-            if child && !out.contains(&table.name) {
-                out.push(table.name.clone());
-            }
-        }
-        i += 1;
-    }
-    out
+    family_except(model, root, &BTreeSet::new()).0
 }
 
 /// [`family`], without the partitions in `roots` (and theirs), which are returned apart.
