@@ -76,7 +76,7 @@ async fn rehearse_in(
 ) -> Result<Rehearsal, RehearsalError> {
     let client = database.client();
     // One reader for the five reads of this database: its queries are planned once.
-    let reader = Reader::new(client);
+    let reader = Reader::of_own_build(client);
     let quiet = ApplyOptions::default();
     copy_in(&reader, client, live).await?;
 
@@ -156,7 +156,7 @@ pub async fn copy_live(
     client: &tokio_postgres::Client,
     live: &Model,
 ) -> Result<(), RehearsalError> {
-    copy_in(&Reader::new(client), client, live).await
+    copy_in(&Reader::of_own_build(client), client, live).await
 }
 
 async fn copy_in(

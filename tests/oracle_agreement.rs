@@ -101,10 +101,10 @@ async fn catalog_oracle_sees_what_pg_dump_sees() {
         );
         return;
     }
-    conformance::create_shared_roles().await;
     let mut cases = conformance::cases("cases.tsv");
     cases.extend(conformance::cases("schemas.tsv"));
     let cases: &'static [Case] = Box::leak(cases.into_boxed_slice());
+    conformance::create_shared_roles(cases).await;
     let verdicts: Vec<Verdict> = stream::iter(cases.iter().filter(|c| c.skip.is_none()))
         .map(judge)
         .buffer_unordered(3)

@@ -109,7 +109,9 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
     columns::columns(client, &oids, &mut model.tables).await?;
     constraints::constraints(client, &oids, &mut model.tables).await?;
     indexes::indexes(client, server, &oids, &mut model.tables).await?;
-    model.unmanaged = unmanaged::unmanaged(client, server).await?;
+    if client.reads_unmanaged {
+        model.unmanaged = unmanaged::unmanaged(client, server).await?;
+    }
     model.view_reads = views::view_reads(client).await?;
     model.views = views::views(client).await?;
     model.routines = routines::routines(client).await?;

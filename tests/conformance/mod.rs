@@ -371,28 +371,64 @@ pub fn tail(run: &Run) -> String {
     lines[lines.len().saturating_sub(12)..].join("\n")
 }
 
-/// Roles the corpus names without creating them (they exist on the peers' test servers,
-/// whose superuser is `postgres`). Roles are cluster-wide and the corpus tests of one binary
-/// run side by side, so two of them may race to create the role: the loser's
-/// `duplicate key` (the IF NOT EXISTS check saw no row yet) means the role is there.
-pub async fn create_shared_roles() {
+/// Roles the corpus needs, created before any case loads: `postgres` (the peers' test
+/// servers' superuser, which the corpus names without creating), and every role a case's
+/// files create behind an `IF NOT EXISTS` check. Roles are cluster-wide and the cases of one
+/// binary load side by side, so two cases' checks could both see no row and the second
+/// `CREATE ROLE` fail with `duplicate key`; created here first, every check finds the role.
+/// (Every `CREATE ROLE` in the corpus is guarded that way, so none fails for finding it.)
+pub async fn create_shared_roles(cases: &[Case]) {
     let conninfo = crate::common::server_conninfo("postgres");
     let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
         .await
         .expect("harness cluster reachable");
     tokio::spawn(connection);
-    let created = client
-        .batch_execute(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'postgres') THEN CREATE ROLE postgres SUPERUSER; END IF; END $$",
-        )
-        .await;
-    if let Err(e) = created {
-        let raced = e.code().is_some_and(|c| {
-            *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-                || *c == tokio_postgres::error::SqlState::DUPLICATE_OBJECT
-        });
-        assert!(raced, "create role postgres: {e:?}");
+    let mut roles = roles_created_by(cases);
+    roles.insert("postgres".to_string());
+    for role in roles {
+        let superuser = if role == "postgres" { " SUPERUSER" } else { "" };
+        let literal = role.replace('\'', "''");
+        let ident = zdm::sql::quote_ident(&role);
+        let created = client
+            .batch_execute(&format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{literal}') THEN CREATE ROLE {ident}{superuser}; END IF; END $$"
+            ))
+            .await;
+        if let Err(e) = created {
+            // Two corpus tests of one binary (cases and whole schemas) get here at once.
+            let raced = e.code().is_some_and(|c| {
+                *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    || *c == tokio_postgres::error::SqlState::DUPLICATE_OBJECT
+            });
+            assert!(raced, "create role {role}: {e:?}");
+        }
     }
+}
+
+/// The names after `CREATE ROLE` in the cases' files (plain or double-quoted identifiers).
+fn roles_created_by(cases: &[Case]) -> std::collections::BTreeSet<String> {
+    let mut roles = std::collections::BTreeSet::new();
+    for case in cases {
+        let files = ["setup.sql", "from.sql", "to.sql"].map(|f| case.dir.join(f));
+        for text in files.iter().filter_map(|f| std::fs::read_to_string(f).ok()) {
+            let upper = text.to_ascii_uppercase();
+            for (at, _) in upper.match_indices("CREATE ROLE ") {
+                let rest = &text[at + "CREATE ROLE ".len()..];
+                let name = match rest.strip_prefix('"') {
+                    Some(quoted) => quoted.split('"').next().unwrap_or_default().to_string(),
+                    None => rest
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default()
+                        .to_lowercase(),
+                };
+                if !name.is_empty() {
+                    roles.insert(name);
+                }
+            }
+        }
+    }
+    roles
 }
 
 /// Run `check` over every runnable case (three at a time), then [`report`] against the
@@ -403,8 +439,8 @@ where
     Fut: std::future::Future<Output = (Result<(), String>, bool)>,
 {
     use futures_util::stream::{self, StreamExt};
-    create_shared_roles().await;
     let cases: &'static [Case] = Box::leak(cases(index_file).into_boxed_slice());
+    create_shared_roles(cases).await;
     let skipped: Vec<(String, String)> = cases
         .iter()
         .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))
