@@ -12,6 +12,7 @@
 //! [`Model::unmanaged`] rather than silently dropped.
 
 mod aggregates;
+mod citus;
 mod collations;
 mod columns;
 mod composites;
@@ -111,6 +112,7 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
     indexes::indexes(client, server, &oids, &mut model.tables).await?;
     if client.reads_unmanaged {
         model.unmanaged = unmanaged::unmanaged(client, server).await?;
+        model.distributed = citus::distributed(client).await?;
     }
     model.view_reads = views::view_reads(client).await?;
     model.views = views::views(client).await?;

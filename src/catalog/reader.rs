@@ -17,7 +17,8 @@ use super::CatalogError;
 pub struct Reader<'a> {
     client: &'a Client,
     prepared: Mutex<HashMap<String, Statement>>,
-    /// Whether [`Reader::introspect`] lists the objects zdm does not manage.
+    /// Whether [`Reader::introspect`] lists the objects zdm does not manage and Citus's
+    /// distributed tables (what only a database zdm did not build can hold).
     pub(crate) reads_unmanaged: bool,
 }
 
@@ -31,9 +32,9 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader of a database zdm built itself from a model (a rehearsal's copy): everything
-    /// in it is something zdm made, so there is nothing unmanaged to list, and that query is
-    /// the costliest of an introspection to plan (a union of one branch per kind, about a
-    /// quarter of the server's time in a `zdm plan`).
+    /// in it is something zdm made, so there is nothing unmanaged to list (that query is the
+    /// costliest of an introspection to plan, a union of one branch per kind, about a quarter
+    /// of the server's time in a `zdm plan`) and no Citus metadata to read.
     pub fn of_own_build(client: &'a Client) -> Self {
         Reader {
             reads_unmanaged: false,

@@ -9,6 +9,7 @@
 mod aggregate;
 mod collation;
 mod composite;
+mod distribution;
 mod domain;
 mod id;
 mod name;
@@ -22,6 +23,7 @@ mod view;
 pub use aggregate::{Aggregate, AggregateKind};
 pub use collation::{Collation, CollationProvider};
 pub use composite::{Attribute, CompositeType};
+pub use distribution::Distribution;
 pub use domain::{Domain, DomainCheck};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
@@ -89,6 +91,10 @@ pub struct Model {
     /// Objects that exist but that zdm does not manage yet (aggregates, policies, domains, ...).
     /// They are reported, never diffed.
     pub unmanaged: Vec<UnmanagedObject>,
+    /// Citus's distributed and reference tables (live side only; never diffed): what a plan
+    /// may not do to them, see `plan::citus`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distributed: BTreeMap<QualifiedName, Distribution>,
     /// Objects left out by the scope (`zdm.toml`'s `schemas` and `ignore`), e.g.
     /// `table public.hangfire_job`: never compared, but a shadow copy of the live schema lacks
     /// them (see `rehearse`). Not part of the schema.

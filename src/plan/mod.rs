@@ -7,6 +7,7 @@
 //! validated) is picked up where it stopped instead of being started again.
 
 mod bodies;
+mod citus;
 mod graph;
 mod op;
 mod recipes;
@@ -122,6 +123,7 @@ impl Plan {
 pub fn fingerprint(model: &Model) -> String {
     let mut model = model.clone();
     model.unmanaged.clear();
+    model.distributed.clear();
     model.ignored.clear();
     model.view_reads.clear();
     for table in model.tables.values_mut() {
@@ -150,6 +152,7 @@ pub fn plan_changes(
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let context = Context { from, to, options };
+    citus::refuse_what_citus_refuses(&context, changes)?;
     // Views, routines and triggers re-created with their dependents, or around a step that
     // drops or retypes what they read.
     let cascade = recipes::cascade::Cascade::new(&context, changes);
