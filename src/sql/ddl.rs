@@ -89,7 +89,12 @@ pub fn column_definition(column: &Column) -> String {
         out.push_str(&format!(" COLLATE {collation}"));
     }
     if let Some(expr) = &column.generated {
-        out.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+        let kind = if column.virtual_generated {
+            "VIRTUAL"
+        } else {
+            "STORED"
+        };
+        out.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
     }
     if let Some(identity) = column.identity {
         out.push_str(&format!(
@@ -104,9 +109,25 @@ pub fn column_definition(column: &Column) -> String {
         out.push_str(&format!(" DEFAULT {default}"));
     }
     if column.not_null {
+        // PostgreSQL 18 keeps the name (e.g. one `LIKE` copied from another table); before 18
+        // there is none to give.
+        if let Some(name) = &column.not_null_name {
+            out.push_str(&format!(" CONSTRAINT {}", quote_ident(name)));
+        }
         out.push_str(" NOT NULL");
     }
     out
+}
+
+/// PostgreSQL 18: the columns with a NOT NULL constraint that is not validated yet, and its
+/// name (`ALTER TABLE ... ADD CONSTRAINT name NOT NULL column NOT VALID` after the table).
+pub fn pending_not_nulls(table: &Table) -> Vec<(&str, &str)> {
+    table
+        .columns
+        .iter()
+        .filter(|c| !c.not_null && !c.inherited)
+        .filter_map(|c| Some((c.name.as_str(), c.not_null_name.as_deref()?)))
+        .collect()
 }
 
 /// `ALWAYS` or `BY DEFAULT`, as after `GENERATED` (and `SET GENERATED`).
