@@ -42,14 +42,6 @@ pub fn set_not_null(table: &QualifiedName, column: &str) -> String {
     )
 }
 
-pub fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
-    format!(
-        "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};",
-        quote_ident(from),
-        quote_ident(to)
-    )
-}
-
 /// PostgreSQL 18+: a NOT NULL constraint that skips the scan of existing rows (checked from
 /// now on, validated later by `VALIDATE CONSTRAINT`). Without a name PostgreSQL picks
 /// `<table>_<column>_not_null`.
