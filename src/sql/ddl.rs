@@ -82,8 +82,8 @@ pub fn sequence_owned_by(sequence: &Sequence) -> String {
     format!("ALTER SEQUENCE {} OWNED BY {owner};", sequence.name)
 }
 
-/// A column as it appears inside `CREATE TABLE` or after `ADD COLUMN`.
-pub fn column_definition(column: &Column) -> String {
+/// A column of `table` as it appears inside `CREATE TABLE` or after `ADD COLUMN`.
+pub fn column_definition(table: &QualifiedName, column: &Column) -> String {
     let mut out = format!("{} {}", quote_ident(&column.name), column.data_type);
     if let Some(collation) = &column.collation {
         out.push_str(&format!(" COLLATE {collation}"));
@@ -110,13 +110,30 @@ pub fn column_definition(column: &Column) -> String {
     }
     if column.not_null {
         // PostgreSQL 18 keeps the name (e.g. one `LIKE` copied from another table); before 18
-        // there is none to give.
-        if let Some(name) = &column.not_null_name {
+        // there is none to give. The name PostgreSQL would pick anyway is left out, so that
+        // plans, diffs and dumps read the same on every major.
+        if let Some(name) = column
+            .not_null_name
+            .as_ref()
+            .filter(|n| **n != default_not_null_name(&table.name, &column.name))
+        {
             out.push_str(&format!(" CONSTRAINT {}", quote_ident(name)));
         }
         out.push_str(" NOT NULL");
     }
     out
+}
+
+/// The name PostgreSQL 18 gives an unnamed NOT NULL constraint, `<table>_<column>_not_null`,
+/// when that fits in an identifier. A longer one PostgreSQL shortens (and a taken one it
+/// numbers): such names are always written out, never assumed.
+pub fn default_not_null_name(table: &str, column: &str) -> String {
+    let name = format!("{table}_{column}_not_null");
+    if name.len() <= 63 {
+        name
+    } else {
+        String::new()
+    }
 }
 
 /// PostgreSQL 18: the columns with a NOT NULL constraint that is not validated yet, and its
@@ -198,7 +215,7 @@ pub fn create_table(table: &Table, foreign_keys_inline: bool) -> String {
             if c.inherited {
                 partition_column_options(c)
             } else {
-                column_definition(c)
+                column_definition(&table.name, c)
             }
         })
         .collect();

@@ -56,7 +56,7 @@ fn calls_user_function(expression: &str) -> bool {
 pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
     format!(
         "ALTER TABLE {table} ADD COLUMN {};",
-        ddl::column_definition(column)
+        ddl::column_definition(table, column)
     )
 }
 

@@ -64,7 +64,7 @@ fn recreate(ctx: &Context, table: &QualifiedName, from: &Column, to: &Column) ->
         format!("recreate generated column {col} of {table}"),
         format!(
             "ALTER TABLE {table} DROP COLUMN {col}, ADD COLUMN {};",
-            ddl::column_definition(to)
+            ddl::column_definition(table, to)
         ),
     )
     .lock(LockMode::AccessExclusive, table)

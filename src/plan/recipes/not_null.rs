@@ -78,6 +78,42 @@ pub fn not_null_recipe(
     steps
 }
 
+/// NOT NULL on a column zdm adds for a while under a helper name (an online type change's
+/// shadow column), whose NOT NULL constraint on PostgreSQL 18+ is given `name` (the desired
+/// schema has no such column to take one from) so that the swap can rename it to the
+/// desired name. Before 18, or when an interrupted run left a helper check, as
+/// [`not_null_recipe`] does.
+pub fn not_null_recipe_named(
+    ctx: &Context,
+    table: &QualifiedName,
+    column: &str,
+    name: &str,
+    has_value_for_existing_rows: bool,
+) -> Vec<Step> {
+    let helper_left = ctx
+        .live_table(table)
+        .is_some_and(|t| t.constraints.contains_key(&helper_name("nn", column)));
+    if helper_left || ctx.from.server_version < NOT_NULL_NOT_VALID_SINCE {
+        return not_null_recipe(ctx, table, column, has_value_for_existing_rows, false);
+    }
+    let pending = pending_name(ctx, table, column);
+    let values = Values {
+        present: has_value_for_existing_rows,
+        column_is_new: false,
+    };
+    let name = pending.as_deref().unwrap_or(name);
+    not_valid_constraint_recipe(ctx, table, column, name, values)
+}
+
+/// PostgreSQL 18+: the name of a column's NOT NULL constraint an interrupted run left
+/// `NOT VALID`.
+fn pending_name(ctx: &Context, table: &QualifiedName, column: &str) -> Option<String> {
+    ctx.live_table(table)
+        .and_then(|t| t.column(column))
+        .filter(|c| !c.not_null)
+        .and_then(|c| c.not_null_name.clone())
+}
+
 /// Whether the existing rows have a value for the column, and whether it is new.
 #[derive(Clone, Copy)]
 struct Values {
@@ -114,12 +150,7 @@ fn named_constraint(ctx: &Context, table: &QualifiedName, column: &str) -> Optio
     if ctx.from.server_version < NOT_NULL_NOT_VALID_SINCE {
         return None;
     }
-    let pending = ctx
-        .live_table(table)
-        .and_then(|t| t.column(column))
-        .filter(|c| !c.not_null)
-        .and_then(|c| c.not_null_name.clone());
-    pending.or_else(|| {
+    pending_name(ctx, table, column).or_else(|| {
         ctx.to
             .tables
             .get(table)
