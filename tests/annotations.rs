@@ -143,7 +143,9 @@ CREATE INDEX customers_mail_idx ON customers (mail);
     );
     let first = plan(&db, schema.path()).await;
     assert_eq!(first.code, 1, "{}", first.stderr);
-    insta::assert_snapshot!("rename_column_plan", first.stdout);
+    insta::with_settings!({ snapshot_suffix => common::suffix_of_18() }, {
+        insta::assert_snapshot!("rename_column_plan", first.stdout);
+    });
 
     apply(&db, schema.path(), "expand").await;
     assert_nothing_before(&db, schema.path(), "expand").await;
@@ -239,7 +241,9 @@ CREATE TABLE orders (id serial PRIMARY KEY, item_id int REFERENCES products (id)
         "a rename loses nothing:\n{}",
         first.stdout
     );
-    insta::assert_snapshot!("rename_table_plan", first.stdout);
+    insta::with_settings!({ snapshot_suffix => common::suffix_of_18() }, {
+        insta::assert_snapshot!("rename_table_plan", first.stdout);
+    });
 
     apply(&db, schema.path(), "expand").await;
     assert_nothing_before(&db, schema.path(), "validate").await;
@@ -326,7 +330,9 @@ CREATE INDEX accounts_balance_idx ON accounts (balance);
         "no rewrite:\n{}",
         first.stdout
     );
-    insta::assert_snapshot!("type_change_plan", first.stdout);
+    insta::with_settings!({ snapshot_suffix => common::suffix_of_18() }, {
+        insta::assert_snapshot!("type_change_plan", first.stdout);
+    });
 
     apply(&db, schema.path(), "expand").await;
     assert_nothing_before(&db, schema.path(), "expand").await;

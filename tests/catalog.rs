@@ -17,10 +17,12 @@ fn col(name: &str, data_type: &str) -> Column {
         name: name.into(),
         data_type: data_type.into(),
         not_null: false,
+        not_null_name: None,
         default: None,
         identity: None,
         identity_sequence: None,
         generated: None,
+        virtual_generated: false,
         collation: None,
         comment: None,
         inherited: false,
@@ -161,6 +163,16 @@ async fn columns_defaults_identity_generated_collation() {
             ..col("created", "timestamp(3) with time zone")
         },
     ];
+    // PostgreSQL 18 names each NOT NULL (`<table>_<column>_not_null` by default).
+    let expected: Vec<Column> = expected
+        .into_iter()
+        .map(|mut c| {
+            if model.server_version >= 180000 && c.not_null {
+                c.not_null_name = Some(format!("users_{}_not_null", c.name));
+            }
+            c
+        })
+        .collect();
     assert_eq!(users.columns, expected);
     assert_eq!(
         users.column("mood").map(|c| c.data_type.as_str()),

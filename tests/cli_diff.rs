@@ -57,7 +57,8 @@ async fn diff_of_the_bundled_example_human_and_json() {
         .expect("a JSON array of changes");
     // org_id, the CHECK, the FK, the index; display_name and three drops
     assert_eq!(changes.len(), 8, "{}", json.stdout);
-    insta::with_settings!({ filters => filters() }, {
+    // On 18 the JSON model of a column carries its NOT NULL constraint's name.
+    insta::with_settings!({ filters => filters(), snapshot_suffix => common::suffix_of_18() }, {
         insta::assert_snapshot!("diff_example_json", json.stdout);
     });
 }

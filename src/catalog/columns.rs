@@ -19,7 +19,7 @@ pub(crate) async fn columns(
     let sql = format!(
         "SELECT a.attrelid, a.attname::text,
                 pg_catalog.format_type(a.atttypid, a.atttypmod),
-                a.attnotnull,
+                a.attnotnull AND coalesce(nn.convalidated, true),
                 pg_catalog.pg_get_expr(ad.adbin, ad.adrelid),
                 a.attgenerated::text, a.attidentity::text,
                 CASE WHEN a.attcollation <> t.typcollation AND co.oid IS NOT NULL
@@ -28,7 +28,8 @@ pub(crate) async fn columns(
                 pg_catalog.col_description(a.attrelid, a.attnum),
                 NOT a.attislocal,
                 idn.nspname::text, idc.relname::text, ids.seqstart, ids.seqincrement,
-                ids.seqmin, ids.seqmax, ids.seqcache, ids.seqcycle
+                ids.seqmin, ids.seqmax, ids.seqcache, ids.seqcycle,
+                nn.conname::text
          FROM pg_catalog.pg_attribute a
          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -42,6 +43,10 @@ pub(crate) async fn columns(
                AND idd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
                AND idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
                AND idd.deptype = 'i' AND a.attidentity <> ''
+         -- PostgreSQL 18 keeps NOT NULL as a named constraint ('n'), possibly NOT VALID
+         -- (attnotnull is already true then); before 18 there are no such rows.
+         LEFT JOIN pg_catalog.pg_constraint nn
+                ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
          LEFT JOIN pg_catalog.pg_sequence ids ON ids.seqrelid = idd.objid
          LEFT JOIN pg_catalog.pg_class idc ON idc.oid = ids.seqrelid
          LEFT JOIN pg_catalog.pg_namespace idn ON idn.oid = idc.relnamespace
@@ -57,9 +62,10 @@ pub(crate) async fn columns(
         };
         let expr: Option<String> = get(&row, 4, WHAT)?;
         let generated = get::<String>(&row, 5, WHAT)?;
+        let virtual_generated = generated == "v";
         let (default, generated) = match generated.as_str() {
             "" => (expr, None),
-            // 's' (stored); PG18's virtual 'v' has the same shape.
+            // 's' (stored) or, on 18+, 'v' (virtual).
             _ => (None, expr),
         };
         let identity = match get::<String>(&row, 6, WHAT)?.as_str() {
@@ -87,10 +93,12 @@ pub(crate) async fn columns(
             name: get(&row, 1, WHAT)?,
             data_type: get(&row, 2, WHAT)?,
             not_null: get(&row, 3, WHAT)?,
+            not_null_name: get(&row, 19, WHAT)?,
             default,
             identity,
             identity_sequence,
             generated,
+            virtual_generated,
             collation,
             comment: get(&row, 9, WHAT)?,
             inherited: get(&row, 10, WHAT)?,

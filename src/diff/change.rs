@@ -499,6 +499,13 @@ pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
             "drop not null"
         });
     }
+    if from.not_null && to.not_null && !from.inherited && !to.inherited {
+        if let (Some(a), Some(b)) = (&from.not_null_name, &to.not_null_name) {
+            if a != b {
+                out.push("not null name");
+            }
+        }
+    }
     if from.default != to.default {
         out.push("default");
     }
@@ -507,7 +514,7 @@ pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
     } else if from.identity_sequence != to.identity_sequence {
         out.push("identity options");
     }
-    if from.generated != to.generated {
+    if from.generated != to.generated || from.virtual_generated != to.virtual_generated {
         out.push("generated");
     }
     out

@@ -185,6 +185,13 @@ fn table_lines(model: &Model, table: &Table, rows: Option<&String>) -> Vec<Strin
             .filter(|c| !c.inherited && !c.inline_in_create_table(false))
             .map(|c| ddl::add_constraint(&table.name, c)),
     );
+    lines.extend(
+        ddl::pending_not_nulls(table)
+            .into_iter()
+            .map(|(column, name)| {
+                ddl::tables::add_not_null_not_valid(&table.name, Some(name), column)
+            }),
+    );
     lines.extend(table.indexes.values().map(ddl::create_index));
     if !table.replica_identity.is_default() {
         lines.push(ddl::set_replica_identity(

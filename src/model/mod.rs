@@ -259,15 +259,27 @@ pub struct Column {
     pub name: String,
     /// `format_type(atttypid, atttypmod)`, e.g. `character varying(200)`, `public.mood`.
     pub data_type: String,
+    /// A validated NOT NULL (on PostgreSQL 18, one whose constraint is `NOT VALID` does not
+    /// count: `not_null_name` then names that constraint, awaiting its validation).
     pub not_null: bool,
+    /// PostgreSQL 18+: the name of the column's NOT NULL constraint (`pg_constraint` row of
+    /// type `n`); `None` before 18, where NOT NULL has no name. Compared only when both sides
+    /// have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_null_name: Option<String>,
     /// `pg_get_expr(adbin)`; `None` for generated columns (see `generated`).
     pub default: Option<String>,
     pub identity: Option<Identity>,
     /// The options of an identity column's sequence (`None` when not an identity column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_sequence: Option<IdentitySequence>,
-    /// Expression of a `GENERATED ALWAYS AS (...) STORED` column.
+    /// Expression of a `GENERATED ALWAYS AS (...) STORED` (or, see `virtual_generated`,
+    /// `VIRTUAL`) column.
     pub generated: Option<String>,
+    /// PostgreSQL 18+: the generated column is `VIRTUAL` (computed when read, `attgenerated`
+    /// `v`) rather than `STORED`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub virtual_generated: bool,
     /// Explicit collation when it differs from the type's default, rendered the way
     /// `pg_get_indexdef` / `pg_get_constraintdef` render collations: bare (quoted as needed) for
     /// collations in `pg_catalog` (`"C"`, `"en_US"`, `ucs_basic`), schema-qualified otherwise

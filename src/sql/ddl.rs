@@ -82,14 +82,19 @@ pub fn sequence_owned_by(sequence: &Sequence) -> String {
     format!("ALTER SEQUENCE {} OWNED BY {owner};", sequence.name)
 }
 
-/// A column as it appears inside `CREATE TABLE` or after `ADD COLUMN`.
-pub fn column_definition(column: &Column) -> String {
+/// A column of `table` as it appears inside `CREATE TABLE` or after `ADD COLUMN`.
+pub fn column_definition(table: &QualifiedName, column: &Column) -> String {
     let mut out = format!("{} {}", quote_ident(&column.name), column.data_type);
     if let Some(collation) = &column.collation {
         out.push_str(&format!(" COLLATE {collation}"));
     }
     if let Some(expr) = &column.generated {
-        out.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+        let kind = if column.virtual_generated {
+            "VIRTUAL"
+        } else {
+            "STORED"
+        };
+        out.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
     }
     if let Some(identity) = column.identity {
         out.push_str(&format!(
@@ -104,9 +109,42 @@ pub fn column_definition(column: &Column) -> String {
         out.push_str(&format!(" DEFAULT {default}"));
     }
     if column.not_null {
+        // PostgreSQL 18 keeps the name (e.g. one `LIKE` copied from another table); before 18
+        // there is none to give. The name PostgreSQL would pick anyway is left out, so that
+        // plans, diffs and dumps read the same on every major.
+        if let Some(name) = column
+            .not_null_name
+            .as_ref()
+            .filter(|n| **n != default_not_null_name(&table.name, &column.name))
+        {
+            out.push_str(&format!(" CONSTRAINT {}", quote_ident(name)));
+        }
         out.push_str(" NOT NULL");
     }
     out
+}
+
+/// The name PostgreSQL 18 gives an unnamed NOT NULL constraint, `<table>_<column>_not_null`,
+/// when that fits in an identifier. A longer one PostgreSQL shortens (and a taken one it
+/// numbers): such names are always written out, never assumed.
+pub fn default_not_null_name(table: &str, column: &str) -> String {
+    let name = format!("{table}_{column}_not_null");
+    if name.len() <= 63 {
+        name
+    } else {
+        String::new()
+    }
+}
+
+/// PostgreSQL 18: the columns with a NOT NULL constraint that is not validated yet, and its
+/// name (`ALTER TABLE ... ADD CONSTRAINT name NOT NULL column NOT VALID` after the table).
+pub fn pending_not_nulls(table: &Table) -> Vec<(&str, &str)> {
+    table
+        .columns
+        .iter()
+        .filter(|c| !c.not_null && !c.inherited)
+        .filter_map(|c| Some((c.name.as_str(), c.not_null_name.as_deref()?)))
+        .collect()
 }
 
 /// `ALWAYS` or `BY DEFAULT`, as after `GENERATED` (and `SET GENERATED`).
@@ -177,7 +215,7 @@ pub fn create_table(table: &Table, foreign_keys_inline: bool) -> String {
             if c.inherited {
                 partition_column_options(c)
             } else {
-                column_definition(c)
+                column_definition(&table.name, c)
             }
         })
         .collect();

@@ -35,6 +35,17 @@ pub fn cluster() -> &'static EmbeddedCluster {
     &CLUSTER
 }
 
+/// The snapshot suffix of an output that differs on PostgreSQL 18 (`pg18` there, none
+/// before): 18 adds NOT NULL as a named constraint `NOT VALID` then validated where 13-17
+/// need a helper check, and its models carry the NOT NULL constraints' names.
+pub fn suffix_of_18() -> &'static str {
+    if cluster().major_version() >= 18 {
+        "pg18"
+    } else {
+        ""
+    }
+}
+
 /// key=value conninfo for any database on the harness cluster.
 pub fn server_conninfo(dbname: &str) -> String {
     cluster().target(dbname).to_conninfo()

@@ -56,7 +56,7 @@ fn calls_user_function(expression: &str) -> bool {
 pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
     format!(
         "ALTER TABLE {table} ADD COLUMN {};",
-        ddl::column_definition(column)
+        ddl::column_definition(table, column)
     )
 }
 
@@ -67,10 +67,12 @@ pub(super) fn companion(column: &Column, name: &str) -> Column {
     Column {
         name: name.to_string(),
         not_null: false,
+        not_null_name: None,
         default: None,
         identity: None,
         identity_sequence: None,
         generated: None,
+        virtual_generated: false,
         comment: None,
         ..column.clone()
     }
@@ -98,7 +100,11 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     if !ctx.has_rows(table) {
         return vec![base.creates(column_resources(table, column))];
     }
-    if column.generated.is_some() || column.identity.is_some() {
+    // A virtual column (PostgreSQL 18) is computed when read: adding one writes nothing,
+    // unless a NOT NULL has every row checked.
+    let computed_for_every_row =
+        column.generated.is_some() && (column.not_null || !column.virtual_generated);
+    if computed_for_every_row || column.identity.is_some() {
         let what = if column.generated.is_some() {
             "a generated column"
         } else {
@@ -309,44 +315,14 @@ pub fn alter(
     let mut steps = Vec::new();
     let has_rows = ctx.has_rows(table);
 
-    // Generated expressions cannot change in place before PostgreSQL 17: drop and re-add.
-    if from.generated != to.generated {
-        if from.generated.is_some() && to.generated.is_none() {
-            steps.push(
-                Step::new(
-                    Phase::Expand,
-                    format!("stop generating {table}.{col} (values kept)"),
-                    format!("ALTER TABLE {table} ALTER COLUMN {col} DROP EXPRESSION;"),
-                )
-                .lock(LockMode::AccessExclusive, table)
-                .uses([Resource::Column(table.clone(), to.name.clone())]),
-            );
-        } else {
-            let mut step = Step::new(
-                Phase::Expand,
-                format!("recreate generated column {col} of {table}"),
-                format!(
-                    "ALTER TABLE {table} DROP COLUMN {col}, ADD COLUMN {};",
-                    ddl::column_definition(to)
-                ),
-            )
-            .lock(LockMode::AccessExclusive, table)
-            .uses(column_uses(ctx.to, table, to));
-            if has_rows {
-                step = step.work(TableWork::Rewrite).hazard(
-                    HazardKind::TableRewrite,
-                    format!("{table} is rewritten to compute {col} under ACCESS EXCLUSIVE"),
-                );
-            }
-            if from.generated.is_none() {
-                step = step.hazard(
-                    HazardKind::DataLoss,
-                    format!("the stored values of {table}.{col} are replaced by computed ones"),
-                );
-            }
-            steps.push(step);
-            return Ok(steps);
-        }
+    // Generated expressions: see `generated` (drop and re-add unless changed in place).
+    match super::generated::alter(ctx, table, from, to) {
+        Some(super::generated::Generated::Done(done)) => return Ok(done),
+        Some(super::generated::Generated::More(more)) => steps.extend(more),
+        None => {}
+    }
+    if let Some(rename) = super::not_null::rename(table, from, to) {
+        steps.push(rename);
     }
 
     // Attribute changes that only touch the catalog, in one ALTER TABLE (one short lock).
@@ -425,7 +401,7 @@ pub fn alter(
                 "alter column {col} of {table} ({})",
                 crate::diff::column_differences(from, to)
                     .into_iter()
-                    .filter(|d| *d != "set not null")
+                    .filter(|d| *d != "set not null" && *d != "not null name")
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -134,12 +134,16 @@ pub fn add(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Vec
             }
             steps
         }
-        ConstraintKind::PrimaryKey | ConstraintKind::Unique if !is_partitioned(ctx, table) => {
+        ConstraintKind::PrimaryKey | ConstraintKind::Unique
+            if !is_partitioned(ctx, table) && !is_temporal(constraint) =>
+        {
             add_unique_via_index(ctx, table, constraint, uses)
         }
         ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion => {
-            if let Some(steps) = super::partitioned::add_key(ctx, table, constraint, &uses) {
-                return steps;
+            if !is_temporal(constraint) {
+                if let Some(steps) = super::partitioned::add_key(ctx, table, constraint, &uses) {
+                    return steps;
+                }
             }
             let mut step = Step::new(
                 Phase::Expand,
@@ -165,6 +169,13 @@ pub fn add(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Vec
             vec![step]
         }
     }
+}
+
+/// A temporal key (PostgreSQL 18, `PRIMARY KEY (id, valid WITHOUT OVERLAPS)`): its GiST index
+/// is no unique index `CREATE UNIQUE INDEX CONCURRENTLY` can build, so the constraint builds
+/// it itself.
+fn is_temporal(constraint: &Constraint) -> bool {
+    constraint.definition.contains(" WITHOUT OVERLAPS)")
 }
 
 /// UNIQUE / PRIMARY KEY on a live table: build the index concurrently, then attach it.

@@ -7,6 +7,7 @@ mod columns;
 mod composites;
 mod constraints;
 mod domains;
+mod generated;
 pub mod grants;
 mod identity;
 mod indexes;

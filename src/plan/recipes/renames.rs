@@ -11,7 +11,7 @@ use crate::diff::Change;
 use crate::model::{Column, Constraint, Index, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Op, Phase, Step, Transform};
-use crate::sql::quote_ident;
+use crate::sql::{ddl, quote_ident};
 
 use super::columns::backfill_step;
 use super::not_null::not_null_recipe;
@@ -360,6 +360,7 @@ fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
             ));
         }
     }
+    sql.extend(not_null_renames(old, new));
     for index in old.indexes.values() {
         if new.indexes.contains_key(&index.name) {
             continue;
@@ -399,6 +400,25 @@ fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
         .creates(creates),
         drop_view_of(from, to, old.columns.iter().map(|c| c.name.as_str())),
     ]
+}
+
+/// PostgreSQL 18 names NOT NULL constraints and keeps the names through `RENAME TO`
+/// (`items_id_not_null` stays on `products`). They take the desired schema's names, as the
+/// other constraints do: what a fresh install of the schema gives (`products_id_not_null`),
+/// so the renamed table matches it and the next plan is empty. Comparing such names
+/// leniently instead would leave the old table's name behind for good, and the live schema
+/// would differ from the declared one in every dump. Inherited columns are left alone
+/// (PostgreSQL refuses to rename an inherited constraint; the parent's rename recurses).
+fn not_null_renames(old: &Table, new: &Table) -> Vec<String> {
+    old.columns
+        .iter()
+        .filter(|c| !c.inherited)
+        .filter_map(|column| {
+            let live = column.not_null_name.as_ref()?;
+            let wanted = new.column(&column.name)?.not_null_name.as_ref()?;
+            (live != wanted).then(|| ddl::tables::rename_constraint(&new.name, live, wanted))
+        })
+        .collect()
 }
 
 fn drop_view(ctx: &Context, table: &QualifiedName, from: &QualifiedName) -> Step {

@@ -15,7 +15,7 @@ use crate::sql::{ddl, quote_ident};
 
 use super::columns::{backfill_step, is_binary_coercible};
 use super::indexes::{build_concurrently, mentions};
-use super::not_null::{leftover_helper, not_null_recipe};
+use super::not_null::{leftover_helper, not_null_recipe, not_null_recipe_named};
 use super::{helper_name, sync};
 
 pub fn shadow_name(column: &str) -> String {
@@ -247,16 +247,30 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
             ConstraintKind::Exclusion => {}
         }
     }
+    // PostgreSQL 18: the shadow's NOT NULL constraint takes the desired name at the swap
+    // (after the old column, and its constraint of that name, are dropped); until then it
+    // has a helper name. Otherwise it would keep the shadow's name (`t_zdm_new_c_not_null`)
+    // where a fresh install of the schema has `t_c_not_null`, and never converge.
+    let nn_helper = r.to.not_null_name.as_ref().map(|n| helper_name("new", n));
     if r.to.not_null && !live_shadow.is_some_and(|c| c.not_null) {
-        steps.extend(not_null_recipe(
-            ctx,
-            table,
-            &r.shadow,
-            r.from.not_null,
-            false,
-        ));
+        steps.extend(match &nn_helper {
+            Some(helper) => not_null_recipe_named(ctx, table, &r.shadow, helper, r.from.not_null),
+            None => not_null_recipe(ctx, table, &r.shadow, r.from.not_null, false),
+        });
     } else {
         steps.extend(leftover_helper(ctx, table, &r.shadow));
+    }
+
+    if let Some(wanted) = r.to.not_null_name.as_ref().filter(|_| r.to.not_null) {
+        // The name the shadow's NOT NULL has by the swap: the live one once it is there
+        // (zdm re-plans before every phase), else the one the recipe above gives it.
+        let shadow_nn = live_shadow
+            .filter(|c| c.not_null)
+            .and_then(|c| c.not_null_name.clone())
+            .or(nn_helper);
+        if let Some(current) = shadow_nn.filter(|c| c != wanted) {
+            renames.push(ddl::tables::rename_constraint(table, &current, wanted));
+        }
     }
 
     // Contract: swap in one short transaction.

@@ -48,6 +48,19 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
     {
         steps.push(constraints::add_to_new_table(ctx, &table.name, constraint));
     }
+    // PostgreSQL 18: a NOT NULL constraint still `NOT VALID` (an interrupted recipe's, copied
+    // by the rehearsal) cannot be written inside `CREATE TABLE`, which would validate it.
+    for (column, name) in ddl::pending_not_nulls(table) {
+        steps.push(
+            Step::new(
+                Phase::Expand,
+                format!("add NOT NULL constraint {name} without validating"),
+                ddl::tables::add_not_null_not_valid(&table.name, Some(name), column),
+            )
+            .uses([Resource::Column(table.name.clone(), column.to_string())])
+            .creates([Resource::Constraint(table.name.clone(), name.to_string())]),
+        );
+    }
     steps
 }
 

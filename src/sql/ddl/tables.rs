@@ -42,6 +42,27 @@ pub fn set_not_null(table: &QualifiedName, column: &str) -> String {
     )
 }
 
+/// PostgreSQL 18+: a NOT NULL constraint that skips the scan of existing rows (checked from
+/// now on, validated later by `VALIDATE CONSTRAINT`). Without a name PostgreSQL picks
+/// `<table>_<column>_not_null`.
+pub fn add_not_null_not_valid(table: &QualifiedName, name: Option<&str>, column: &str) -> String {
+    let name = name
+        .map(|n| format!("CONSTRAINT {} ", quote_ident(n)))
+        .unwrap_or_default();
+    format!(
+        "ALTER TABLE {table} ADD {name}NOT NULL {} NOT VALID;",
+        quote_ident(column)
+    )
+}
+
+/// `SET EXPRESSION` of a generated column (PostgreSQL 17+ for stored, 18 for virtual ones).
+pub fn set_expression(table: &QualifiedName, column: &str, expression: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ALTER COLUMN {} SET EXPRESSION AS ({expression});",
+        quote_ident(column)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
