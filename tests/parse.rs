@@ -141,11 +141,11 @@ fn rejects_what_is_not_schema_definition() {
         ),
         (
             "CREATE EVENT TRIGGER \"no ddl\" ON ddl_command_start EXECUTE FUNCTION f()",
-            "CREATE EVENT TRIGGER is not managed by zdm",
+            "event triggers (CREATE EVENT) are not managed by zdm",
         ),
         (
             "ALTER EVENT TRIGGER \"no ddl\" DISABLE",
-            "ALTER EVENT TRIGGER is not managed by zdm",
+            "event triggers (ALTER EVENT) are not managed by zdm",
         ),
     ];
     for (sql, expected) in cases {

@@ -50,7 +50,7 @@ pub(super) fn classify(node: &NodeEnum) -> Result<StatementKind, (&'static str, 
         // Database-wide, superuser-only, and able to stop every later DDL (zdm's own
         // included): not applied, so a file that declares one must not look managed.
         N::CreateEventTrigStmt(_) | N::AlterEventTrigStmt(_) => Err((
-            "{} is not managed by zdm",
+            "event triggers ({}) are not managed by zdm",
             "event triggers are database-wide and need a superuser; zdm would neither create nor compare it, so create it outside the schema files (for instance in a superuser's setup script)",
         )),
         N::CreateStmt(_)
