@@ -305,3 +305,46 @@ async fn a_database_that_cannot_be_reached_is_an_error_and_writes_nothing() {
     assert!(run.stderr.starts_with("error:"), "{}", run.text());
     assert!(!target.exists(), "nothing written");
 }
+
+/// An extension at a version other than its default is dumped with that VERSION, so the
+/// files pin what the database has (a database built from them gets the same version); one
+/// at its default is dumped without, so the files follow the server's default.
+#[tokio::test]
+async fn an_extension_off_its_default_version_is_dumped_with_it() {
+    let db = common::test_db().await;
+    db.client
+        .batch_execute(
+            "CREATE EXTENSION citext VERSION '1.4' SCHEMA public;
+             CREATE EXTENSION pg_trgm SCHEMA public;",
+        )
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = dump(&db.conninfo, out.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.text());
+    let files = read_tree(out.path());
+    let extensions = &files[Path::new("extensions.sql")];
+    assert!(
+        extensions
+            .contains("CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public VERSION '1.4';"),
+        "{extensions}"
+    );
+    assert!(
+        extensions.contains("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;"),
+        "{extensions}"
+    );
+    assert_diffs_clean(&db.conninfo, out.path()).await;
+
+    let built = common::test_db().await;
+    built.client.batch_execute(extensions).await.unwrap();
+    let version: String = built
+        .client
+        .query_one(
+            "SELECT extversion FROM pg_extension WHERE extname = 'citext'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, "1.4", "a database built from the dump");
+}

@@ -29,7 +29,9 @@ pub(crate) async fn extensions(
     client: &Reader<'_>,
 ) -> Result<BTreeMap<String, Extension>, CatalogError> {
     const WHAT: &str = "extensions";
-    let sql = "SELECT e.extname::text, n.nspname::text, e.extversion
+    let sql = "SELECT e.extname::text, n.nspname::text, e.extversion,
+                (SELECT a.default_version FROM pg_catalog.pg_available_extensions a
+                 WHERE a.name = e.extname)
          FROM pg_catalog.pg_extension e
          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace";
     let mut extensions = BTreeMap::new();
@@ -42,6 +44,7 @@ pub(crate) async fn extensions(
                 schema: get(&row, 1, WHAT)?,
                 version: get(&row, 2, WHAT)?,
                 version_pinned: false,
+                default_version: get(&row, 3, WHAT)?,
             },
         );
     }

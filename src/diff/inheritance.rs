@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::Change;
-use crate::model::{Column, Model, Table};
+use crate::model::{Column, Constraint, ConstraintKind, Model, Table};
 
 /// `SetInherits` when the parents differ.
 pub(super) fn diff_parents(old: &Table, new: &Table, changes: &mut Vec<Change>) {
@@ -60,4 +60,50 @@ pub(super) fn pairable_columns<'a>(
         })
         .map(|c| (c.name.clone(), c))
         .collect()
+}
+
+/// The constraints of `old` (live) and `new` (desired) that the child's own diff pairs: its
+/// own (`conislocal`), and inherited CHECKs the child must hold itself before it can
+/// `INHERIT` the parent that brings them (PostgreSQL then merges them: local and inherited).
+/// A live constraint of its own that the desired child only inherits, with the same
+/// definition, is that merged state: no change (no DDL makes a constraint inherited-only).
+pub(super) fn pairable_constraints(
+    old: &Table,
+    new: &Table,
+    to: &Model,
+) -> (BTreeMap<String, Constraint>, BTreeMap<String, Constraint>) {
+    // A CHECK that a parent the child gains brings (not one an existing parent gains: that
+    // parent's own ADD CONSTRAINT reaches the child).
+    let from_gained_parent = |name: &str| {
+        new.inherits
+            .iter()
+            .filter(|p| !old.inherits.contains(p))
+            .filter_map(|p| to.tables.get(p))
+            .any(|p| p.constraints.contains_key(name))
+    };
+    let old_local: BTreeMap<String, Constraint> = old
+        .constraints
+        .iter()
+        .filter(|(_, c)| !c.inherited)
+        .map(|(k, c)| (k.clone(), c.clone()))
+        .collect();
+    let new_local = new
+        .constraints
+        .iter()
+        .filter(|(name, c)| {
+            !c.inherited
+                || old_local
+                    .get(*name)
+                    .is_some_and(|o| o.definition == c.definition)
+                || (c.kind == ConstraintKind::Check
+                    && !old.constraints.contains_key(*name)
+                    && from_gained_parent(name))
+        })
+        .map(|(k, c)| {
+            let mut own = c.clone();
+            own.inherited = false;
+            (k.clone(), own)
+        })
+        .collect();
+    (old_local, new_local)
 }

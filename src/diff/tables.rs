@@ -142,14 +142,8 @@ fn diff_table(from: &Model, to: &Model, old: &Table, new: &Table, changes: &mut 
         }
     }
 
-    let local = |t: &Table| -> BTreeMap<String, crate::model::Constraint> {
-        t.constraints
-            .iter()
-            .filter(|(_, c)| !c.inherited)
-            .map(|(k, c)| (k.clone(), c.clone()))
-            .collect()
-    };
-    for (_, before, after) in paired(&local(old), &local(new)) {
+    let (old_local, new_local) = super::inheritance::pairable_constraints(old, new, to);
+    for (_, before, after) in paired(&old_local, &new_local) {
         match (before, after) {
             (None, Some(c)) => changes.push(Change::AddConstraint {
                 table: table.clone(),

@@ -36,7 +36,12 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
     }
     // plpgsql is in every database `initdb` makes.
     for extension in model.extensions.values().filter(|e| e.name != "plpgsql") {
-        let lines = vec![ddl::create_extension(extension)];
+        // Off its default, the files must say the version or a database built from them
+        // (and zdm's shadow) would get the default instead.
+        let mut extension = extension.clone();
+        extension.version_pinned =
+            extension.default_version.as_deref() != Some(extension.version.as_str());
+        let lines = vec![ddl::create_extension(&extension)];
         out.push(Chunk::database(Group::Extension, &extension.name, lines));
     }
     for entry in model.default_privileges.values() {

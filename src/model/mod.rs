@@ -136,6 +136,11 @@ pub struct Extension {
     /// nothing about what the files want). Always false on the live side.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub version_pinned: bool,
+    /// The version `CREATE EXTENSION` installs on this server without `VERSION`
+    /// (`pg_available_extensions`; none when the server has no control file for it). A dump
+    /// pins any other version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

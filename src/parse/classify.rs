@@ -47,6 +47,12 @@ pub(super) fn classify(node: &NodeEnum) -> Result<StatementKind, (&'static str, 
             "schema files describe one database's schema; databases, tablespaces and server settings are managed elsewhere",
         )),
         // Schema definition.
+        // Database-wide, superuser-only, and able to stop every later DDL (zdm's own
+        // included): not applied, so a file that declares one must not look managed.
+        N::CreateEventTrigStmt(_) | N::AlterEventTrigStmt(_) => Err((
+            "event triggers ({}) are not managed by zdm",
+            "event triggers are database-wide and need a superuser; zdm would neither create nor compare it, so create it outside the schema files (for instance in a superuser's setup script)",
+        )),
         N::CreateStmt(_)
         | N::CreateTableAsStmt(_)
         | N::CreateForeignTableStmt(_)
@@ -70,8 +76,6 @@ pub(super) fn classify(node: &NodeEnum) -> Result<StatementKind, (&'static str, 
         | N::AlterExtensionStmt(_)
         | N::AlterExtensionContentsStmt(_)
         | N::CreateTrigStmt(_)
-        | N::CreateEventTrigStmt(_)
-        | N::AlterEventTrigStmt(_)
         | N::RuleStmt(_)
         | N::CreatePolicyStmt(_)
         | N::AlterPolicyStmt(_)

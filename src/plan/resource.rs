@@ -20,6 +20,9 @@ pub enum Resource {
     Relation(QualifiedName),
     Column(QualifiedName, String),
     Constraint(QualifiedName, String),
+    /// A CHECK or foreign key once validated (`INHERIT` needs the parent's CHECKs validated
+    /// on the child).
+    Validated(QualifiedName, String),
     /// A column's NOT NULL flag (a primary key needs it before it can use an index).
     NotNull(QualifiedName, String),
     /// A function or procedure (overloads are different routines).
@@ -63,6 +66,9 @@ impl fmt::Display for Resource {
             Resource::Relation(r) => write!(f, "{r}"),
             Resource::Column(t, c) => write!(f, "{t}.{}", quote_ident(c)),
             Resource::Constraint(t, c) => write!(f, "constraint {} on {t}", quote_ident(c)),
+            Resource::Validated(t, c) => {
+                write!(f, "validated constraint {} on {t}", quote_ident(c))
+            }
             Resource::NotNull(t, c) => write!(f, "not null on {t}.{}", quote_ident(c)),
             Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
             Resource::Trigger(id) => write!(f, "trigger {id}"),

@@ -121,7 +121,10 @@ pub fn add(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Vec
             .uses(uses)
             .creates([creates])];
             if constraint.validated {
+                let validated =
+                    super::inheritance::validated_before_inherit(ctx, table, constraint);
                 steps.extend(validate(table, constraint).into_iter().map(|s| {
+                    let s = s.creates(validated.clone());
                     if has_rows {
                         s.hazard(
                             HazardKind::MayFail,

@@ -95,7 +95,14 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         AlterColumn { table, from, to } => columns::alter(ctx, table, from, to)?,
         AddConstraint { table, constraint } => constraints::add(ctx, table, constraint),
         DropConstraint { table, constraint } => constraints::drop(ctx, table, constraint),
-        ValidateConstraint { table, constraint } => constraints::validate(table, constraint),
+        ValidateConstraint { table, constraint } => constraints::validate(table, constraint)
+            .into_iter()
+            .map(|s| {
+                s.creates(inheritance::validated_before_inherit(
+                    ctx, table, constraint,
+                ))
+            })
+            .collect(),
         AddIndex { table, index } => indexes::add(ctx, table, index),
         DropIndex { table, index } => indexes::drop(ctx, table, index),
         ReplaceIndex { table, from, to } => indexes::replace(ctx, table, from, to),
