@@ -145,6 +145,7 @@ pub async fn load_desired(
         }
     };
     attach_check_sources(&mut model, desired);
+    attach_view_sources(&mut model, desired);
     for name in crate::parse::pinned_extension_versions(&desired.statements) {
         if let Some(extension) = model.extensions.get_mut(&name) {
             extension.version_pinned = true;
@@ -175,6 +176,26 @@ fn attach_check_sources(model: &mut Model, desired: &DesiredSchema) {
             ""
         };
         constraint.source = Some(format!("CHECK ({}){no_inherit}", check.expression));
+    }
+}
+
+/// Give each desired plain view the query it was written with (the last statement that
+/// defines it), for zdm to create it by (see `parse::ViewSource`).
+fn attach_view_sources(model: &mut Model, desired: &DesiredSchema) {
+    use crate::model::{Kind, ObjectId};
+    for source in desired
+        .statements
+        .iter()
+        .filter_map(|s| s.view_source.as_ref())
+    {
+        let id = ObjectId::new(
+            Kind::View,
+            source.view.schema.clone(),
+            source.view.name.clone(),
+        );
+        if let Some(view) = model.views.get_mut(&id.to_string()) {
+            view.source = Some(source.query.clone());
+        }
     }
 }
 

@@ -113,6 +113,7 @@ pub(crate) async fn views(client: &Reader<'_>) -> Result<BTreeMap<String, View>,
                 comment: named(&row, "comment", WHAT)?,
                 populated: named(&row, "populated", WHAT)?,
                 indexes: BTreeMap::new(),
+                source: None,
             },
         );
     }

@@ -22,6 +22,10 @@ pub struct View {
     /// state rather than schema: never compared, only followed when creating.
     #[serde(default = "populated", skip_serializing_if = "Clone::clone")]
     pub populated: bool,
+    /// For a plain view from the desired files: its query as written, what zdm creates it by
+    /// instead of `definition` (see `parse::ViewSource` for why). Never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Indexes of a materialized view, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub indexes: BTreeMap<String, ViewIndex>,

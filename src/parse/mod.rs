@@ -18,6 +18,7 @@ mod moved_rows;
 mod order;
 mod recreate;
 mod refs;
+mod views;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -35,6 +36,7 @@ use classify::{classify, search_path_setting};
 pub use extensions::pinned_extension_versions;
 pub use migration::{migration_statements, MigrationStatement, MigrationSyntaxError};
 pub use recreate::SeedInsert;
+pub use views::ViewSource;
 
 /// The parsed desired schema.
 #[derive(Debug, Clone)]
@@ -75,6 +77,8 @@ pub struct Statement {
     /// The named CHECK constraints it defines, as written. Left empty when session settings
     /// are in effect: the text could mean something else in a session without them.
     pub checks: Vec<CheckSource>,
+    /// The query of the plain view it creates, as written; `None` under session settings too.
+    pub view_source: Option<ViewSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,10 +383,13 @@ fn file_statements(
         let provides = refs::provides(node, &ctx);
         let requires = refs::requires(node, &json, &ctx, roles);
         let targets = annotate::targets(node, &ctx, start);
-        let checks = if settings.is_empty() {
-            checks::named_checks(node, &ctx)
+        let (checks, view_source) = if settings.is_empty() {
+            (
+                checks::named_checks(node, &ctx),
+                views::view_source(node, &json, &ctx),
+            )
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let shadow_only = kind == StatementKind::DoBlock;
         let location = sources.location(span);
@@ -405,6 +412,7 @@ fn file_statements(
             requires,
             settings: settings.clone(),
             checks,
+            view_source,
         };
         if kind == StatementKind::SessionSetting {
             if let Some(path) = search_path_setting(node) {

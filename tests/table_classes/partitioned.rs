@@ -247,6 +247,90 @@ async fn an_attached_index_under_another_name_is_no_difference() {
     assert_eq!(attached, "odd_name", "the attached index is kept as it is");
 }
 
+/// An index added to (or changed on) a partitioned parent while some of its partitions
+/// leave or join: the parent's index is created `ON ONLY` and only the kept partitions get parts, so
+/// it stays invalid after the others are gone unless zdm has PostgreSQL check it again (the
+/// second plan was "rebuild index"; found by the third convergence property).
+const LEAVING: &[Case] = &[
+    Case {
+        name: "an index added while a partition is dropped",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES IN ('us');
+              INSERT INTO p VALUES (1, 'eu', 'a'), (2, 'us', 'b');",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &["data-loss"],
+    },
+    Case {
+        name: "an index changed while a partition is dropped",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 PARTITION OF p DEFAULT;
+              CREATE INDEX p_v ON p (v);",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE INDEX p_v ON p (v, id);",
+        hazards: &["data-loss"],
+    },
+    Case {
+        name: "an index added while a partition becomes a table of its own",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES IN ('us');",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 (id int NOT NULL, region text NOT NULL, v text);
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "an index added while every partition is dropped and another added",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_2 PARTITION OF p FOR VALUES IN ('us');
+              CREATE INDEX p_v ON p (v);",
+        hazards: &["data-loss"],
+    },
+    Case {
+        name: "an index added while a table of its own becomes the only partition",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_2 (id int NOT NULL, region text NOT NULL, v text);",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_2 PARTITION OF p DEFAULT;
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "an index added while a table of its own joins a kept partition",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 (id int NOT NULL, region text NOT NULL, v text);",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 PARTITION OF p DEFAULT;
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+    Case {
+        name: "an index added with a new partition beside a kept one",
+        old: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');",
+        new: "CREATE TABLE p (id int NOT NULL, region text NOT NULL, v text) PARTITION BY LIST (region);
+              CREATE TABLE p_1 PARTITION OF p FOR VALUES IN ('eu');
+              CREATE TABLE p_2 PARTITION OF p DEFAULT;
+              CREATE INDEX p_v ON p (v);",
+        hazards: &[],
+    },
+];
+
+#[tokio::test]
+async fn indexes_added_while_partitions_leave_or_join_converge() {
+    run(LEAVING).await;
+}
+
 /// Keys PostgreSQL 15 added syntax for.
 const CASES_15: &[Case] = &[
     Case {

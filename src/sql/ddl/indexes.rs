@@ -54,6 +54,13 @@ pub fn drop(index: &QualifiedName, concurrently: bool) -> String {
     }
 }
 
+/// `ALTER INDEX parent ATTACH PARTITION part`. Run again for a part already attached, it
+/// changes nothing but makes PostgreSQL check again whether every partition has its part
+/// (the parent index turns valid then).
+pub fn attach_partition(parent: &QualifiedName, part: &QualifiedName) -> String {
+    format!("ALTER INDEX {parent} ATTACH PARTITION {part};")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,13 @@ fn with_options(view: &View) -> String {
     }
 }
 
-/// `CREATE [MATERIALIZED] VIEW ... AS <pg_get_viewdef>`; a materialized view is populated.
+/// What a view is created by: its query as written in the files when known, else
+/// PostgreSQL's rendering (which, applied again, may be stored differently).
+fn query(view: &View) -> &str {
+    view.source.as_deref().unwrap_or(&view.definition)
+}
+
+/// `CREATE [MATERIALIZED] VIEW ... AS <query>`; a materialized view is populated.
 pub fn create(view: &View) -> String {
     if view.materialized() {
         format!(
@@ -27,7 +33,7 @@ pub fn create(view: &View) -> String {
             "CREATE VIEW {}{} AS\n{};",
             view.name,
             with_options(view),
-            view.definition
+            query(view)
         )
     }
 }
@@ -39,7 +45,7 @@ pub fn replace(from: &View, to: &View) -> String {
         "CREATE OR REPLACE VIEW {}{} AS\n{};",
         to.name,
         with_options(to),
-        to.definition
+        query(to)
     );
     let key = |o: &String| o.split('=').next().unwrap_or_default().to_string();
     let kept: Vec<String> = to.options.iter().map(key).collect();
