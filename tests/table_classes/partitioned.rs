@@ -328,7 +328,25 @@ const LEAVING: &[Case] = &[
 
 #[tokio::test]
 async fn indexes_added_while_partitions_leave_or_join_converge() {
-    run(LEAVING).await;
+    let db = common::test_db().await;
+    let major = crate::conformance::server_major(&db.client).await;
+    if major >= 15 {
+        return run(LEAVING).await;
+    }
+    // Before 15 the server does not check the parent's index again when a kept part is
+    // attached again, so with a partition dropped zdm builds the index on the parent in one
+    // statement instead, and says so with a long-lock hazard.
+    let cases: Vec<Case> = LEAVING
+        .iter()
+        .map(|case| match case.name {
+            "an index added while a partition is dropped" => Case {
+                hazards: &["data-loss", "long-lock"],
+                ..*case
+            },
+            _ => Case { ..*case },
+        })
+        .collect();
+    run(&cases).await;
 }
 
 /// Keys PostgreSQL 15 added syntax for.
