@@ -10,7 +10,7 @@
 mod cli_support;
 mod common;
 
-use cli_support::{fingerprint_db, schema_dir, zdm_on};
+use cli_support::{apply_all, fingerprint_db, schema_dir, zdm_on};
 
 const LIVE: &str = "
 CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
@@ -122,16 +122,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-const APPLY: [&str; 7] = [
-    "apply",
-    "--phase",
-    "all",
-    "--skip-rollback-window",
-    "--allow-hazards",
-    "all",
-    "--yes",
-];
-
 #[tokio::test]
 async fn what_citus_refuses_is_refused_before_anything_runs() {
     let mut failures = Vec::new();
@@ -141,7 +131,7 @@ async fn what_citus_refuses_is_refused_before_anything_runs() {
         let before = fingerprint_db(&db.client).await;
         let dir = schema_dir(&case.schema);
         let plan = zdm_on(&["plan"], &db.conninfo, dir.path(), &[]).await;
-        let apply = zdm_on(&APPLY, &db.conninfo, dir.path(), &[]).await;
+        let apply = apply_all(&db.conninfo, dir.path()).await;
         let after = fingerprint_db(&db.client).await;
         let outcome = match case.refused {
             Some(expected) => {

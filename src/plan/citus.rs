@@ -11,7 +11,7 @@
 
 use super::{Context, PlanError};
 use crate::diff::Change;
-use crate::model::{ConstraintKind, Distribution, QualifiedName, Table};
+use crate::model::{Constraint, ConstraintKind, Distribution, QualifiedName, Table};
 use crate::sql::quote_ident;
 
 /// Refuse the changes Citus would refuse on the live database's distributed tables.
@@ -59,13 +59,12 @@ fn local_tables_reference_no_distributed_table(ctx: &Context) -> Result<(), Plan
             let Some(fk) = &constraint.foreign_key else {
                 continue;
             };
-            let new = live.and_then(|t| t.constraints.get(&constraint.name)) != Some(constraint);
             let distributed = ctx
                 .from
                 .distributed
                 .get(&fk.referenced_table)
                 .is_some_and(|d| !d.reference);
-            if new && distributed {
+            if added(live, constraint) && distributed {
                 return Err(refusal(
                     &fk.referenced_table,
                     &format!(
@@ -77,6 +76,12 @@ fn local_tables_reference_no_distributed_table(ctx: &Context) -> Result<(), Plan
         }
     }
     Ok(())
+}
+
+/// A constraint of the desired table that the live one (if any) lacks or has otherwise: what
+/// the plan adds, where Citus's rules apply.
+fn added(live: Option<&Table>, constraint: &Constraint) -> bool {
+    live.and_then(|t| t.constraints.get(&constraint.name)) != Some(constraint)
 }
 
 fn refusal(table: &QualifiedName, reason: &str) -> PlanError {
@@ -137,8 +142,7 @@ fn keys_include_distribution_column(
             constraint.kind,
             ConstraintKind::PrimaryKey | ConstraintKind::Unique
         );
-        let new = live.constraints.get(&constraint.name) != Some(constraint);
-        if unique && new && !constraint.columns.contains(column) {
+        if unique && added(Some(live), constraint) && !constraint.columns.contains(column) {
             return Err(refusal(
                 name,
                 &format!(
@@ -182,7 +186,7 @@ fn foreign_keys_colocated(
         let Some(fk) = &constraint.foreign_key else {
             continue;
         };
-        if live.constraints.get(&constraint.name) == Some(constraint) {
+        if !added(Some(live), constraint) {
             continue;
         }
         let Some(target) = ctx.from.distributed.get(&fk.referenced_table) else {
