@@ -457,12 +457,46 @@ fn roles_created_by(cases: &[Case]) -> std::collections::BTreeSet<String> {
     roles
 }
 
+/// One oracle of a corpus run: the label its summary line carries and its known-failures file.
+pub struct Verdicts {
+    pub label: &'static str,
+    pub known_failures_file: &'static str,
+}
+
 /// Run `check` over every runnable case (three at a time), then [`report`] against the
 /// known-failures file. `check` returns the case's result and whether it is managed-only.
 pub async fn run_corpus<F, Fut>(label: &str, index_file: &str, known_failures_file: &str, check: F)
 where
     F: Fn(&'static Case) -> Fut,
     Fut: std::future::Future<Output = (Result<(), String>, bool)>,
+{
+    let label: &'static str = Box::leak(label.to_string().into_boxed_str());
+    let known_failures_file: &'static str =
+        Box::leak(known_failures_file.to_string().into_boxed_str());
+    let suites = [Verdicts {
+        label,
+        known_failures_file,
+    }];
+    run_corpus_judged(index_file, &suites, |case| {
+        let run = check(case);
+        async move {
+            let (result, managed_only) = run.await;
+            (vec![result], managed_only)
+        }
+    })
+    .await;
+}
+
+/// A case's name, one result per oracle, and whether it is managed-only.
+type Judged = (String, Vec<Result<(), String>>, bool);
+
+/// Like [`run_corpus`] for several oracles judged from one build of each case: `check`
+/// returns one result per entry of `suites`, in order, and each is reported against its own
+/// known failures. Every summary is printed before the first unexpected failure panics.
+pub async fn run_corpus_judged<F, Fut>(index_file: &str, suites: &[Verdicts], check: F)
+where
+    F: Fn(&'static Case) -> Fut,
+    Fut: std::future::Future<Output = (Vec<Result<(), String>>, bool)>,
 {
     use futures_util::stream::{self, StreamExt};
     let admin =
@@ -478,25 +512,36 @@ where
         .iter()
         .filter_map(|c| c.skip.clone().map(|s| (c.name.clone(), s)))
         .collect();
-    let outcomes: Vec<Outcome> = stream::iter(cases.iter().filter(|c| c.skip.is_none()))
+    let judged: Vec<Judged> = stream::iter(cases.iter().filter(|c| c.skip.is_none()))
         .map(|case| {
             let run = check(case);
             async move {
-                let (result, managed_only) = run.await;
-                Outcome {
-                    name: case.name.clone(),
-                    result,
-                    managed_only,
-                }
+                let (results, managed_only) = run.await;
+                assert_eq!(results.len(), suites.len(), "one result per oracle");
+                (case.name.clone(), results, managed_only)
             }
         })
         .buffer_unordered(3)
         .collect()
         .await;
-    report(
-        label,
-        &outcomes,
-        &skipped,
-        &known_failures(known_failures_file, major),
-    );
+    let mut panics = Vec::new();
+    for (i, suite) in suites.iter().enumerate() {
+        let outcomes: Vec<Outcome> = judged
+            .iter()
+            .map(|(name, results, managed_only)| Outcome {
+                name: name.clone(),
+                result: results[i].clone(),
+                managed_only: *managed_only,
+            })
+            .collect();
+        let known = known_failures(suite.known_failures_file, major);
+        if let Err(panic) = std::panic::catch_unwind(|| {
+            report(suite.label, &outcomes, &skipped, &known);
+        }) {
+            panics.push(panic);
+        }
+    }
+    if let Some(first) = panics.into_iter().next() {
+        std::panic::resume_unwind(first);
+    }
 }
