@@ -15,6 +15,12 @@
 //! `src/workspace/cached.rs`). The binary is the `zdm` next to this example's directory
 //! (`cargo build --release --bin zdm --example plan_bench`), or `$ZDM_BIN`.
 //!
+//! The peer in the same run: migra (`$MIGRA_BIN`, else `migra` on `PATH`) comparing the same
+//! two databases, when it is installed (`pip install migra "psycopg[binary]"`); otherwise its
+//! row says it was not run. Each command-line row also gives the peak memory: the largest
+//! resident set of the measured process and of the children it waited for (an embedded
+//! cluster's server), as wait4(2) reports it.
+//!
 //! Last, loading the desired files into an empty database: `psql --single-transaction` beside
 //! zdm's loader.
 
@@ -136,10 +142,20 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .batch_execute(&files)
         .await?;
+    // migra takes URLs: the same two databases over the cluster's socket.
+    let url = |db: &str| {
+        format!(
+            "postgresql://zdm@/{db}?host={}&port={}",
+            cluster.socket_dir().display(),
+            cluster.port()
+        )
+    };
     let urls = Urls {
         live: live_target.to_conninfo(),
         desired: desired_target.to_conninfo(),
         schema: dir.path().display().to_string(),
+        live_url: url("live"),
+        desired_url: url("desired"),
     };
     cli_rows(tables, &pg_dump, &urls)?;
     load_rows(tables, &cluster, &admin, dir.path()).await?;
@@ -216,6 +232,27 @@ struct Urls {
     live: String,
     desired: String,
     schema: String,
+    /// The same databases as `postgresql://` URLs (for migra).
+    live_url: String,
+    desired_url: String,
+}
+
+/// A command-line row: median time of 3 runs and the peak memory of the largest run.
+struct Measured {
+    time: Duration,
+    peak_kib: u64,
+}
+
+/// migra as configured, if it is installed.
+fn migra_bin() -> Option<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os("MIGRA_BIN") {
+        return Some(bin.into());
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("migra"))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// The command-line rows: each median of 3 runs, beside the two pg_dumps.
@@ -235,10 +272,13 @@ fn cli_rows(tables: usize, pg_dump: &Path, urls: &Urls) -> anyhow::Result<()> {
     );
     let cache = tempfile::tempdir()?;
     let dumps = median(|| {
+        let mut peak = 0;
         for url in [&urls.live, &urls.desired] {
-            run(std::process::Command::new(pg_dump).args(["--schema-only", "-d", url]))?;
+            let mut command = std::process::Command::new(pg_dump);
+            command.args(["--schema-only", "-d", url]);
+            peak = peak.max(run(command, &[0])?);
         }
-        Ok(())
+        Ok(peak)
     })?;
     let plan = |args: &[&str]| {
         let mut command = std::process::Command::new(&zdm);
@@ -249,66 +289,128 @@ fn cli_rows(tables: usize, pg_dump: &Path, urls: &Urls) -> anyhow::Result<()> {
             .env_remove("ZDM_NO_CACHE");
         command
     };
+    // A plan exits 1 when it has steps, which is what this benchmark makes.
+    let planned = [0, 1];
     let live_vs_live = ["--from", &urls.live, "--to", &urls.desired];
     let files = ["--db", &urls.live, "--schema", &urls.schema];
-    let mut rows = vec![("two `pg_dump --schema-only` (yardstick)".to_string(), dumps)];
+    let mut rows = vec![(
+        "two `pg_dump --schema-only` (yardstick)".to_string(),
+        Some(dumps.time),
+        Some(dumps.peak_kib),
+    )];
+    match migra_bin() {
+        Some(migra) => {
+            let command = || {
+                let mut command = std::process::Command::new(&migra);
+                command.args(["--unsafe", &urls.live_url, &urls.desired_url]);
+                command
+            };
+            // migra exits 2 when the databases differ.
+            let measured = median(|| run(command(), &[0, 2]))?;
+            rows.push((
+                "migra, live vs live (peer)".to_string(),
+                Some(measured.time),
+                Some(measured.peak_kib),
+            ));
+        }
+        None => rows.push((
+            "migra, live vs live (peer): not installed, not run".to_string(),
+            None,
+            None,
+        )),
+    }
     // Two introspections and a plan, nothing else: what a cached plan is measured against.
     let bare: Vec<&str> = live_vs_live
         .iter()
         .copied()
         .chain(["--no-rehearsal"])
         .collect();
+    let measured = median(|| run(plan(&bare), &planned))?;
     rows.push((
         "`zdm plan --from URL --to URL --no-rehearsal`".to_string(),
-        median(|| run(&mut plan(&bare)))?,
+        Some(measured.time),
+        Some(measured.peak_kib),
     ));
     for (name, args) in [
         ("`zdm plan --from URL --to URL`", &live_vs_live[..]),
         ("`zdm plan --db URL --schema DIR`", &files[..]),
     ] {
         let cold: Vec<&str> = args.iter().copied().chain(["--no-cache"]).collect();
+        let measured = median(|| run(plan(&cold), &planned))?;
         rows.push((
             format!("{name} --no-cache (loads, rehearses)"),
-            median(|| run(&mut plan(&cold)))?,
+            Some(measured.time),
+            Some(measured.peak_kib),
         ));
         // Warm the cache, then time.
-        run(&mut plan(args))?;
+        run(plan(args), &planned)?;
+        let measured = median(|| run(plan(args), &planned))?;
         rows.push((
             format!("{name}, warm cache"),
-            median(|| run(&mut plan(args)))?,
+            Some(measured.time),
+            Some(measured.peak_kib),
         ));
     }
     println!();
-    println!("| {tables} tables, median of 3 | seconds | x two pg_dumps |");
-    println!("|---|---|---|");
-    for (name, time) in &rows {
-        println!(
-            "| {name} | {:.2} | {:.2} |",
-            time.as_secs_f64(),
-            time.as_secs_f64() / dumps.as_secs_f64()
-        );
+    println!("| {tables} tables, median of 3 | seconds | x two pg_dumps | peak memory |");
+    println!("|---|---|---|---|");
+    for (name, time, peak) in &rows {
+        match (time, peak) {
+            (Some(time), Some(peak)) => println!(
+                "| {name} | {:.2} | {:.2} | {:.0} MiB |",
+                time.as_secs_f64(),
+                time.as_secs_f64() / dumps.time.as_secs_f64(),
+                *peak as f64 / 1024.0
+            ),
+            _ => println!("| {name} | – | – | – |"),
+        }
     }
     Ok(())
 }
 
-/// Run to completion; a plan exits 1 when it has steps, which is what this benchmark makes.
-fn run(command: &mut std::process::Command) -> anyhow::Result<()> {
-    let output = command.output()?;
+/// Run to completion, expecting one of `codes`; the peak memory (KiB) of the process, read
+/// with wait4(2) because `std::process` does not report it.
+fn run(mut command: std::process::Command, codes: &[i32]) -> anyhow::Result<u64> {
+    use std::os::unix::process::ExitStatusExt as _;
+    let child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.context("stderr")?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 writes into both out-parameters
+    // for the child spawned above, which nothing else waits for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    anyhow::ensure!(waited == pid, "wait4: {}", std::io::Error::last_os_error());
+    let stderr = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("stderr reader"))??;
+    let status = std::process::ExitStatus::from_raw(status);
     anyhow::ensure!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+        status.code().is_some_and(|c| codes.contains(&c)),
+        "{command:?} failed ({status}): {stderr}"
     );
-    Ok(())
+    // ru_maxrss is in KiB on Linux.
+    Ok(usage.ru_maxrss as u64)
 }
 
-fn median(mut once: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
+fn median(mut once: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<Measured> {
     let mut times = Vec::new();
+    let mut peak_kib = 0;
     for _ in 0..3 {
         let started = Instant::now();
-        once()?;
+        peak_kib = peak_kib.max(once()?);
         times.push(started.elapsed());
     }
     times.sort();
-    Ok(times[1])
+    Ok(Measured {
+        time: times[1],
+        peak_kib,
+    })
 }
