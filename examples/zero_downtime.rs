@@ -95,6 +95,17 @@ struct Span {
 struct Migration {
     retries: usize,
     steps: Vec<Span>,
+    /// Per phase: reading the live schema, loading the desired one, planning.
+    planning: Vec<(Phase, Duration)>,
+    /// Per backfill step (by description): its last progress report.
+    backfills: Vec<(String, BackfillTotals)>,
+}
+
+/// A backfill step's batches, as its last progress report gives them.
+struct BackfillTotals {
+    batches: u64,
+    rows: u64,
+    cut: u64,
 }
 
 struct Outcome {
@@ -236,10 +247,23 @@ async fn zdm_migrate(
     let ledger = Ledger::open(&client).await?;
     let schema = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema")];
     let mut report = Migration::default();
+    // A cache of its own, empty at the start: the first phase loads the files.
+    let cache_dir = tempfile::tempdir()?;
+    let cache = Some(workspace::cached::Cache::with_store(
+        zdm::cache::Store::at(cache_dir.path()),
+        shadow.to_conninfo(),
+    ));
     for phase in [Phase::Expand, Phase::Backfill, Phase::Validate] {
+        let planning = Instant::now();
         let live = workspace::read_database(target).await?;
-        let desired =
-            workspace::read_files(&schema, &ShadowSource::DevServer(shadow.clone())).await?;
+        // As `zdm apply --phase` reads the files: from zdm's cache when they have not
+        // changed since the phase before (the first phase loads them into the shadow).
+        let source = ShadowSource::DevServer(shadow.clone());
+        let opened = workspace::cached::open(&schema, &source, cache.as_ref()).await?;
+        if let Some(database) = opened.database {
+            let _ = database.close().await;
+        }
+        let desired = opened.side;
         let options = zdm::plan::PlanOptions {
             transforms: desired
                 .desired
@@ -261,6 +285,7 @@ async fn zdm_migrate(
             progress_target: None,
             ..ApplyOptions::default()
         };
+        report.planning.push((phase, planning.elapsed()));
         let started = Instant::now();
         let mut step_started = Instant::now();
         run_steps(
@@ -272,6 +297,21 @@ async fn zdm_migrate(
             &mut |e| match e {
                 zdm::apply::ApplyEvent::StepStarted { .. } => step_started = Instant::now(),
                 zdm::apply::ApplyEvent::LockRetry { .. } => report.retries += 1,
+                zdm::apply::ApplyEvent::Backfill { step, progress } => {
+                    let totals = BackfillTotals {
+                        batches: progress.batches,
+                        rows: progress.rows_updated,
+                        cut: progress.batches_cut,
+                    };
+                    match report
+                        .backfills
+                        .iter_mut()
+                        .find(|(d, _)| *d == step.description)
+                    {
+                        Some(entry) => entry.1 = totals,
+                        None => report.backfills.push((step.description.clone(), totals)),
+                    }
+                }
                 zdm::apply::ApplyEvent::StepFinished { step, .. } => report.steps.push(Span {
                     what: format!("{phase}: {}", step.description),
                     started: step_started,
@@ -292,6 +332,56 @@ async fn zdm_migrate(
     }
     zdm::apply::release_run_lock(&client).await?;
     Ok(report)
+}
+
+/// Where zdm's time went, phase by phase and step by step (a backfill with its batches), and
+/// the whole against the naive migration's.
+fn print_time_spent(zdm: &Outcome, naive: &Outcome) {
+    let total = zdm.migration.as_secs_f64();
+    println!(
+        "\nwhere zdm's {total:.1} s went ({:.2}x the naive migration's {:.1} s):",
+        total / naive.migration.as_secs_f64(),
+        naive.migration.as_secs_f64()
+    );
+    println!("| phase: what | seconds | share |");
+    println!("|---|---:|---:|");
+    let row = |what: &str, seconds: f64| {
+        println!(
+            "| {what} | {seconds:.2} | {:.0}% |",
+            100.0 * seconds / total
+        );
+    };
+    for (phase, planning) in &zdm.report.planning {
+        row(
+            &format!("{phase}: read live, load desired, plan"),
+            planning.as_secs_f64(),
+        );
+        let prefix = format!("{phase}: ");
+        for span in zdm
+            .report
+            .steps
+            .iter()
+            .filter(|s| s.what.starts_with(&prefix))
+        {
+            let seconds = (span.finished - span.started).as_secs_f64();
+            let description = &span.what[prefix.len()..];
+            let batches = zdm.report.backfills.iter().find(|(d, _)| d == description);
+            match batches {
+                Some((_, b)) if b.batches > 0 => row(
+                    &format!(
+                        "{} ({} batches, {} rows, {:.1} ms a batch, {} cut at the cap)",
+                        span.what,
+                        b.batches,
+                        b.rows,
+                        1000.0 * seconds / b.batches as f64,
+                        b.cut
+                    ),
+                    seconds,
+                ),
+                _ => row(&span.what, seconds),
+            }
+        }
+    }
 }
 
 /// The slowest application statements of a run, each with the migration steps that were
@@ -572,6 +662,7 @@ async fn main() -> Result<(), Error> {
         );
     }
     println!("\nzdm lock retries: {}", safe.report.retries);
+    print_time_spent(&safe, &naive);
     print_worst(&safe, 8);
     print_lock_waits(&log, log_start);
     plot(&args.out, &[&naive, &safe], 100.0)?;
