@@ -9,7 +9,7 @@ mod apply_support;
 mod common;
 mod traffic_support;
 
-use apply_support::{count, text, zdm_command};
+use apply_support::{count, text};
 use std::time::Duration;
 
 const LOCK_TIMEOUT_MS: u64 = 100;
@@ -56,30 +56,9 @@ fn app(w: i64, i: i64) -> (&'static str, String) {
 }
 
 async fn apply(db: &common::TestDb, phase: &str, schema: &str) -> String {
-    let timeout = LOCK_TIMEOUT_MS.to_string();
-    let args = [
-        "apply",
-        "--phase",
-        phase,
-        "--yes",
-        "--lock-timeout",
-        &timeout,
-        "--schema",
-        schema,
-        "--skip-rollback-window",
-        // The validation's scan under SHARE is the long-lock hazard this test measures.
-        "--allow-hazards",
-        "all",
-    ];
-    let mut cmd = zdm_command(db, &args);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "zdm apply --phase {phase}:\n{}",
-        text(&out)
-    );
+    // The validation's scan under SHARE is the long-lock hazard this test measures.
+    let allow = ["--allow-hazards", "all"];
+    let out = apply_support::apply_phase(db, phase, schema, LOCK_TIMEOUT_MS, &allow).await;
     text(&out)
 }
 

@@ -89,17 +89,8 @@ fn apply_args<'a>(phase: &'a str, schema: &'a str, timeout: &'a str) -> Vec<&'a 
 }
 
 async fn apply(db: &common::TestDb, phase: &str, schema: &str) -> Output {
-    let timeout = LOCK_TIMEOUT_MS.to_string();
-    let mut cmd = zdm_command(db, &apply_args(phase, schema, &timeout));
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "zdm apply --phase {phase}:\n{}",
-        text(&out)
-    );
-    out
+    let allow = ["--allow-hazards", "data-loss"];
+    apply_support::apply_phase(db, phase, schema, LOCK_TIMEOUT_MS, &allow).await
 }
 
 /// What the old application does: it knows `users.street` and `users.city`, nothing of

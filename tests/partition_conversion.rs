@@ -78,28 +78,7 @@ async fn differences(db: &common::TestDb) -> i64 {
 }
 
 async fn apply(db: &common::TestDb, phase: &str, schema: &str) -> Output {
-    let timeout = LOCK_TIMEOUT_MS.to_string();
-    let args = [
-        "apply",
-        "--phase",
-        phase,
-        "--yes",
-        "--lock-timeout",
-        &timeout,
-        "--schema",
-        schema,
-        "--skip-rollback-window",
-    ];
-    let mut cmd = zdm_command(db, &args);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "zdm apply --phase {phase}:\n{}",
-        text(&out)
-    );
-    out
+    apply_support::apply_phase(db, phase, schema, LOCK_TIMEOUT_MS, &[]).await
 }
 
 /// The old application: each statement changes `events` and repeats the change on `mirror`.

@@ -41,6 +41,41 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// `zdm apply --phase PHASE --yes --lock-timeout MS --schema SCHEMA --skip-rollback-window`
+/// plus `extra`, off the async workers (a traffic test's clients keep running), insisting on
+/// exit 0: the timed suites' one way to run a phase.
+pub async fn apply_phase(
+    db: &TestDb,
+    phase: &str,
+    schema: &str,
+    lock_timeout_ms: u64,
+    extra: &[&str],
+) -> Output {
+    let timeout = lock_timeout_ms.to_string();
+    let mut args = vec![
+        "apply",
+        "--phase",
+        phase,
+        "--yes",
+        "--lock-timeout",
+        &timeout,
+        "--schema",
+        schema,
+        "--skip-rollback-window",
+    ];
+    args.extend(extra);
+    let mut cmd = zdm_command(db, &args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zdm apply --phase {phase}:\n{}",
+        text(&out)
+    );
+    out
+}
+
 /// Run zdm and insist on exit 0.
 pub fn zdm_ok(db: &TestDb, args: &[&str]) -> Output {
     let out = zdm(db, args);
