@@ -8,6 +8,8 @@ mod change;
 mod collations;
 mod composites;
 mod domains;
+mod event_triggers;
+pub use event_triggers::diff_event_triggers;
 mod inheritance;
 pub mod keyed;
 mod policies;
@@ -40,6 +42,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     keyed::diff_keyed(&from.policies, &to.policies, &mut changes);
     policies::diff_row_security(from, to, &mut changes);
     privileges::diff_privileges(from, to, &mut changes);
+    event_triggers::diff_event_triggers(from, to, &mut changes);
     changes
 }
 
