@@ -196,3 +196,60 @@ CREATE EVENT TRIGGER audit ON ddl_command_end EXECUTE FUNCTION public.f();",
     let run = zdm_on(&["plan"], &as_role, dir.path(), &[]).await;
     assert_eq!(run.code, 1, "{}", run.text());
 }
+
+/// `zdm dump` writes event triggers (hostile names, tags, disabled state, comment) to
+/// `event_triggers.sql` in every layout; the dump diffs clean and dumps again the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_round_trip() {
+    let db = common::test_db().await;
+    db.client
+        .batch_execute(
+            "CREATE SCHEMA \"from\";
+             CREATE FUNCTION \"from\".\"select \"\"ñ\"\"\"() RETURNS event_trigger
+                 LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
+             CREATE EVENT TRIGGER \"order \"\"ü\"\"\" ON ddl_command_end
+                 WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+                 EXECUTE FUNCTION \"from\".\"select \"\"ñ\"\"\"();
+             CREATE EVENT TRIGGER \"table\" ON sql_drop
+                 EXECUTE FUNCTION \"from\".\"select \"\"ñ\"\"\"();
+             ALTER EVENT TRIGGER \"table\" ENABLE ALWAYS;
+             COMMENT ON EVENT TRIGGER \"order \"\"ü\"\"\" IS 'it''s';",
+        )
+        .await
+        .unwrap();
+    for layout in ["flat", "per-schema", "per-object"] {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().display().to_string();
+        let dump = |dir: String| {
+            let conninfo = db.conninfo.clone();
+            async move {
+                cli_support::zdm(&["dump", "--db", &conninfo, "--out", &dir, "--layout", layout])
+                    .await
+            }
+        };
+        let first = dump(dir.clone()).await;
+        assert_eq!(first.code, 0, "{layout}: {}", first.text());
+        let file = match layout {
+            "flat" => "schema.sql",
+            _ => "event_triggers.sql",
+        };
+        let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+        for want in [
+            "CREATE EVENT TRIGGER \"order \"\"ü\"\"\" ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION \"from\".\"select \"\"ñ\"\"\"();",
+            "ALTER EVENT TRIGGER \"table\" ENABLE ALWAYS;",
+            "COMMENT ON EVENT TRIGGER \"order \"\"ü\"\"\" IS 'it''s';",
+        ] {
+            assert!(text.contains(want), "{layout}: {want}\n{text}");
+        }
+        let diff = zdm_on(&["diff"], &db.conninfo, out.path(), &[]).await;
+        assert_eq!(diff.code, 0, "{layout}: {}\n{text}", diff.text());
+        let again = tempfile::tempdir().unwrap();
+        let second = dump(again.path().display().to_string()).await;
+        assert_eq!(second.code, 0, "{layout}: {}", second.text());
+        assert_eq!(
+            std::fs::read_to_string(again.path().join(file)).unwrap(),
+            text,
+            "{layout}"
+        );
+    }
+}
