@@ -8,9 +8,11 @@ pub mod equivalent;
 mod moved_rows;
 
 pub use equivalent::reconcile_equivalent;
+mod enum_values;
 mod event_triggers;
 mod roles;
 
+pub use enum_values::check_removed_enum_values;
 pub use event_triggers::check_event_triggers;
 pub use roles::check_roles;
 

@@ -327,6 +327,8 @@ async fn check_annotations(
         workspace::check_annotations(client, &sides.from.model, &sides.to.model, desired).await?;
         workspace::check_event_triggers(client, &sides.from.model, &sides.to.model, desired)
             .await?;
+        workspace::check_removed_enum_values(client, &sides.from.model, &sides.to.model, desired)
+            .await?;
     }
     Ok(())
 }

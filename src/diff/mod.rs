@@ -167,7 +167,10 @@ fn diff_enums(from: &Model, to: &Model, changes: &mut Vec<Change>) {
 
 /// When `new` is `old` with values inserted (existing ones kept, same order), the values to
 /// add, each placed relative to a neighbour that exists by the time it is added.
-fn enum_additions(old: &[String], new: &[String]) -> Option<Vec<(String, EnumValuePosition)>> {
+pub(crate) fn enum_additions(
+    old: &[String],
+    new: &[String],
+) -> Option<Vec<(String, EnumValuePosition)>> {
     let kept: Vec<&String> = new.iter().filter(|l| old.contains(l)).collect();
     if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
         return None;

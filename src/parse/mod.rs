@@ -147,6 +147,8 @@ pub enum ParseErrorKind {
     MissingRole,
     /// An event trigger the plan would create or alter while the live role is no superuser.
     NeedsSuperuser,
+    /// An enum value the files remove that live rows still hold.
+    RemovedValueInUse,
 }
 
 /// One error, at a place in a file.

@@ -7,6 +7,7 @@ mod columns;
 mod composites;
 mod constraints;
 mod domains;
+pub mod enum_rebuild;
 mod event_triggers;
 mod generated;
 pub mod grants;
