@@ -28,36 +28,7 @@ pub async fn check_removed_enum_values(
         if removed.is_empty() {
             continue;
         }
-        let mut holders = Vec::new();
-        for table in live.tables.values() {
-            for column in table.columns.iter().filter(|c| !c.inherited) {
-                let sql = match column.data_type.strip_suffix("[]") {
-                    _ if column.data_type.trim_end_matches("[]") != name.to_string() => continue,
-                    Some(_) => format!(
-                        "SELECT count(*) FROM {} WHERE {}::text[] && $1::text[]",
-                        table.name,
-                        quote_ident(&column.name)
-                    ),
-                    None => format!(
-                        "SELECT count(*) FROM {} WHERE {}::text = ANY($1)",
-                        table.name,
-                        quote_ident(&column.name)
-                    ),
-                };
-                let rows: i64 = client
-                    .query_one(&sql, &[&removed])
-                    .await
-                    .map_err(|e| WorkspaceError::Refused(format!("counting {sql}: {e}")))?
-                    .get(0);
-                if rows > 0 {
-                    holders.push(format!(
-                        "{rows} row(s) of {}.{}",
-                        table.name,
-                        quote_ident(&column.name)
-                    ));
-                }
-            }
-        }
+        let holders = holders(client, live, name, &removed).await?;
         if holders.is_empty() {
             continue;
         }
@@ -90,4 +61,45 @@ pub async fn check_removed_enum_values(
         errors.sort_by_key(|e| (e.span.file, e.span.start));
         Err(ParseErrors(errors).into())
     }
+}
+
+/// `3 row(s) of public.orders.status` for each live column of the enum (or an array of it)
+/// with rows holding one of `removed`.
+async fn holders(
+    client: &tokio_postgres::Client,
+    live: &Model,
+    name: &crate::model::QualifiedName,
+    removed: &[String],
+) -> Result<Vec<String>, WorkspaceError> {
+    let mut holders = Vec::new();
+    for table in live.tables.values() {
+        for column in table.columns.iter().filter(|c| !c.inherited) {
+            let sql = match column.data_type.strip_suffix("[]") {
+                _ if column.data_type.trim_end_matches("[]") != name.to_string() => continue,
+                Some(_) => format!(
+                    "SELECT count(*) FROM {} WHERE {}::text[] && $1::text[]",
+                    table.name,
+                    quote_ident(&column.name)
+                ),
+                None => format!(
+                    "SELECT count(*) FROM {} WHERE {}::text = ANY($1)",
+                    table.name,
+                    quote_ident(&column.name)
+                ),
+            };
+            let rows: i64 = client
+                .query_one(&sql, &[&removed])
+                .await
+                .map_err(|e| WorkspaceError::Refused(format!("counting {sql}: {e}")))?
+                .get(0);
+            if rows > 0 {
+                holders.push(format!(
+                    "{rows} row(s) of {}.{}",
+                    table.name,
+                    quote_ident(&column.name)
+                ));
+            }
+        }
+    }
+    Ok(holders)
 }
