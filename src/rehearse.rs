@@ -171,7 +171,13 @@ async fn copy_in(
     crate::load::create_bare_roles(client, &live.roles())
         .await
         .map_err(RehearsalError::Roles)?;
-    let live = &with_live_extension_versions(client, live).await;
+    let mut live = with_live_extension_versions(client, live).await;
+    // An event trigger's owner must be a superuser: the shadow's stand-ins for the live
+    // roles are not, so the copy's event triggers stay the loader's (not compared below).
+    for trigger in live.event_triggers.values_mut() {
+        trigger.owner = None;
+    }
+    let live = &live;
     let copy = plan(&empty, live, &PlanOptions::default()).map_err(RehearsalError::Copy)?;
     run_quickly(client, &copy.steps, 1, &ApplyOptions::default())
         .await
@@ -245,6 +251,12 @@ fn copy_differences(live: &Model, copy: &Model) -> Vec<String> {
     // objects are owned by whoever ran it.
     let mut copy = copy.clone();
     copy.owners.retain(|key, _| live.owners.contains_key(key));
+    for trigger in copy.event_triggers.values_mut() {
+        trigger.owner = live
+            .event_triggers
+            .get(&trigger.name)
+            .and_then(|t| t.owner.clone());
+    }
     let copy = &copy;
     if fingerprint(live) == fingerprint(copy) {
         return Vec::new();

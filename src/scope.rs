@@ -184,6 +184,10 @@ impl Scope {
         model
             .extensions
             .retain(|_, extension| self.manages_schema(&extension.schema));
+        // Database-wide: one belongs to the schema of the function it calls.
+        model
+            .event_triggers
+            .retain(|_, trigger| self.manages_schema(&trigger.function.schema));
         model.default_privileges.retain(|_, entry| {
             entry
                 .schema

@@ -8,8 +8,12 @@ pub mod equivalent;
 mod moved_rows;
 
 pub use equivalent::reconcile_equivalent;
+mod enum_values;
+mod event_triggers;
 mod roles;
 
+pub use enum_values::check_removed_enum_values;
+pub use event_triggers::check_event_triggers;
 pub use roles::check_roles;
 
 use std::path::PathBuf;
@@ -58,6 +62,9 @@ pub enum WorkspaceError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A plan the live role has not the rights for.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// One side, read.
@@ -134,6 +141,11 @@ pub async fn load_desired(
         model.owners.retain(|key, owner| {
             *owner != loader && !(key == "SCHEMA public" && owner == "pg_database_owner")
         });
+        for trigger in model.event_triggers.values_mut() {
+            if trigger.owner.as_ref() == Some(&loader) {
+                trigger.owner = None;
+            }
+        }
         Ok::<_, WorkspaceError>((report, model))
     }
     .await;

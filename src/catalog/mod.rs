@@ -20,6 +20,7 @@ mod constraints;
 mod depend;
 mod domains;
 mod error;
+mod event_triggers;
 mod filter;
 mod indexes;
 mod policies;
@@ -38,6 +39,7 @@ mod unmanaged;
 mod views;
 
 pub use error::CatalogError;
+pub use event_triggers::can_manage as can_manage_event_triggers;
 pub use privileges::{current_role, role_names};
 pub use reader::Reader;
 
@@ -128,6 +130,7 @@ async fn read_all(client: &Reader<'_>) -> Result<Model, CatalogError> {
     model.policies = policies::policies(client).await?;
     let policy_edges = policies::depends(client, &model.policies).await?;
     model.depends.extend(policy_edges);
+    model.event_triggers = event_triggers::event_triggers(client).await?;
     model.acls = privileges::acls(client).await?;
     model.default_privileges = privileges::default_privileges(client).await?;
     model.owners = privileges::owners(client).await?;

@@ -211,14 +211,6 @@ fn branches() -> Vec<Branch> {
         ),
         // Database-wide objects.
         branch(
-            "event trigger",
-            format!(
-                "SELECT {} FROM {}",
-                glob("o.evtname::text"),
-                global("pg_event_trigger")
-            ),
-        ),
-        branch(
             "publication",
             format!(
                 "SELECT {} FROM {}",

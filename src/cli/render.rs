@@ -198,6 +198,10 @@ fn definition(model: &Model, id: &ObjectId) -> String {
         Kind::Aggregate => model.aggregates.get(&name).map(ddl::aggregates::definition),
         Kind::Trigger => model.triggers.get(&name).map(ddl::triggers::definition),
         Kind::Policy => model.policies.get(&name).map(ddl::policies::definition),
+        Kind::EventTrigger => model
+            .event_triggers
+            .get(&id.name)
+            .map(ddl::event_triggers::definition),
         // Shown by the change summaries alone; columns are grouped under a table.
         Kind::DefaultPrivileges | Kind::Column => None,
     }
@@ -235,6 +239,7 @@ fn shown_order(kind: Kind) -> u8 {
         Kind::Trigger => 12,
         Kind::Policy => 13,
         Kind::DefaultPrivileges => 14,
+        Kind::EventTrigger => 15,
     }
 }
 

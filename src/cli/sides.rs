@@ -325,6 +325,10 @@ async fn check_annotations(
             workspace::check_roles(roles, desired).map_err(workspace::WorkspaceError::Parse)?;
         }
         workspace::check_annotations(client, &sides.from.model, &sides.to.model, desired).await?;
+        workspace::check_event_triggers(client, &sides.from.model, &sides.to.model, desired)
+            .await?;
+        workspace::check_removed_enum_values(client, &sides.from.model, &sides.to.model, desired)
+            .await?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Index, Kind, Object,
-    ObjectId, QualifiedName, RangeType, ReplicaIdentity, Schema, Sequence, Table,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, EventTrigger, Extension, Index,
+    Kind, Object, ObjectId, QualifiedName, RangeType, ReplicaIdentity, Schema, Sequence, Table,
 };
 use crate::sql::quote_ident;
 
@@ -46,6 +46,18 @@ pub enum Change {
     ReplaceEnum {
         from: EnumType,
         to: EnumType,
+    },
+    CreateEventTrigger {
+        trigger: EventTrigger,
+    },
+    DropEventTrigger {
+        trigger: EventTrigger,
+    },
+    /// Renamed, enabled or disabled, given to another owner, commented; or re-created when
+    /// its event, tags or function changed.
+    AlterEventTrigger {
+        from: EventTrigger,
+        to: EventTrigger,
     },
     CreateDomain {
         domain: Domain,
@@ -310,6 +322,11 @@ impl Change {
             }
             AddEnumValue { name, .. } => ObjectId::named(Kind::Type, name),
             ReplaceEnum { to, .. } => ObjectId::named(Kind::Type, &to.name),
+            CreateEventTrigger { trigger }
+            | DropEventTrigger { trigger }
+            | AlterEventTrigger { to: trigger, .. } => {
+                ObjectId::event_trigger(trigger.name.clone())
+            }
             CreateDomain { domain } | DropDomain { domain } | AlterDomain { to: domain, .. } => {
                 ObjectId::named(Kind::Domain, &domain.name)
             }
@@ -378,6 +395,9 @@ impl Change {
             DropEnum { .. } => "drop enum type".into(),
             AddEnumValue { value, .. } => format!("add enum value '{value}'"),
             ReplaceEnum { .. } => "remove or reorder enum values".into(),
+            CreateEventTrigger { .. } => "create event trigger".into(),
+            DropEventTrigger { .. } => "drop event trigger".into(),
+            AlterEventTrigger { from, to } => event_trigger_summary(from, to),
             CreateDomain { .. } => "create domain".into(),
             DropDomain { .. } => "drop domain".into(),
             AlterDomain { .. } => "alter domain".into(),
@@ -463,6 +483,31 @@ impl Change {
             },
         }
     }
+}
+
+/// `rename from old, disable`, or `re-create (event changed)`.
+fn event_trigger_summary(from: &EventTrigger, to: &EventTrigger) -> String {
+    if !to.same_definition(from) {
+        return "drop and re-create event trigger (event, tags or function changed)".into();
+    }
+    let mut out = Vec::new();
+    if from.name != to.name {
+        out.push(format!("rename from {}", quote_ident(&from.name)));
+    }
+    if from.enabled != to.enabled {
+        out.push(to.enabled.sql().to_lowercase());
+    }
+    if let Some(owner) = to
+        .owner
+        .as_ref()
+        .filter(|o| from.owner.as_ref() != Some(*o))
+    {
+        out.push(format!("set owner to {}", quote_ident(owner)));
+    }
+    if from.comment != to.comment {
+        out.push("set comment".into());
+    }
+    out.join(", ")
 }
 
 /// `enable row level security, force row level security`, ...

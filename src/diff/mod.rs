@@ -8,6 +8,8 @@ mod change;
 mod collations;
 mod composites;
 mod domains;
+mod event_triggers;
+pub use event_triggers::diff_event_triggers;
 mod inheritance;
 pub mod keyed;
 mod policies;
@@ -40,6 +42,7 @@ pub fn diff(from: &Model, to: &Model) -> Vec<Change> {
     keyed::diff_keyed(&from.policies, &to.policies, &mut changes);
     policies::diff_row_security(from, to, &mut changes);
     privileges::diff_privileges(from, to, &mut changes);
+    event_triggers::diff_event_triggers(from, to, &mut changes);
     changes
 }
 
@@ -164,7 +167,10 @@ fn diff_enums(from: &Model, to: &Model, changes: &mut Vec<Change>) {
 
 /// When `new` is `old` with values inserted (existing ones kept, same order), the values to
 /// add, each placed relative to a neighbour that exists by the time it is added.
-fn enum_additions(old: &[String], new: &[String]) -> Option<Vec<(String, EnumValuePosition)>> {
+pub(crate) fn enum_additions(
+    old: &[String],
+    new: &[String],
+) -> Option<Vec<(String, EnumValuePosition)>> {
     let kept: Vec<&String> = new.iter().filter(|l| old.contains(l)).collect();
     if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
         return None;

@@ -40,13 +40,17 @@ enum Group {
     Table,
     View,
     Function,
+    /// Database-wide, after the functions they call.
+    EventTrigger,
 }
 
 impl Group {
     /// The directory of a per-object layout (`None`: a file of the schema's own).
     fn directory(self) -> Option<&'static str> {
         match self {
-            Group::Extension | Group::DefaultPrivileges | Group::Schema => None,
+            Group::Extension | Group::DefaultPrivileges | Group::Schema | Group::EventTrigger => {
+                None
+            }
             Group::Collation => Some("collations"),
             Group::Type => Some("types"),
             Group::Sequence => Some("sequences"),
@@ -103,6 +107,7 @@ impl Chunk {
     fn path(&self, layout: Layout) -> PathBuf {
         let database_file = match self.group {
             Group::Extension => "extensions.sql",
+            Group::EventTrigger => "event_triggers.sql",
             _ => "default_privileges.sql",
         };
         match (layout, &self.schema) {

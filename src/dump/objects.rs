@@ -57,6 +57,15 @@ pub(super) fn chunks(model: &Model, data: &BTreeMap<QualifiedName, String>) -> V
             lines,
         ));
     }
+    for trigger in model.event_triggers.values() {
+        // Owned by whoever loads the files, like every created object.
+        let trigger = crate::model::EventTrigger {
+            owner: None,
+            ..trigger.clone()
+        };
+        let lines = vec![ddl::event_triggers::definition(&trigger)];
+        out.push(Chunk::database(Group::EventTrigger, &trigger.name, lines));
+    }
     for enum_type in model.enums.values() {
         let mut lines = vec![ddl::enum_definition(enum_type)];
         lines.extend(grants(model, &type_id(&enum_type.name)));

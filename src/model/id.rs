@@ -35,6 +35,8 @@ pub enum Kind {
     /// `ALTER DEFAULT PRIVILEGES`: `name` is its scope, e.g. `for role app in schema public
     /// on tables` (`schema` empty).
     DefaultPrivileges,
+    /// An event trigger (`schema` and `name` are both its name: database-wide).
+    EventTrigger,
 }
 
 impl Kind {
@@ -57,6 +59,7 @@ impl Kind {
             Kind::Collation => "COLLATION",
             Kind::Domain => "DOMAIN",
             Kind::DefaultPrivileges => "DEFAULT PRIVILEGES",
+            Kind::EventTrigger => "EVENT TRIGGER",
         }
     }
 
@@ -115,6 +118,11 @@ impl ObjectId {
     pub fn extension(name: impl Into<String>) -> Self {
         let name = name.into();
         ObjectId::new(Kind::Extension, name.clone(), name)
+    }
+
+    pub fn event_trigger(name: impl Into<String>) -> Self {
+        let name = name.into();
+        ObjectId::new(Kind::EventTrigger, name.clone(), name)
     }
 
     /// An object of `kind` named by its schema-qualified name (a table, type, domain, ...).
@@ -187,7 +195,7 @@ impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             Kind::Schema => return f.write_str(&quote_ident(&self.schema)),
-            Kind::Extension => return f.write_str(&quote_ident(&self.name)),
+            Kind::Extension | Kind::EventTrigger => return f.write_str(&quote_ident(&self.name)),
             Kind::DefaultPrivileges => return f.write_str(&self.name),
             _ => {}
         }

@@ -11,6 +11,7 @@ mod collation;
 mod composite;
 mod distribution;
 mod domain;
+mod event_trigger;
 mod id;
 mod name;
 mod policy;
@@ -25,6 +26,7 @@ pub use collation::{Collation, CollationProvider};
 pub use composite::{Attribute, CompositeType};
 pub use distribution::Distribution;
 pub use domain::{Domain, DomainCheck};
+pub use event_trigger::{EventTrigger, EventTriggerEnabled};
 pub use id::{Dependency, Kind, Object, ObjectId};
 pub use name::QualifiedName;
 pub use policy::{Policy, PolicyCommand, RowSecurity, PUBLIC_ROLE};
@@ -74,6 +76,9 @@ pub struct Model {
     /// Tables with row-level security enabled or forced (absent: neither).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub row_security: BTreeMap<QualifiedName, RowSecurity>,
+    /// Event triggers (database-wide), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub event_triggers: BTreeMap<String, EventTrigger>,
     /// Privileges on every object that has an ACL, keyed by `ObjectId::sql` (`TABLE public.t`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub acls: BTreeMap<String, Acl>,
@@ -472,7 +477,8 @@ impl Model {
             | Kind::Extension
             | Kind::Collation
             | Kind::Domain
-            | Kind::DefaultPrivileges => None,
+            | Kind::DefaultPrivileges
+            | Kind::EventTrigger => None,
         }
     }
 

@@ -47,12 +47,9 @@ pub(super) fn classify(node: &NodeEnum) -> Result<StatementKind, (&'static str, 
             "schema files describe one database's schema; databases, tablespaces and server settings are managed elsewhere",
         )),
         // Schema definition.
-        // Database-wide, superuser-only, and able to stop every later DDL (zdm's own
-        // included): not applied, so a file that declares one must not look managed.
-        N::CreateEventTrigStmt(_) | N::AlterEventTrigStmt(_) => Err((
-            "event triggers ({}) are not managed by zdm",
-            "event triggers are database-wide and need a superuser; zdm would neither create nor compare it, so create it outside the schema files (for instance in a superuser's setup script)",
-        )),
+        // Database-wide and superuser-only: refused at plan time for a live role that is
+        // not a superuser (see `workspace::event_triggers`).
+        N::CreateEventTrigStmt(_) | N::AlterEventTrigStmt(_) => Ok(StatementKind::Ddl),
         N::CreateStmt(_)
         | N::CreateTableAsStmt(_)
         | N::CreateForeignTableStmt(_)

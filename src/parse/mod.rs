@@ -10,6 +10,7 @@ mod annotate;
 pub mod bodies;
 mod checks;
 mod classify;
+mod event_triggers;
 mod extensions;
 mod ffi;
 mod lexer;
@@ -79,6 +80,8 @@ pub struct Statement {
     pub checks: Vec<CheckSource>,
     /// The query of the plain view it creates, as written; `None` under session settings too.
     pub view_source: Option<ViewSource>,
+    /// The event trigger it creates, alters or comments on, by name.
+    pub event_trigger: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +145,10 @@ pub enum ParseErrorKind {
     Annotation,
     /// A role the files name that the live cluster does not have (zdm never creates roles).
     MissingRole,
+    /// An event trigger the plan would create or alter while the live role is no superuser.
+    NeedsSuperuser,
+    /// An enum value the files remove that live rows still hold.
+    RemovedValueInUse,
 }
 
 /// One error, at a place in a file.
@@ -413,6 +420,7 @@ fn file_statements(
             settings: settings.clone(),
             checks,
             view_source,
+            event_trigger: event_triggers::named(node),
         };
         if kind == StatementKind::SessionSetting {
             if let Some(path) = search_path_setting(node) {

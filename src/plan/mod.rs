@@ -141,6 +141,14 @@ pub fn fingerprint(model: &Model) -> String {
 
 /// Plan the migration of `from` (the live database) to `to` (the desired schema).
 pub fn plan(from: &Model, to: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
+    // Enum values removed or reordered: planned towards a desired model with the new type
+    // under a helper name and its columns on it (see `recipes::enum_rebuild`).
+    if let Some((staged, options, rebuilds)) = recipes::enum_rebuild::prepare(from, to, options)? {
+        let changes = diff(from, &staged);
+        let mut plan = plan_with(from, &staged, &changes, &options, &rebuilds)?;
+        plan.target_fingerprint = fingerprint(to);
+        return Ok(plan);
+    }
     let changes = diff(from, to);
     plan_changes(from, to, &changes, options)
 }
@@ -150,6 +158,16 @@ pub fn plan_changes(
     to: &Model,
     changes: &[Change],
     options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    plan_with(from, to, changes, options, &[])
+}
+
+fn plan_with(
+    from: &Model,
+    to: &Model,
+    changes: &[Change],
+    options: &PlanOptions,
+    rebuilds: &[recipes::enum_rebuild::Rebuild],
 ) -> Result<Plan, PlanError> {
     let context = Context { from, to, options };
     citus::refuse_what_citus_refuses(&context, changes)?;
@@ -186,6 +204,7 @@ pub fn plan_changes(
     views::flag_drops_read_by_views(from, &mut steps);
     bodies::flag_drops_named_by_bodies(from, to, &mut steps);
     recipes::policies::flag_dropped_policies(&context, &mut steps);
+    recipes::enum_rebuild::finish(from, rebuilds, &mut steps);
     Ok(Plan {
         source_fingerprint: fingerprint(from),
         target_fingerprint: fingerprint(to),

@@ -29,6 +29,8 @@ pub enum Resource {
     Routine(ObjectId),
     Trigger(ObjectId),
     Policy(ObjectId),
+    /// An event trigger, by name (database-wide).
+    EventTrigger(String),
     /// What `ALTER DEFAULT PRIVILEGES` sets: objects created after it get those grants.
     DefaultPrivileges,
 }
@@ -51,6 +53,7 @@ impl Resource {
             Kind::Function | Kind::Procedure | Kind::Aggregate => Resource::Routine(id.clone()),
             Kind::Trigger => Resource::Trigger(id.clone()),
             Kind::Policy => Resource::Policy(id.clone()),
+            Kind::EventTrigger => Resource::EventTrigger(id.name.clone()),
         }
     }
 }
@@ -73,6 +76,7 @@ impl fmt::Display for Resource {
             Resource::Routine(id) => write!(f, "{} {id}", id.kind.sql().to_lowercase()),
             Resource::Trigger(id) => write!(f, "trigger {id}"),
             Resource::Policy(id) => write!(f, "policy {id}"),
+            Resource::EventTrigger(name) => write!(f, "event trigger {}", quote_ident(name)),
             Resource::DefaultPrivileges => write!(f, "default privileges"),
         }
     }

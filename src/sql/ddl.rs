@@ -13,6 +13,7 @@ pub mod aggregates;
 pub mod collations;
 pub mod composites;
 pub mod domains;
+pub mod event_triggers;
 pub mod indexes;
 pub mod moved_rows;
 pub mod objects;

@@ -161,6 +161,9 @@ impl Walker<'_> {
             NodeEnum::CreateTrigStmt(s) => {
                 self.reference(&string_list(&s.funcname), ObjectName::Function)
             }
+            NodeEnum::CreateEventTrigStmt(s) => {
+                self.reference(&string_list(&s.funcname), ObjectName::Function)
+            }
             NodeEnum::AlterEnumStmt(s) => {
                 self.reference(&string_list(&s.type_name), ObjectName::Type)
             }

@@ -7,6 +7,8 @@ mod columns;
 mod composites;
 mod constraints;
 mod domains;
+pub mod enum_rebuild;
+mod event_triggers;
 mod generated;
 pub mod grants;
 mod identity;
@@ -64,6 +66,9 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
         | DropSequence { .. }
         | AlterSequence { .. }
         | SetComment { .. } => objects::steps(ctx, change),
+        CreateEventTrigger { trigger } => vec![event_triggers::create(trigger)],
+        DropEventTrigger { trigger } => vec![event_triggers::drop(trigger)],
+        AlterEventTrigger { from, to } => vec![event_triggers::alter(from, to)],
         CreateDomain { domain } => vec![domains::create(ctx, domain)],
         DropDomain { domain } => vec![domains::drop(ctx, domain)],
         AlterDomain { from, to } => domains::alter(ctx, from, to)?,

@@ -2,8 +2,8 @@
 
 use crate::diff::{Change, CommentTarget, EnumValuePosition};
 use crate::model::{QualifiedName, Sequence};
-use crate::plan::resource::{columns_of, Resource};
-use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
+use crate::plan::resource::Resource;
+use crate::plan::{Context, HazardKind, Phase, Step};
 use crate::sql::ddl;
 use crate::sql::{quote_ident, quote_literal};
 
@@ -106,7 +106,9 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             )
             .uses([Resource::Type(name.clone())])]
         }
-        ReplaceEnum { from, to } => replace_enum(ctx, &from.name, to),
+        // Planned before the diff by `enum_rebuild` (the plan is made towards a model where
+        // this change does not arise).
+        ReplaceEnum { .. } => Vec::new(),
         CreateSequence { sequence } => create_sequence(sequence),
         // Dropped by the step that makes its column an identity column.
         DropSequence { sequence } if super::identity::is_replaced_by_identity(ctx, sequence) => {
@@ -210,98 +212,4 @@ fn alter_sequence(from: &Sequence, to: &Sequence) -> Vec<Step> {
         );
     }
     steps
-}
-
-/// The columns of enum `name` the rebuild converts, with the default each gets back: the live
-/// ones (a column the files drop still stores the type until contract and would keep the old
-/// type from being dropped; its default as the files give it, or as it is live), and the
-/// desired ones that are not live yet (the rebuild runs after the step that adds them).
-fn enum_columns<'a>(
-    ctx: &'a Context,
-    name: &QualifiedName,
-) -> Vec<(
-    &'a QualifiedName,
-    &'a crate::model::Column,
-    Option<&'a String>,
-)> {
-    let of_type = |c: &crate::model::Column| {
-        c.data_type.trim_end_matches("[]") == name.to_string() && !c.inherited
-    };
-    let mut out = Vec::new();
-    for table in ctx.from.tables.values() {
-        for column in table.columns.iter().filter(|c| of_type(c)) {
-            let desired = ctx
-                .to
-                .tables
-                .get(&table.name)
-                .and_then(|t| t.column(&column.name));
-            let default = match desired {
-                Some(d) if d.data_type == column.data_type => d.default.as_ref(),
-                _ => column.default.as_ref(),
-            };
-            out.push((&table.name, column, default));
-        }
-    }
-    for table in ctx.to.tables.values() {
-        let live = ctx.from.tables.get(&table.name);
-        for column in table.columns.iter().filter(|c| of_type(c)) {
-            if live.and_then(|t| t.column(&column.name)).is_none() {
-                out.push((&table.name, column, column.default.as_ref()));
-            }
-        }
-    }
-    out
-}
-
-/// Values removed or reordered: build a new type and convert every column to it. This
-/// rewrites each table that uses the type, so it is marked as such.
-fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType) -> Vec<Step> {
-    let old = QualifiedName::new(name.schema.clone(), super::helper_name("old", &name.name));
-    let mut sql = vec![
-        ddl::objects::rename_type(name, &old.name),
-        ddl::create_enum(to),
-    ];
-    let mut uses = Vec::new();
-    let mut tables = Vec::new();
-    for (table, column, default) in enum_columns(ctx, name) {
-        let col = quote_ident(&column.name);
-        if column.default.is_some() {
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
-            ));
-        }
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {col} TYPE {} USING {col}::text::{};",
-            column.data_type, column.data_type
-        ));
-        if let Some(default) = default {
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"
-            ));
-        }
-        uses.extend(columns_of(table, std::slice::from_ref(&column.name)));
-        tables.push(table.to_string());
-    }
-    sql.push(ddl::objects::drop_type(&old));
-    let mut step = Step::new(
-        Phase::Expand,
-        format!("recreate type {name} (values removed or reordered)"),
-        sql.join("\n"),
-    )
-    .uses(uses)
-    .uses([Resource::Type(name.clone())])
-    .hazard(
-        HazardKind::NotOnline,
-        "PostgreSQL cannot remove or reorder enum values; the type is rebuilt and every column using it converted",
-    );
-    if !tables.is_empty() {
-        step = step
-            .lock(LockMode::AccessExclusive, tables.join(", "))
-            .work(TableWork::Rewrite)
-            .hazard(
-                HazardKind::TableRewrite,
-                format!("rewrites {} under ACCESS EXCLUSIVE", tables.join(", ")),
-            );
-    }
-    vec![step]
 }
