@@ -3,6 +3,7 @@
 use crate::model::{Column, ConstraintKind, QualifiedName};
 use crate::plan::resource::{column_uses, type_uses, Resource};
 use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
+use crate::sql::ddl::columns::clause;
 use crate::sql::{ddl, quote_ident};
 
 use super::not_null::not_null_recipe;
@@ -54,10 +55,7 @@ fn calls_user_function(expression: &str) -> bool {
 }
 
 pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
-    format!(
-        "ALTER TABLE {table} ADD COLUMN {};",
-        ddl::column_definition(table, column)
-    )
+    ddl::columns::add(table, column)
 }
 
 /// `column` as a plain companion named `name`, added beside a live column while both
@@ -156,7 +154,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
             Step::new(
                 Phase::Expand,
                 format!("set default of {table}.{col} for new rows"),
-                format!("ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"),
+                ddl::columns::set_default(table, &column.name, default),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(column_uses(ctx.to, table, column)),
@@ -197,10 +195,7 @@ pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, express
         })
         .collect();
     let col = quote_ident(column);
-    let key_list = crate::sql::quote_ident_list(&key);
-    let sql = format!(
-        "UPDATE {table} SET {col} = {expression} WHERE {col} IS NULL AND ({key_list}) IN (<next batch of {key_list}>);"
-    );
+    let sql = ddl::columns::backfill_batch(table, column, expression, &key);
     let mut step = Step::new(
         Phase::Backfill,
         format!("fill {table}.{col} from {expression}"),
@@ -234,15 +229,11 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         "the table is empty now"
     };
     // A child that keeps the column as its own keeps its values too.
-    let only = if super::inheritance::keeps_column(ctx, table, &column.name) {
-        "ONLY "
-    } else {
-        ""
-    };
+    let only = super::inheritance::keeps_column(ctx, table, &column.name);
     vec![Step::new(
         Phase::Contract,
         format!("drop column {col} from {table}"),
-        format!("ALTER TABLE {only}{table} DROP COLUMN {col};"),
+        ddl::columns::drop(table, &column.name, only),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.from, table, column))
@@ -331,22 +322,17 @@ pub fn alter(
     let type_changes = from.data_type != to.data_type || from.collation != to.collation;
     let serial = super::identity::replaced_serial_sequence(ctx, table, from, to);
     if from.default.is_some() && (from.default != to.default || type_changes) && serial.is_none() {
-        clauses.push(format!("ALTER COLUMN {col} DROP DEFAULT"));
+        clauses.push(clause::drop_default(&to.name));
     }
     if from.identity.is_some() && to.identity.is_none() {
-        clauses.push(format!("ALTER COLUMN {col} DROP IDENTITY"));
+        clauses.push(clause::drop_identity(&to.name));
     }
     if from.not_null && !to.not_null {
-        clauses.push(format!("ALTER COLUMN {col} DROP NOT NULL"));
+        clauses.push(clause::drop_not_null(&to.name));
     }
     if type_changes {
-        let collate = to
-            .collation
-            .as_ref()
-            .map(|c| format!(" COLLATE {c}"))
-            .unwrap_or_default();
         if is_binary_coercible(&from.data_type, &to.data_type) && from.collation == to.collation {
-            clauses.push(format!("ALTER COLUMN {col} TYPE {}", to.data_type));
+            clauses.push(clause::set_type(&to.name, &to.data_type, None, None));
         } else {
             let using = ctx
                 .options
@@ -360,24 +346,19 @@ pub fn alter(
                     } if t == table && column == &to.name => Some(expression.clone()),
                     _ => None,
                 })
-                .unwrap_or_else(|| {
-                    // Between user-defined types (enums) there is no cast; text I/O is.
-                    if from.data_type.contains('.') || to.data_type.contains('.') {
-                        format!("{col}::text::{}", to.data_type)
-                    } else {
-                        format!("{col}::{}", to.data_type)
-                    }
-                });
-            clauses.push(format!(
-                "ALTER COLUMN {col} TYPE {}{collate} USING {using}",
-                to.data_type
+                .unwrap_or_else(|| clause::default_using(&to.name, &from.data_type, &to.data_type));
+            clauses.push(clause::set_type(
+                &to.name,
+                &to.data_type,
+                to.collation.as_deref(),
+                Some(&using),
             ));
             rewrite = from.data_type != to.data_type;
         }
     }
     if let Some(default) = &to.default {
         if from.default.as_ref() != Some(default) || type_changes {
-            clauses.push(format!("ALTER COLUMN {col} SET DEFAULT {default}"));
+            clauses.push(clause::set_default(&to.name, default));
         }
     }
     let (identity, after_identity) = super::identity::identity_clauses(has_rows, from, to);
@@ -386,7 +367,7 @@ pub fn alter(
         let mut sql = if clauses.is_empty() {
             after_identity.join("\n")
         } else {
-            [format!("ALTER TABLE {table} {};", clauses.join(", "))]
+            [ddl::columns::alter(table, &clauses)]
                 .into_iter()
                 .chain(after_identity)
                 .collect::<Vec<_>>()

@@ -40,9 +40,7 @@ pub fn not_null_recipe(
             Step::new(
                 Phase::Validate,
                 format!("add helper check {check} ({col} IS NOT NULL) without validating"),
-                format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;"
-                ),
+                ddl::tables::add_not_null_check(table, &helper, column),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses([Resource::Column(table.clone(), column.to_string())])

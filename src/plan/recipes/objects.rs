@@ -1,6 +1,6 @@
 //! Schemas, extensions, enum types, sequences and comments.
 
-use crate::diff::{Change, CommentTarget, EnumValuePosition};
+use crate::diff::{Change, CommentTarget};
 use crate::model::{QualifiedName, Sequence};
 use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
@@ -44,11 +44,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         SetExtensionSchema { extension, .. } => vec![Step::new(
             Phase::Expand,
             format!("move extension {}", quote_ident(&extension.name)),
-            format!(
-                "ALTER EXTENSION {} SET SCHEMA {};",
-                quote_ident(&extension.name),
-                quote_ident(&extension.schema)
-            ),
+            ddl::objects::set_extension_schema(extension),
         )
         .uses([
             Resource::Extension(extension.name.clone()),
@@ -91,18 +87,10 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             value,
             position,
         } => {
-            let place = match position {
-                EnumValuePosition::Before(l) => format!(" BEFORE {}", quote_literal(l)),
-                EnumValuePosition::After(l) => format!(" AFTER {}", quote_literal(l)),
-                EnumValuePosition::End => String::new(),
-            };
             vec![Step::new(
                 Phase::Expand,
                 format!("add value {} to type {name}", quote_literal(value)),
-                format!(
-                    "ALTER TYPE {name} ADD VALUE IF NOT EXISTS {}{place};",
-                    quote_literal(value)
-                ),
+                ddl::objects::add_enum_value(name, value, position),
             )
             .uses([Resource::Type(name.clone())])]
         }
@@ -264,20 +252,16 @@ fn replace_enum(ctx: &Context, name: &QualifiedName, to: &crate::model::EnumType
     let mut uses = Vec::new();
     let mut tables = Vec::new();
     for (table, column, default) in enum_columns(ctx, name) {
-        let col = quote_ident(&column.name);
         if column.default.is_some() {
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
-            ));
+            sql.push(ddl::columns::drop_default(table, &column.name));
         }
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {col} TYPE {} USING {col}::text::{};",
-            column.data_type, column.data_type
+        sql.push(ddl::columns::retype_via_text(
+            table,
+            &column.name,
+            &column.data_type,
         ));
         if let Some(default) = default {
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"
-            ));
+            sql.push(ddl::columns::set_default(table, &column.name, default));
         }
         uses.extend(columns_of(table, std::slice::from_ref(&column.name)));
         tables.push(table.to_string());

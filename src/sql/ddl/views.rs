@@ -115,3 +115,27 @@ pub fn definition(view: &View) -> String {
     lines.extend(comments(view));
     lines.join("\n")
 }
+
+/// A view named `alias` that reads and writes `table` as is (auto-updatable): what the old
+/// application uses while a renamed table is read under both names.
+pub fn create_alias(alias: &QualifiedName, table: &QualifiedName) -> String {
+    format!("CREATE VIEW {alias} AS SELECT * FROM {table};")
+}
+
+pub fn drop_if_exists(view: &QualifiedName) -> String {
+    format!("DROP VIEW IF EXISTS {view};")
+}
+
+/// `DROP MATERIALIZED VIEW [IF EXISTS]` by name (a copy or the old one set aside).
+pub fn drop_materialized(view: &QualifiedName, if_exists: bool) -> String {
+    let if_exists = if if_exists { "IF EXISTS " } else { "" };
+    format!("DROP MATERIALIZED VIEW {if_exists}{view};")
+}
+
+/// `ALTER MATERIALIZED VIEW view RENAME TO new_name` (it stays in its schema).
+pub fn rename_materialized(view: &QualifiedName, new_name: &str) -> String {
+    format!(
+        "ALTER MATERIALIZED VIEW {view} RENAME TO {};",
+        crate::sql::quote_ident(new_name)
+    )
+}
