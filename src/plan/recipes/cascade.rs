@@ -513,7 +513,7 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<(Resource, bool)> {
                 let desired = ctx.desired_table(table).and_then(|t| t.column(column));
                 let shadow = ctx
                     .live_table(table)
-                    .and_then(|t| t.column(&super::retype::shadow_name(column)));
+                    .and_then(|t| t.column(&crate::plan::online::retype::shadow_name(column)));
                 let pending = match (live, desired) {
                     (Some(l), Some(d)) => l.data_type != d.data_type || shadow.is_some(),
                     _ => false,

@@ -2,12 +2,13 @@
 
 use crate::model::{Column, ConstraintKind, QualifiedName};
 use crate::plan::resource::{column_uses, type_uses, Resource};
-use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
 use crate::sql::ddl::columns::clause;
 use crate::sql::{ddl, quote_ident};
 
-use super::not_null::not_null_recipe;
-use super::sync;
+use crate::plan::online::backfill::backfill_step;
+use crate::plan::online::not_null::not_null_recipe;
+use crate::plan::online::sync;
 
 /// Functions whose value differs per row: a default calling one rewrites the table when the
 /// column is added. User-defined functions (schema-qualified calls) count as volatile too,
@@ -54,28 +55,6 @@ fn calls_user_function(expression: &str) -> bool {
     false
 }
 
-pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
-    ddl::columns::add(table, column)
-}
-
-/// `column` as a plain companion named `name`, added beside a live column while both
-/// applications run (a rename's new column, a type change's shadow column): nullable, and
-/// without default, identity, generation or comment, which the old application cannot honour.
-pub(super) fn companion(column: &Column, name: &str) -> Column {
-    Column {
-        name: name.to_string(),
-        not_null: false,
-        not_null_name: None,
-        default: None,
-        identity: None,
-        identity_sequence: None,
-        generated: None,
-        virtual_generated: false,
-        comment: None,
-        ..column.clone()
-    }
-}
-
 fn column_resources(table: &QualifiedName, column: &Column) -> Vec<Resource> {
     let mut out = vec![Resource::Column(table.clone(), column.name.clone())];
     if column.not_null {
@@ -90,7 +69,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let base = Step::new(
         Phase::Expand,
         description.clone(),
-        add_column_sql(table, column),
+        ddl::columns::add(table, column),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.to, table, column));
@@ -144,7 +123,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let mut steps = vec![Step::new(
         Phase::Expand,
         format!("add column {col} to {table} (nullable for now)"),
-        add_column_sql(table, &bare),
+        ddl::columns::add(table, &bare),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.to, table, &bare))
@@ -180,47 +159,6 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     steps
 }
 
-/// `UPDATE ... SET column = expression` for existing rows, in keyset batches on the primary
-/// key; rows that already hold a value (written by the new application) are left alone.
-pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, expression: &str) -> Step {
-    let live = ctx.live_table(table);
-    let key = live
-        .map(crate::model::Table::primary_key_columns)
-        .unwrap_or_default();
-    let key_types: Vec<String> = key
-        .iter()
-        .map(|k| {
-            live.and_then(|t| t.column(k))
-                .map_or_else(|| "text".to_string(), |c| c.data_type.clone())
-        })
-        .collect();
-    let col = quote_ident(column);
-    let sql = ddl::columns::backfill_batch(table, column, expression, &key);
-    let mut step = Step::new(
-        Phase::Backfill,
-        format!("fill {table}.{col} from {expression}"),
-        sql,
-    )
-    .lock(LockMode::RowExclusive, table)
-    .uses([Resource::Column(table.clone(), column.to_string())]);
-    step.backfill = Some(Backfill {
-        table: table.clone(),
-        column: column.to_string(),
-        expression: expression.to_string(),
-        key: key.clone(),
-        key_types,
-        pending_only_where: None,
-        rows: None,
-    });
-    if key.is_empty() {
-        step = step.hazard(
-            HazardKind::NotOnline,
-            format!("{table} has no primary key to fill it in batches"),
-        );
-    }
-    step
-}
-
 pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let col = quote_ident(&column.name);
     let rows = if ctx.has_rows(table) {
@@ -241,17 +179,11 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         Resource::Column(table.clone(), column.name.clone()),
         Resource::NotNull(table.clone(), column.name.clone()),
     ])
-    .hazard(HazardKind::DataLoss, {
-        let mut message = format!("column {table}.{col} is dropped: {rows}");
-        for renamed in super::renames::likely_column_renames(ctx, table, column) {
-            message.push_str(&format!(
-                "; column {col} dropped and {} added: if this is a rename, annotate `-- zdm:renamed-from {}`",
-                quote_ident(&renamed),
-                column.name
-            ));
-        }
-        message
-    })]
+    // `plan::hints` adds the likely renames to this message.
+    .hazard(
+        HazardKind::DataLoss,
+        format!("column {table}.{col} is dropped: {rows}"),
+    )]
 }
 
 /// Type changes PostgreSQL makes without touching the rows (binary-coercible, no rewrite).
@@ -312,7 +244,7 @@ pub fn alter(
         Some(super::generated::Generated::More(more)) => steps.extend(more),
         None => {}
     }
-    if let Some(rename) = super::not_null::rename(table, from, to) {
+    if let Some(rename) = crate::plan::online::not_null::rename(table, from, to) {
         steps.push(rename);
     }
 

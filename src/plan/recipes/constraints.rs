@@ -15,7 +15,7 @@ fn is_partitioned(ctx: &Context, table: &QualifiedName) -> bool {
 
 /// What a constraint needs besides its own table's columns: for a foreign key, the referenced
 /// table, its columns and the unique constraint or index the reference relies on.
-pub(super) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
+pub(in crate::plan) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
     let Some(fk) = &constraint.foreign_key else {
         return Vec::new();
     };
@@ -438,7 +438,11 @@ fn repoint_foreign_keys(
 }
 
 /// `ADD CONSTRAINT name PRIMARY KEY | UNIQUE USING INDEX building [DEFERRABLE ...]`.
-pub(super) fn attach_sql(table: &QualifiedName, key: &Constraint, building: &str) -> String {
+pub(in crate::plan) fn attach_sql(
+    table: &QualifiedName,
+    key: &Constraint,
+    building: &str,
+) -> String {
     let kind = match key.kind {
         ConstraintKind::PrimaryKey => "PRIMARY KEY",
         _ => "UNIQUE",

@@ -14,7 +14,10 @@ use crate::sql::ddl;
 use crate::sql::ddl::indexes::{attach_partition, index_sql};
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
-pub(super) fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
+pub(in crate::plan) fn kept_partitions<'a>(
+    ctx: &'a Context,
+    parent: &QualifiedName,
+) -> Vec<&'a Table> {
     ctx.from
         .tables
         .values()
@@ -356,7 +359,7 @@ fn rename_key(table: &QualifiedName, from: &str, to: &str) -> Step {
 }
 
 /// The partition's own copy of the parent's key, as the desired side has it.
-pub(super) fn desired_partition_key<'a>(
+pub(in crate::plan) fn desired_partition_key<'a>(
     ctx: &'a Context,
     partition: &QualifiedName,
     constraint: &Constraint,

@@ -75,7 +75,7 @@ impl Recreations {
             !parent_in(ctx.to) && (!parent_in(ctx.from) || ctx.to.tables.contains_key(name))
         };
         // Those turned partitioned online are not re-created (`partition_swap`).
-        let online = super::partition_swap::roots(ctx, changes);
+        let online = crate::plan::online::partition_swap::roots(ctx, changes);
         let roots: BTreeSet<QualifiedName> = rebuilt
             .iter()
             .filter(|name| is_root(name) && !online.contains(name))
@@ -424,7 +424,7 @@ fn kept_referencing<'a>(ctx: &'a Context, tree: &Tree) -> Vec<(&'a QualifiedName
 /// `ADD CONSTRAINT` for a table holding copied rows: `NOT VALID` and validated in the
 /// validate phase, except where PostgreSQL has no `NOT VALID` (foreign keys on partitioned
 /// tables): those are checked here, under the lock already held.
-pub(super) fn re_add(
+pub(in crate::plan) fn re_add(
     ctx: &Context,
     table: &QualifiedName,
     constraint: &Constraint,

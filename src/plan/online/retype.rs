@@ -13,10 +13,12 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Op, Phase, Step, TableWork, Transform};
 use crate::sql::{ddl, quote_ident};
 
-use super::columns::{backfill_step, is_binary_coercible};
-use super::indexes::{build_concurrently, mentions};
+use super::backfill::backfill_step;
 use super::not_null::{leftover_helper, not_null_recipe, not_null_recipe_named};
-use super::{helper_name, sync};
+use super::sync;
+use crate::plan::recipes::columns::is_binary_coercible;
+use crate::plan::recipes::helper_name;
+use crate::plan::recipes::indexes::{build_concurrently, mentions};
 
 pub fn shadow_name(column: &str) -> String {
     helper_name("new", column)
@@ -153,7 +155,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
     let mut steps = Vec::new();
 
     if live_shadow.is_none() {
-        let bare = super::columns::companion(r.to, &r.shadow);
+        let bare = super::backfill::companion(r.to, &r.shadow);
         steps.push(
             Step::new(
                 Phase::Expand,
@@ -161,7 +163,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
                     "add shadow column {shadow} {} to {table} for the type change of {col}",
                     r.to.data_type
                 ),
-                super::columns::add_column_sql(table, &bare),
+                crate::sql::ddl::columns::add(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))

@@ -6,8 +6,8 @@ use crate::plan::resource::Resource;
 use crate::plan::{LockMode, Op, Phase, Step};
 use crate::sql::{ddl, quote_ident};
 
-use super::helper_name;
-use super::indexes::mentions;
+use crate::plan::recipes::helper_name;
+use crate::plan::recipes::indexes::mentions;
 
 pub struct SyncTrigger {
     pub function: QualifiedName,

@@ -21,7 +21,7 @@ use crate::sql::ddl::moved_rows::{RowCopy, RowSource};
 use crate::sql::{ddl, quote_ident};
 
 use super::sync::{trigger_exists, SyncTrigger};
-use super::{constraints, helper_name, tables};
+use crate::plan::recipes::{constraints, helper_name, tables};
 
 /// The trigger on the source (and its function in schema `zdm`) that keeps `target` in step.
 pub(super) fn trigger_names(target: &QualifiedName) -> SyncTrigger {

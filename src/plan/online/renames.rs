@@ -14,7 +14,7 @@ use crate::plan::{Context, LockMode, Op, Phase, Step, Transform};
 use crate::sql::ddl::columns::clause;
 use crate::sql::{ddl, quote_ident};
 
-use super::columns::backfill_step;
+use super::backfill::backfill_step;
 use super::not_null::not_null_recipe;
 use super::sync;
 
@@ -212,12 +212,12 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
     if new_is_live.is_none() {
         // Nullable and without its default while both applications run: the old application
         // does not know the column, and the trigger tells writers apart by it being NULL.
-        let bare = super::columns::companion(r.new, &r.new.name);
+        let bare = super::backfill::companion(r.new, &r.new.name);
         steps.push(
             Step::new(
                 Phase::Expand,
                 format!("add column {new} to {table} (renamed from {old}; nullable for now)"),
-                super::columns::add_column_sql(table, &bare),
+                crate::sql::ddl::columns::add(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))
@@ -429,34 +429,4 @@ fn drop_view_of<'a>(
     )
     .lock(LockMode::AccessExclusive, from)
     .uses(columns.map(|c| Resource::Column(to.clone(), c.to_string())))
-}
-
-/// Likely unannotated renames: columns of the same type added to the table `column` is
-/// dropped from.
-pub fn likely_column_renames(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<String> {
-    let (Some(live), Some(desired)) = (ctx.live_table(table), ctx.desired_table(table)) else {
-        return Vec::new();
-    };
-    desired
-        .columns
-        .iter()
-        .filter(|c| live.column(&c.name).is_none() && c.data_type == column.data_type)
-        .map(|c| c.name.clone())
-        .collect()
-}
-
-/// Likely unannotated table renames: new tables with the same columns as the dropped one.
-pub fn likely_table_renames(ctx: &Context, table: &Table) -> Vec<QualifiedName> {
-    let shape = |t: &Table| -> Vec<(String, String)> {
-        t.columns
-            .iter()
-            .map(|c| (c.name.clone(), c.data_type.clone()))
-            .collect()
-    };
-    ctx.to
-        .tables
-        .values()
-        .filter(|t| !ctx.from.tables.contains_key(&t.name) && shape(t) == shape(table))
-        .map(|t| t.name.clone())
-        .collect()
 }

@@ -25,8 +25,9 @@ use crate::sql::ddl;
 use crate::sql::ddl::moved_rows::{RowCopy, RowSource};
 use crate::sql::{quote_ident, quote_ident_list};
 
+use super::moved_rows;
 use super::sync::trigger_exists;
-use super::{helper_name, moved_rows};
+use crate::plan::recipes::helper_name;
 use crate::plan::Context;
 
 /// The partitioned copy's temporary name.

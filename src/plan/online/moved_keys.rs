@@ -24,7 +24,7 @@ use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step};
 use crate::sql::{ddl, quote_ident};
 
-use super::{constraints, helper_name, indexes, partitioned, recreate};
+use crate::plan::recipes::{constraints, helper_name, indexes, partitioned, recreate};
 
 /// One key replaced under its own name (or, for a primary key, under a new one).
 struct Moved {
