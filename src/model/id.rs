@@ -35,6 +35,12 @@ pub enum Kind {
     /// `ALTER DEFAULT PRIVILEGES`: `name` is its scope, e.g. `for role app in schema public
     /// on tables` (`schema` empty).
     DefaultPrivileges,
+    /// A table's constraint (`name` is its table, `member` the constraint): what a comment
+    /// on it names.
+    Constraint,
+    /// An index of a table or materialized view (`name` is its relation, `member` the index,
+    /// which lives in the relation's schema): what a comment on it names.
+    Index,
 }
 
 impl Kind {
@@ -57,6 +63,8 @@ impl Kind {
             Kind::Collation => "COLLATION",
             Kind::Domain => "DOMAIN",
             Kind::DefaultPrivileges => "DEFAULT PRIVILEGES",
+            Kind::Constraint => "CONSTRAINT",
+            Kind::Index => "INDEX",
         }
     }
 
@@ -156,6 +164,11 @@ impl ObjectId {
         }
     }
 
+    /// An index's own schema-qualified name (it lives in its relation's schema).
+    pub fn index_name(&self) -> QualifiedName {
+        QualifiedName::new(self.schema.clone(), self.member.clone().unwrap_or_default())
+    }
+
     /// The schema-qualified name (for a column or trigger: its relation's).
     pub fn qualified(&self) -> QualifiedName {
         QualifiedName::new(self.schema.clone(), self.name.clone())
@@ -165,7 +178,7 @@ impl ObjectId {
     /// `FUNCTION public.f(integer)`, `TRIGGER t ON public.orders`, `COLUMN public.v.c`.
     pub fn sql(&self) -> String {
         match self.kind {
-            Kind::Trigger | Kind::Policy => format!(
+            Kind::Trigger | Kind::Policy | Kind::Constraint => format!(
                 "{} {} ON {}",
                 self.kind.sql(),
                 quote_ident(self.member.as_deref().unwrap_or_default()),
@@ -177,6 +190,7 @@ impl ObjectId {
             Kind::Aggregate if self.args.as_deref() == Some("") => {
                 format!("AGGREGATE {}(*)", self.qualified())
             }
+            Kind::Index => format!("INDEX {}", self.index_name()),
             _ => format!("{} {self}", self.kind.sql()),
         }
     }

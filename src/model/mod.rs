@@ -472,7 +472,9 @@ impl Model {
             | Kind::Extension
             | Kind::Collation
             | Kind::Domain
-            | Kind::DefaultPrivileges => None,
+            | Kind::DefaultPrivileges
+            | Kind::Constraint
+            | Kind::Index => None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Schemas, extensions, enum types, sequences and comments.
 
-use crate::diff::{Change, CommentTarget};
-use crate::model::{QualifiedName, Sequence};
+use crate::diff::Change;
+use crate::model::{ObjectId, QualifiedName, Sequence};
 use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
 use crate::sql::ddl;
@@ -123,25 +123,9 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
     }
 }
 
-fn comment_uses(target: &CommentTarget) -> Vec<Resource> {
-    match target {
-        CommentTarget::Schema { name } => vec![Resource::Schema(name.clone())],
-        CommentTarget::Type { name } => vec![Resource::Type(name.clone())],
-        CommentTarget::Sequence { name } | CommentTarget::Table { name } => {
-            vec![Resource::Relation(name.clone())]
-        }
-        CommentTarget::Column { table, column } => {
-            vec![Resource::Column(table.clone(), column.clone())]
-        }
-        CommentTarget::Constraint { table, constraint } => {
-            vec![Resource::Constraint(table.clone(), constraint.clone())]
-        }
-        CommentTarget::Index { table, index } => vec![Resource::Relation(QualifiedName::new(
-            table.schema.clone(),
-            index.clone(),
-        ))],
-        CommentTarget::Object { id } => vec![Resource::of(id)],
-    }
+/// What a comment is on, as a graph vertex (see `Resource::of`).
+fn comment_uses(target: &ObjectId) -> Vec<Resource> {
+    vec![Resource::of(target)]
 }
 
 fn create_sequence(sequence: &Sequence) -> Vec<Step> {

@@ -1,8 +1,7 @@
 //! DDL of views and materialized views, from their catalog renderings.
 
 use super::comment_on;
-use crate::diff::CommentTarget;
-use crate::model::{QualifiedName, View, ViewIndex};
+use crate::model::{Kind, ObjectId, QualifiedName, View, ViewIndex};
 
 fn with_options(view: &View) -> String {
     if view.options.is_empty() {
@@ -77,10 +76,7 @@ pub fn comments(view: &View) -> Vec<String> {
     }
     for column in &view.columns {
         if let Some(comment) = &column.comment {
-            let target = CommentTarget::Column {
-                table: view.name.clone(),
-                column: column.name.clone(),
-            };
+            let target = ObjectId::member(Kind::Column, &view.name, &column.name);
             out.push(comment_on(&target.sql(), Some(comment)));
         }
     }
@@ -91,10 +87,7 @@ pub fn comments(view: &View) -> Vec<String> {
 }
 
 pub fn index_comment(view: &QualifiedName, index: &ViewIndex) -> String {
-    let target = CommentTarget::Index {
-        table: view.clone(),
-        index: index.name.clone(),
-    };
+    let target = ObjectId::member(Kind::Index, view, &index.name);
     comment_on(&target.sql(), index.comment.as_deref())
 }
 
