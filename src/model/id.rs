@@ -260,6 +260,37 @@ impl Object {
 mod tests {
     use super::*;
 
+    /// The `COMMENT ON` clause of every target a comment change can have (the text that
+    /// `diff::CommentTarget` spelt before).
+    #[test]
+    fn comment_targets_are_spelt_as_postgresql_takes_them() {
+        let t = QualifiedName::new("app", "Orders");
+        let cases = [
+            (ObjectId::schema("My App"), "SCHEMA \"My App\""),
+            (ObjectId::named(Kind::Type, &t), "TYPE app.\"Orders\""),
+            (
+                ObjectId::named(Kind::Sequence, &t),
+                "SEQUENCE app.\"Orders\"",
+            ),
+            (ObjectId::table(&t), "TABLE app.\"Orders\""),
+            (
+                ObjectId::member(Kind::Column, &t, "Total"),
+                "COLUMN app.\"Orders\".\"Total\"",
+            ),
+            (
+                ObjectId::member(Kind::Constraint, &t, "orders_pkey"),
+                "CONSTRAINT orders_pkey ON app.\"Orders\"",
+            ),
+            (
+                ObjectId::member(Kind::Index, &t, "Orders by day"),
+                "INDEX app.\"Orders by day\"",
+            ),
+        ];
+        for (id, sql) in cases {
+            assert_eq!(id.sql(), sql, "{id:?}");
+        }
+    }
+
     #[test]
     fn labels_name_the_kind_and_the_object_as_zdm_diff_shows_them() {
         let orders = QualifiedName::new("public", "Orders");
