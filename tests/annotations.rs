@@ -422,6 +422,27 @@ async fn unannotated_rename_is_a_loud_data_loss() {
     insta::assert_snapshot!("unannotated_rename_plan", run.stdout);
 }
 
+/// The table-level hint (`plan::hints`): a dropped table and a created one of the same columns.
+#[tokio::test]
+async fn unannotated_table_rename_is_a_loud_data_loss() {
+    let db = common::test_db().await;
+    db.exec(
+        "CREATE TABLE customers (id bigint PRIMARY KEY, email text);
+         INSERT INTO customers VALUES (1, 'a@example.com');",
+    )
+    .await;
+    let schema = schema_dir("CREATE TABLE clients (id bigint PRIMARY KEY, email text);\n");
+    let run = plan(&db, schema.path()).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "table public.customers dropped and public.clients created: if this is a rename, annotate `-- zdm:renamed-from customers` on its CREATE TABLE"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
 #[tokio::test]
 async fn bundled_example_converges_in_one_command() {
     let db = common::test_db().await;

@@ -202,8 +202,9 @@ fn definition(model: &Model, id: &ObjectId) -> String {
             .event_triggers
             .get(&id.name)
             .map(ddl::event_triggers::definition),
-        // Shown by the change summaries alone; columns are grouped under a table.
-        Kind::DefaultPrivileges | Kind::Column => None,
+        // Shown by the change summaries alone; columns, constraints and indexes are grouped
+        // under a table.
+        Kind::DefaultPrivileges | Kind::Column | Kind::Constraint | Kind::Index => None,
     }
     .map(|text| format!("{text}\n"))
     .unwrap_or_default()
@@ -230,7 +231,7 @@ fn shown_order(kind: Kind) -> u8 {
         Kind::Type => 3,
         Kind::Domain => 4,
         Kind::Sequence => 5,
-        Kind::Table | Kind::Column => 6,
+        Kind::Table | Kind::Column | Kind::Constraint | Kind::Index => 6,
         Kind::View => 7,
         Kind::MaterializedView => 8,
         Kind::Function => 9,

@@ -185,8 +185,9 @@ pub enum Change {
         from: Index,
         to: Index,
     },
+    /// `COMMENT ON` `target`: any object, or a column, constraint or index of a relation.
     SetComment {
-        target: CommentTarget,
+        target: ObjectId,
         comment: Option<String>,
     },
     /// A view, routine or trigger that only the desired side has.
@@ -235,73 +236,12 @@ pub enum EnumValuePosition {
     End,
 }
 
-/// What a `COMMENT ON` applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "object", rename_all = "snake_case")]
-pub enum CommentTarget {
-    Schema {
-        name: String,
-    },
-    Type {
-        name: QualifiedName,
-    },
-    Sequence {
-        name: QualifiedName,
-    },
-    Table {
-        name: QualifiedName,
-    },
-    Column {
-        table: QualifiedName,
-        column: String,
-    },
-    Constraint {
-        table: QualifiedName,
-        constraint: String,
-    },
-    Index {
-        table: QualifiedName,
-        index: String,
-    },
-    /// A view, materialized view, routine or trigger.
-    Object {
-        id: ObjectId,
-    },
-}
-
-impl CommentTarget {
-    /// The object clause of `COMMENT ON <clause> IS ...`.
-    pub fn sql(&self) -> String {
-        match self {
-            CommentTarget::Schema { name } => format!("SCHEMA {}", quote_ident(name)),
-            CommentTarget::Type { name } => format!("TYPE {name}"),
-            CommentTarget::Sequence { name } => format!("SEQUENCE {name}"),
-            CommentTarget::Table { name } => format!("TABLE {name}"),
-            CommentTarget::Column { table, column } => {
-                format!("COLUMN {table}.{}", quote_ident(column))
-            }
-            CommentTarget::Constraint { table, constraint } => {
-                format!("CONSTRAINT {} ON {table}", quote_ident(constraint))
-            }
-            CommentTarget::Index { table, index } => format!(
-                "INDEX {}",
-                QualifiedName::new(table.schema.clone(), index.clone())
-            ),
-            CommentTarget::Object { id } => id.sql(),
-        }
-    }
-
-    fn object(&self) -> ObjectId {
-        match self {
-            CommentTarget::Schema { name } => ObjectId::schema(name.clone()),
-            CommentTarget::Type { name } => ObjectId::named(Kind::Type, name),
-            CommentTarget::Sequence { name } => ObjectId::named(Kind::Sequence, name),
-            CommentTarget::Table { name } => ObjectId::table(name),
-            CommentTarget::Object { id } => id.group(),
-            CommentTarget::Column { table, .. }
-            | CommentTarget::Constraint { table, .. }
-            | CommentTarget::Index { table, .. } => ObjectId::table(table),
-        }
+/// The top-level object a comment on `target` is shown under in `zdm diff`: a column,
+/// constraint or index under its relation, as a table (as comments always were).
+fn comment_group(target: &ObjectId) -> ObjectId {
+    match target.kind {
+        Kind::Column | Kind::Constraint | Kind::Index => ObjectId::table(&target.qualified()),
+        _ => target.group(),
     }
 }
 
@@ -360,7 +300,7 @@ impl Change {
             | AddIndex { table, .. }
             | DropIndex { table, .. }
             | ReplaceIndex { table, .. } => ObjectId::table(table),
-            SetComment { target, .. } => target.object(),
+            SetComment { target, .. } => comment_group(target),
             CreateObject { object } | DropObject { object } => object.id().group(),
             ReplaceObject { to, .. } | RecreateObject { to, .. } => to.id().group(),
             AlterViewIndexes { to, .. } => to.id.group(),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{paired, Change, CommentTarget};
+use super::{paired, Change};
 use crate::model::{Aggregate, Kind, Object, ObjectId, Routine, Trigger, View};
 
 /// How the desired version of an object differs from the live one (comments aside).
@@ -59,9 +59,7 @@ pub fn diff_keyed<T: Keyed>(
                 }
                 if old.comment() != new.comment() {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Object {
-                            id: new.object().id().clone(),
-                        },
+                        target: new.object().id().clone(),
                         comment: new.comment().map(str::to_string),
                     });
                 }
@@ -110,10 +108,7 @@ impl Keyed for View {
             let old = self.columns.iter().find(|c| c.name == column.name);
             if old.map(|c| &c.comment).unwrap_or(&None) != &column.comment {
                 changes.push(Change::SetComment {
-                    target: CommentTarget::Column {
-                        table: to.name.clone(),
-                        column: column.name.clone(),
-                    },
+                    target: ObjectId::member(Kind::Column, &to.name, &column.name),
                     comment: column.comment.clone(),
                 });
             }
@@ -135,10 +130,7 @@ impl Keyed for View {
             // A new or rebuilt index gets its comment with it.
             if old.is_some_and(|o| o.definition == index.definition && o.comment != index.comment) {
                 changes.push(Change::SetComment {
-                    target: CommentTarget::Index {
-                        table: to.name.clone(),
-                        index: index.name.clone(),
-                    },
+                    target: ObjectId::member(Kind::Index, &to.name, &index.name),
                     comment: index.comment.clone(),
                 });
             }

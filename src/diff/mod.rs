@@ -17,9 +17,9 @@ pub mod privileges;
 mod ranges;
 mod tables;
 
-pub use change::{column_differences, Change, CommentTarget, EnumValuePosition};
+pub use change::{column_differences, Change, EnumValuePosition};
 
-use crate::model::Model;
+use crate::model::{Kind, Model, ObjectId};
 use std::collections::BTreeMap;
 
 /// All changes that turn `from` into `to`, in a deterministic order (by object, then by kind
@@ -68,7 +68,7 @@ fn diff_schemas(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                 });
                 if new.comment.is_some() {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Schema { name },
+                        target: ObjectId::schema(name),
                         comment: new.comment.clone(),
                     });
                 }
@@ -78,7 +78,7 @@ fn diff_schemas(from: &Model, to: &Model, changes: &mut Vec<Change>) {
             }),
             (Some(old), Some(new)) if old.comment != new.comment => {
                 changes.push(Change::SetComment {
-                    target: CommentTarget::Schema { name },
+                    target: ObjectId::schema(name),
                     comment: new.comment.clone(),
                 })
             }
@@ -127,7 +127,7 @@ fn diff_enums(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                 });
                 if new.comment.is_some() {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Type { name },
+                        target: ObjectId::named(Kind::Type, &name),
                         comment: new.comment.clone(),
                     });
                 }
@@ -155,7 +155,7 @@ fn diff_enums(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                 }
                 if old.comment != new.comment {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Type { name },
+                        target: ObjectId::named(Kind::Type, &name),
                         comment: new.comment.clone(),
                     });
                 }
@@ -201,7 +201,7 @@ fn diff_sequences(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                 });
                 if new.comment.is_some() {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Sequence { name },
+                        target: ObjectId::named(Kind::Sequence, &name),
                         comment: new.comment.clone(),
                     });
                 }
@@ -220,7 +220,7 @@ fn diff_sequences(from: &Model, to: &Model, changes: &mut Vec<Change>) {
                 }
                 if old.comment != new.comment {
                     changes.push(Change::SetComment {
-                        target: CommentTarget::Sequence { name },
+                        target: ObjectId::named(Kind::Sequence, &name),
                         comment: new.comment.clone(),
                     });
                 }

@@ -1,7 +1,7 @@
 //! Differences between the tables of two models, down to columns, constraints and indexes.
 
-use super::{paired, Change, CommentTarget};
-use crate::model::{Model, QualifiedName, Table};
+use super::{paired, Change};
+use crate::model::{Kind, Model, ObjectId, QualifiedName, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn diff_tables(from: &Model, to: &Model, changes: &mut Vec<Change>) {
@@ -207,7 +207,7 @@ fn diff_table(from: &Model, to: &Model, old: &Table, new: &Table, changes: &mut 
 /// Comment changes on the table and on everything in it that exists on the new side.
 fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
     let table = &new.name;
-    let mut set = |target: CommentTarget, before: Option<&String>, after: Option<&String>| {
+    let mut set = |target: ObjectId, before: Option<&String>, after: Option<&String>| {
         if before != after {
             changes.push(Change::SetComment {
                 target,
@@ -216,19 +216,14 @@ fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
         }
     };
     set(
-        CommentTarget::Table {
-            name: table.clone(),
-        },
+        ObjectId::table(table),
         old.comment.as_ref(),
         new.comment.as_ref(),
     );
     for column in &new.columns {
         let before = old.column(&column.name).and_then(|c| c.comment.as_ref());
         set(
-            CommentTarget::Column {
-                table: table.clone(),
-                column: column.name.clone(),
-            },
+            ObjectId::member(Kind::Column, table, &column.name),
             before,
             column.comment.as_ref(),
         );
@@ -239,10 +234,7 @@ fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
             .get(&constraint.name)
             .and_then(|c| c.comment.as_ref());
         set(
-            CommentTarget::Constraint {
-                table: table.clone(),
-                constraint: constraint.name.clone(),
-            },
+            ObjectId::member(Kind::Constraint, table, &constraint.name),
             before,
             constraint.comment.as_ref(),
         );
@@ -253,10 +245,7 @@ fn push_comment_changes(old: &Table, new: &Table, changes: &mut Vec<Change>) {
             .get(&index.name)
             .and_then(|i| i.comment.as_ref());
         set(
-            CommentTarget::Index {
-                table: table.clone(),
-                index: index.name.clone(),
-            },
+            ObjectId::member(Kind::Index, table, &index.name),
             before,
             index.comment.as_ref(),
         );

@@ -37,6 +37,12 @@ pub enum Kind {
     DefaultPrivileges,
     /// An event trigger (`schema` and `name` are both its name: database-wide).
     EventTrigger,
+    /// A table's constraint (`name` is its table, `member` the constraint): what a comment
+    /// on it names.
+    Constraint,
+    /// An index of a table or materialized view (`name` is its relation, `member` the index,
+    /// which lives in the relation's schema): what a comment on it names.
+    Index,
 }
 
 impl Kind {
@@ -60,6 +66,8 @@ impl Kind {
             Kind::Domain => "DOMAIN",
             Kind::DefaultPrivileges => "DEFAULT PRIVILEGES",
             Kind::EventTrigger => "EVENT TRIGGER",
+            Kind::Constraint => "CONSTRAINT",
+            Kind::Index => "INDEX",
         }
     }
 
@@ -164,6 +172,11 @@ impl ObjectId {
         }
     }
 
+    /// An index's own schema-qualified name (it lives in its relation's schema).
+    pub fn index_name(&self) -> QualifiedName {
+        QualifiedName::new(self.schema.clone(), self.member.clone().unwrap_or_default())
+    }
+
     /// The schema-qualified name (for a column or trigger: its relation's).
     pub fn qualified(&self) -> QualifiedName {
         QualifiedName::new(self.schema.clone(), self.name.clone())
@@ -173,7 +186,7 @@ impl ObjectId {
     /// `FUNCTION public.f(integer)`, `TRIGGER t ON public.orders`, `COLUMN public.v.c`.
     pub fn sql(&self) -> String {
         match self.kind {
-            Kind::Trigger | Kind::Policy => format!(
+            Kind::Trigger | Kind::Policy | Kind::Constraint => format!(
                 "{} {} ON {}",
                 self.kind.sql(),
                 quote_ident(self.member.as_deref().unwrap_or_default()),
@@ -185,6 +198,7 @@ impl ObjectId {
             Kind::Aggregate if self.args.as_deref() == Some("") => {
                 format!("AGGREGATE {}(*)", self.qualified())
             }
+            Kind::Index => format!("INDEX {}", self.index_name()),
             _ => format!("{} {self}", self.kind.sql()),
         }
     }
@@ -253,6 +267,37 @@ impl Object {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `COMMENT ON` clause of every target a comment change can have (the text that
+    /// `diff::CommentTarget` spelt before).
+    #[test]
+    fn comment_targets_are_spelt_as_postgresql_takes_them() {
+        let t = QualifiedName::new("app", "Orders");
+        let cases = [
+            (ObjectId::schema("My App"), "SCHEMA \"My App\""),
+            (ObjectId::named(Kind::Type, &t), "TYPE app.\"Orders\""),
+            (
+                ObjectId::named(Kind::Sequence, &t),
+                "SEQUENCE app.\"Orders\"",
+            ),
+            (ObjectId::table(&t), "TABLE app.\"Orders\""),
+            (
+                ObjectId::member(Kind::Column, &t, "Total"),
+                "COLUMN app.\"Orders\".\"Total\"",
+            ),
+            (
+                ObjectId::member(Kind::Constraint, &t, "orders_pkey"),
+                "CONSTRAINT orders_pkey ON app.\"Orders\"",
+            ),
+            (
+                ObjectId::member(Kind::Index, &t, "Orders by day"),
+                "INDEX app.\"Orders by day\"",
+            ),
+        ];
+        for (id, sql) in cases {
+            assert_eq!(id.sql(), sql, "{id:?}");
+        }
+    }
 
     #[test]
     fn labels_name_the_kind_and_the_object_as_zdm_diff_shows_them() {

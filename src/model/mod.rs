@@ -478,7 +478,9 @@ impl Model {
             | Kind::Collation
             | Kind::Domain
             | Kind::DefaultPrivileges
-            | Kind::EventTrigger => None,
+            | Kind::EventTrigger
+            | Kind::Constraint
+            | Kind::Index => None,
         }
     }
 

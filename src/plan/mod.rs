@@ -9,14 +9,16 @@
 mod bodies;
 mod citus;
 mod graph;
+mod hints;
+mod online;
 mod op;
 mod recipes;
 pub mod resource;
 mod step;
 mod views;
 
+pub use online::moved_rows::sync_trigger_exists as moved_rows_trigger_exists;
 pub use op::Op;
-pub use recipes::moved_rows::sync_trigger_exists as moved_rows_trigger_exists;
 pub use step::{Backfill, Hazard, HazardKind, LockMode, Phase, Step, TableWork};
 
 use serde::{Deserialize, Serialize};
@@ -177,25 +179,26 @@ fn plan_with(
     // Tables re-created whole, with their partitions and what depends on them.
     let recreations = recipes::recreate::Recreations::new(&context, changes);
     // Tables turned partitioned online instead (copy, sync, swap).
-    let swaps = recipes::partition_swap::roots(&context, changes);
+    let swaps = online::partition_swap::roots(&context, changes);
     // Keys changing columns under foreign keys that reference them.
-    let moved_keys = recipes::moved_keys::MovedKeys::new(&context, changes);
+    let moved_keys = online::moved_keys::MovedKeys::new(&context, changes);
     let mut steps = cascade.steps(&context);
     steps.extend(recreations.steps(&context));
     steps.extend(moved_keys.steps(&context));
-    steps.extend(recipes::partition_swap::steps(&context, &swaps));
+    steps.extend(online::partition_swap::steps(&context, &swaps));
     for change in recipes::claim_interrupted(&context, changes) {
         let claimed = cascade.claims(change)
             || recreations.claims(change)
             || moved_keys.claims(change)
-            || recipes::partition_swap::claims(&context, &swaps, change);
+            || online::partition_swap::claims(&context, &swaps, change);
         if !claimed {
             steps.extend(recipes::steps_for(&context, change)?);
         }
     }
-    steps.extend(recipes::transform_steps(&context));
-    let leftovers = recipes::leftover_sync_triggers(&context, &steps);
+    steps.extend(online::transform_steps(&context));
+    let leftovers = online::leftover_sync_triggers(&context, &steps);
     steps.extend(leftovers);
+    hints::likely_renames(&context, changes, &mut steps);
     let wrapped = cascade.wrap(&context, &mut steps);
     steps.extend(cascade.leftovers(&context, &wrapped));
     let grants = recipes::grants::object_steps(&context, &steps, &cascade.granted(&context));

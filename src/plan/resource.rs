@@ -54,6 +54,11 @@ impl Resource {
             Kind::Trigger => Resource::Trigger(id.clone()),
             Kind::Policy => Resource::Policy(id.clone()),
             Kind::EventTrigger => Resource::EventTrigger(id.name.clone()),
+            Kind::Constraint => {
+                Resource::Constraint(id.qualified(), id.member.clone().unwrap_or_default())
+            }
+            // An index is a relation of its own, in its table's schema.
+            Kind::Index => Resource::Relation(id.index_name()),
         }
     }
 }

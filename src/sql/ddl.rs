@@ -11,6 +11,7 @@ use crate::sql::{quote_ident, quote_literal};
 
 pub mod aggregates;
 pub mod collations;
+pub mod columns;
 pub mod composites;
 pub mod domains;
 pub mod event_triggers;
@@ -22,6 +23,7 @@ pub mod privileges;
 pub mod ranges;
 pub mod routines;
 pub mod sequences;
+pub mod sync;
 pub mod tables;
 pub mod triggers;
 pub mod views;

@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use crate::diff::keyed::dependents_of;
-use crate::diff::{Change, CommentTarget};
+use crate::diff::Change;
 use crate::model::{Kind, Model, Object, ObjectId, View};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, Transform};
@@ -171,17 +171,16 @@ impl Cascade {
                 self.handled.contains(from.id())
             }
             Change::AlterViewIndexes { from, .. } => self.handled.contains(&from.id),
-            Change::SetComment {
-                target: CommentTarget::Object { id },
-                ..
-            } => self.handled.contains(id),
-            Change::SetComment {
-                target: CommentTarget::Column { table, .. } | CommentTarget::Index { table, .. },
-                ..
-            } => self
-                .handled
-                .iter()
-                .any(|id| id.kind.is_relation() && &id.qualified() == table),
+            // A comment on a column or index of a view re-created here comes with it.
+            Change::SetComment { target, .. }
+                if matches!(target.kind, Kind::Column | Kind::Index) =>
+            {
+                let relation = target.qualified();
+                self.handled
+                    .iter()
+                    .any(|id| id.kind.is_relation() && id.qualified() == relation)
+            }
+            Change::SetComment { target, .. } => self.handled.contains(target),
             _ => false,
         }
     }
@@ -513,7 +512,7 @@ fn removals(ctx: &Context, changes: &[Change]) -> Vec<(Resource, bool)> {
                 let desired = ctx.desired_table(table).and_then(|t| t.column(column));
                 let shadow = ctx
                     .live_table(table)
-                    .and_then(|t| t.column(&super::retype::shadow_name(column)));
+                    .and_then(|t| t.column(&crate::plan::online::retype::shadow_name(column)));
                 let pending = match (live, desired) {
                     (Some(l), Some(d)) => l.data_type != d.data_type || shadow.is_some(),
                     _ => false,

@@ -2,11 +2,13 @@
 
 use crate::model::{Column, ConstraintKind, QualifiedName};
 use crate::plan::resource::{column_uses, type_uses, Resource};
-use crate::plan::{Backfill, Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
+use crate::plan::{Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
+use crate::sql::ddl::columns::clause;
 use crate::sql::{ddl, quote_ident};
 
-use super::not_null::not_null_recipe;
-use super::sync;
+use crate::plan::online::backfill::backfill_step;
+use crate::plan::online::not_null::not_null_recipe;
+use crate::plan::online::sync;
 
 /// Functions whose value differs per row: a default calling one rewrites the table when the
 /// column is added. User-defined functions (schema-qualified calls) count as volatile too,
@@ -53,31 +55,6 @@ fn calls_user_function(expression: &str) -> bool {
     false
 }
 
-pub(super) fn add_column_sql(table: &QualifiedName, column: &Column) -> String {
-    format!(
-        "ALTER TABLE {table} ADD COLUMN {};",
-        ddl::column_definition(table, column)
-    )
-}
-
-/// `column` as a plain companion named `name`, added beside a live column while both
-/// applications run (a rename's new column, a type change's shadow column): nullable, and
-/// without default, identity, generation or comment, which the old application cannot honour.
-pub(super) fn companion(column: &Column, name: &str) -> Column {
-    Column {
-        name: name.to_string(),
-        not_null: false,
-        not_null_name: None,
-        default: None,
-        identity: None,
-        identity_sequence: None,
-        generated: None,
-        virtual_generated: false,
-        comment: None,
-        ..column.clone()
-    }
-}
-
 fn column_resources(table: &QualifiedName, column: &Column) -> Vec<Resource> {
     let mut out = vec![Resource::Column(table.clone(), column.name.clone())];
     if column.not_null {
@@ -92,7 +69,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let base = Step::new(
         Phase::Expand,
         description.clone(),
-        add_column_sql(table, column),
+        ddl::columns::add(table, column),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.to, table, column));
@@ -146,7 +123,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let mut steps = vec![Step::new(
         Phase::Expand,
         format!("add column {col} to {table} (nullable for now)"),
-        add_column_sql(table, &bare),
+        ddl::columns::add(table, &bare),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.to, table, &bare))
@@ -156,7 +133,7 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
             Step::new(
                 Phase::Expand,
                 format!("set default of {table}.{col} for new rows"),
-                format!("ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"),
+                ddl::columns::set_default(table, &column.name, default),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(column_uses(ctx.to, table, column)),
@@ -182,50 +159,6 @@ pub fn add(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     steps
 }
 
-/// `UPDATE ... SET column = expression` for existing rows, in keyset batches on the primary
-/// key; rows that already hold a value (written by the new application) are left alone.
-pub fn backfill_step(ctx: &Context, table: &QualifiedName, column: &str, expression: &str) -> Step {
-    let live = ctx.live_table(table);
-    let key = live
-        .map(crate::model::Table::primary_key_columns)
-        .unwrap_or_default();
-    let key_types: Vec<String> = key
-        .iter()
-        .map(|k| {
-            live.and_then(|t| t.column(k))
-                .map_or_else(|| "text".to_string(), |c| c.data_type.clone())
-        })
-        .collect();
-    let col = quote_ident(column);
-    let key_list = crate::sql::quote_ident_list(&key);
-    let sql = format!(
-        "UPDATE {table} SET {col} = {expression} WHERE {col} IS NULL AND ({key_list}) IN (<next batch of {key_list}>);"
-    );
-    let mut step = Step::new(
-        Phase::Backfill,
-        format!("fill {table}.{col} from {expression}"),
-        sql,
-    )
-    .lock(LockMode::RowExclusive, table)
-    .uses([Resource::Column(table.clone(), column.to_string())]);
-    step.backfill = Some(Backfill {
-        table: table.clone(),
-        column: column.to_string(),
-        expression: expression.to_string(),
-        key: key.clone(),
-        key_types,
-        pending_only_where: None,
-        rows: None,
-    });
-    if key.is_empty() {
-        step = step.hazard(
-            HazardKind::NotOnline,
-            format!("{table} has no primary key to fill it in batches"),
-        );
-    }
-    step
-}
-
 pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> {
     let col = quote_ident(&column.name);
     let rows = if ctx.has_rows(table) {
@@ -234,15 +167,11 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         "the table is empty now"
     };
     // A child that keeps the column as its own keeps its values too.
-    let only = if super::inheritance::keeps_column(ctx, table, &column.name) {
-        "ONLY "
-    } else {
-        ""
-    };
+    let only = super::inheritance::keeps_column(ctx, table, &column.name);
     vec![Step::new(
         Phase::Contract,
         format!("drop column {col} from {table}"),
-        format!("ALTER TABLE {only}{table} DROP COLUMN {col};"),
+        ddl::columns::drop(table, &column.name, only),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.from, table, column))
@@ -250,17 +179,11 @@ pub fn drop(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<Step> 
         Resource::Column(table.clone(), column.name.clone()),
         Resource::NotNull(table.clone(), column.name.clone()),
     ])
-    .hazard(HazardKind::DataLoss, {
-        let mut message = format!("column {table}.{col} is dropped: {rows}");
-        for renamed in super::renames::likely_column_renames(ctx, table, column) {
-            message.push_str(&format!(
-                "; column {col} dropped and {} added: if this is a rename, annotate `-- zdm:renamed-from {}`",
-                quote_ident(&renamed),
-                column.name
-            ));
-        }
-        message
-    })]
+    // `plan::hints` adds the likely renames to this message.
+    .hazard(
+        HazardKind::DataLoss,
+        format!("column {table}.{col} is dropped: {rows}"),
+    )]
 }
 
 /// Type changes PostgreSQL makes without touching the rows (binary-coercible, no rewrite).
@@ -321,7 +244,7 @@ pub fn alter(
         Some(super::generated::Generated::More(more)) => steps.extend(more),
         None => {}
     }
-    if let Some(rename) = super::not_null::rename(table, from, to) {
+    if let Some(rename) = crate::plan::online::not_null::rename(table, from, to) {
         steps.push(rename);
     }
 
@@ -331,22 +254,17 @@ pub fn alter(
     let type_changes = from.data_type != to.data_type || from.collation != to.collation;
     let serial = super::identity::replaced_serial_sequence(ctx, table, from, to);
     if from.default.is_some() && (from.default != to.default || type_changes) && serial.is_none() {
-        clauses.push(format!("ALTER COLUMN {col} DROP DEFAULT"));
+        clauses.push(clause::drop_default(&to.name));
     }
     if from.identity.is_some() && to.identity.is_none() {
-        clauses.push(format!("ALTER COLUMN {col} DROP IDENTITY"));
+        clauses.push(clause::drop_identity(&to.name));
     }
     if from.not_null && !to.not_null {
-        clauses.push(format!("ALTER COLUMN {col} DROP NOT NULL"));
+        clauses.push(clause::drop_not_null(&to.name));
     }
     if type_changes {
-        let collate = to
-            .collation
-            .as_ref()
-            .map(|c| format!(" COLLATE {c}"))
-            .unwrap_or_default();
         if is_binary_coercible(&from.data_type, &to.data_type) && from.collation == to.collation {
-            clauses.push(format!("ALTER COLUMN {col} TYPE {}", to.data_type));
+            clauses.push(clause::set_type(&to.name, &to.data_type, None, None));
         } else {
             let using = ctx
                 .options
@@ -360,24 +278,19 @@ pub fn alter(
                     } if t == table && column == &to.name => Some(expression.clone()),
                     _ => None,
                 })
-                .unwrap_or_else(|| {
-                    // Between user-defined types (enums) there is no cast; text I/O is.
-                    if from.data_type.contains('.') || to.data_type.contains('.') {
-                        format!("{col}::text::{}", to.data_type)
-                    } else {
-                        format!("{col}::{}", to.data_type)
-                    }
-                });
-            clauses.push(format!(
-                "ALTER COLUMN {col} TYPE {}{collate} USING {using}",
-                to.data_type
+                .unwrap_or_else(|| clause::default_using(&to.name, &from.data_type, &to.data_type));
+            clauses.push(clause::set_type(
+                &to.name,
+                &to.data_type,
+                to.collation.as_deref(),
+                Some(&using),
             ));
             rewrite = from.data_type != to.data_type;
         }
     }
     if let Some(default) = &to.default {
         if from.default.as_ref() != Some(default) || type_changes {
-            clauses.push(format!("ALTER COLUMN {col} SET DEFAULT {default}"));
+            clauses.push(clause::set_default(&to.name, default));
         }
     }
     let (identity, after_identity) = super::identity::identity_clauses(has_rows, from, to);
@@ -386,7 +299,7 @@ pub fn alter(
         let mut sql = if clauses.is_empty() {
             after_identity.join("\n")
         } else {
-            [format!("ALTER TABLE {table} {};", clauses.join(", "))]
+            [ddl::columns::alter(table, &clauses)]
                 .into_iter()
                 .chain(after_identity)
                 .collect::<Vec<_>>()

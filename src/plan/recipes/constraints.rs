@@ -15,7 +15,7 @@ fn is_partitioned(ctx: &Context, table: &QualifiedName) -> bool {
 
 /// What a constraint needs besides its own table's columns: for a foreign key, the referenced
 /// table, its columns and the unique constraint or index the reference relies on.
-pub(super) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
+pub(in crate::plan) fn referenced(model: &Model, constraint: &Constraint) -> Vec<Resource> {
     let Some(fk) = &constraint.foreign_key else {
         return Vec::new();
     };
@@ -262,10 +262,7 @@ pub fn validate(table: &QualifiedName, constraint: &Constraint) -> Vec<Step> {
             "validate constraint {} on {table}",
             quote_ident(&constraint.name)
         ),
-        format!(
-            "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
-            quote_ident(&constraint.name)
-        ),
+        ddl::tables::validate_constraint(table, &constraint.name),
     )
     .lock(LockMode::ShareUpdateExclusive, table)
     .work(TableWork::Scan)
@@ -297,7 +294,7 @@ pub fn drop(ctx: &Context, table: &QualifiedName, constraint: &Constraint) -> Ve
     let step = Step::new(
         phase,
         format!("drop constraint {name} from {table}"),
-        format!("ALTER TABLE {table} DROP CONSTRAINT {name};"),
+        ddl::tables::drop_constraint(table, &constraint.name),
     )
     .lock(lock, target)
     .uses(columns_of(table, &constraint.columns))
@@ -401,12 +398,7 @@ fn repoint_foreign_keys(
 ) -> Vec<Step> {
     let mut sql: Vec<String> = dependents
         .iter()
-        .map(|(fk_table, fk)| {
-            format!(
-                "ALTER TABLE {fk_table} DROP CONSTRAINT {};",
-                quote_ident(&fk.name)
-            )
-        })
+        .map(|(fk_table, fk)| ddl::tables::drop_constraint(fk_table, &fk.name))
         .collect();
     sql.push(drop_step.sql.clone());
     let mut validations = Vec::new();
@@ -446,7 +438,11 @@ fn repoint_foreign_keys(
 }
 
 /// `ADD CONSTRAINT name PRIMARY KEY | UNIQUE USING INDEX building [DEFERRABLE ...]`.
-pub(super) fn attach_sql(table: &QualifiedName, key: &Constraint, building: &str) -> String {
+pub(in crate::plan) fn attach_sql(
+    table: &QualifiedName,
+    key: &Constraint,
+    building: &str,
+) -> String {
     let kind = match key.kind {
         ConstraintKind::PrimaryKey => "PRIMARY KEY",
         _ => "UNIQUE",
@@ -458,9 +454,5 @@ pub(super) fn attach_sql(table: &QualifiedName, key: &Constraint, building: &str
             deferral.push_str(" INITIALLY DEFERRED");
         }
     }
-    format!(
-        "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {}{deferral};",
-        quote_ident(&key.name),
-        quote_ident(building)
-    )
+    ddl::tables::add_constraint_using_index(table, &key.name, kind, building, &deferral)
 }

@@ -30,7 +30,7 @@ pub(super) fn alter(
         (Some(_), None) if !from.virtual_generated => Some(Generated::More(vec![Step::new(
             Phase::Expand,
             format!("stop generating {table}.{col} (values kept)"),
-            format!("ALTER TABLE {table} ALTER COLUMN {col} DROP EXPRESSION;"),
+            ddl::columns::drop_expression(table, &to.name),
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(uses)])),
@@ -62,10 +62,7 @@ fn recreate(ctx: &Context, table: &QualifiedName, from: &Column, to: &Column) ->
     let mut step = Step::new(
         Phase::Expand,
         format!("recreate generated column {col} of {table}"),
-        format!(
-            "ALTER TABLE {table} DROP COLUMN {col}, ADD COLUMN {};",
-            ddl::column_definition(table, to)
-        ),
+        ddl::columns::recreate(table, to),
     )
     .lock(LockMode::AccessExclusive, table)
     .uses(column_uses(ctx.to, table, to));

@@ -6,7 +6,8 @@
 
 use crate::model::{Column, IdentitySequence, QualifiedName, Sequence};
 use crate::plan::Context;
-use crate::sql::{ddl, quote_ident, quote_literal};
+use crate::sql::ddl::columns::clause;
+use crate::sql::{ddl, quote_ident};
 
 use super::helper_name;
 
@@ -64,23 +65,12 @@ pub fn carry_over_sql(
         helper_name("old", &sequence.name.name),
     );
     [
-        format!(
-            "ALTER TABLE {table} ALTER COLUMN {} DROP DEFAULT;",
-            quote_ident(column)
-        ),
+        ddl::columns::drop_default(table, column),
         // No longer the column's: `pg_get_serial_sequence` below must find the identity's.
         ddl::sequences::owned_by_none(&sequence.name),
-        format!(
-            "ALTER SEQUENCE {} RENAME TO {};",
-            sequence.name,
-            quote_ident(&aside.name)
-        ),
+        ddl::sequences::rename(&sequence.name, &aside.name),
         alter.to_string(),
-        format!(
-            "SELECT setval(pg_get_serial_sequence({}, {}), last_value, is_called) FROM {aside};",
-            quote_literal(&table.to_string()),
-            quote_literal(column)
-        ),
+        ddl::sequences::set_column_position_from(table, column, &aside),
         ddl::sequences::drop(&aside),
     ]
     .join("\n")
@@ -90,75 +80,36 @@ pub fn carry_over_sql(
 /// options in place (`SET GENERATED ...`, `SET INCREMENT BY ...`, ...), or adds the identity,
 /// plus the statements the clause cannot express (a renamed or moved sequence).
 pub fn identity_clauses(has_rows: bool, from: &Column, to: &Column) -> (Vec<String>, Vec<String>) {
-    let col = quote_ident(&to.name);
     let (Some(kind), Some(before)) = (to.identity, from.identity) else {
-        let clause = to.identity.filter(|_| from.identity.is_none()).map(|kind| {
-            let options = to
-                .identity_sequence
-                .as_ref()
-                .map(|s| format!(" ({})", ddl::identity_options(s)))
-                .unwrap_or_default();
-            format!(
-                "ALTER COLUMN {col} ADD GENERATED {} AS IDENTITY{options}",
-                ddl::identity_kind(kind)
-            )
-        });
+        let clause = to
+            .identity
+            .filter(|_| from.identity.is_none())
+            .map(|kind| clause::add_identity(&to.name, kind, to.identity_sequence.as_ref()));
         return (clause.into_iter().collect(), Vec::new());
     };
-    let mut options = Vec::new();
-    if before != kind {
-        options.push(format!("SET GENERATED {}", ddl::identity_kind(kind)));
-    }
-    let mut after = Vec::new();
-    if let (Some(old), Some(new)) = (&from.identity_sequence, &to.identity_sequence) {
-        options.extend(sequence_option_changes(old, new));
-        // START only says where a RESTART goes; an empty table restarts there so that its
-        // first row gets the desired number. (A table with rows keeps its position: restarting
-        // would hand out numbers its rows already hold.)
+    let sequences = from
+        .identity_sequence
+        .as_ref()
+        .zip(to.identity_sequence.as_ref());
+    // START only says where a RESTART goes; an empty table restarts there so that its first
+    // row gets the desired number. (A table with rows keeps its position: restarting would
+    // hand out numbers its rows already hold.)
+    let restart = sequences.is_some_and(|(old, new)| {
         let bounds_moved = old.start != new.start
             || old.min_value != new.min_value
             || old.max_value != new.max_value;
-        if bounds_moved && !has_rows {
-            options.push("RESTART".to_string());
-        }
-        after = rename_sequence(old, new);
-    }
+        bounds_moved && !has_rows
+    });
+    let options = clause::identity_changes(before, kind, sequences, restart);
+    let after = sequences
+        .map(|(old, new)| rename_sequence(old, new))
+        .unwrap_or_default();
     let clauses = if options.is_empty() {
         Vec::new()
     } else {
-        vec![format!("ALTER COLUMN {col} {}", options.join(" "))]
+        vec![clause::alter_identity(&to.name, &options)]
     };
     (clauses, after)
-}
-
-fn sequence_option_changes(old: &IdentitySequence, new: &IdentitySequence) -> Vec<String> {
-    let mut out = Vec::new();
-    if old.increment != new.increment {
-        out.push(format!("SET INCREMENT BY {}", new.increment));
-    }
-    if old.min_value != new.min_value {
-        out.push(format!("SET MINVALUE {}", new.min_value));
-    }
-    if old.max_value != new.max_value {
-        out.push(format!("SET MAXVALUE {}", new.max_value));
-    }
-    if old.start != new.start {
-        out.push(format!("SET START WITH {}", new.start));
-    }
-    if old.cache != new.cache {
-        out.push(format!("SET CACHE {}", new.cache));
-    }
-    if old.cycle != new.cycle {
-        out.push(
-            if new.cycle {
-                "SET CYCLE"
-            } else {
-                "SET NO CYCLE"
-            }
-            .to_string(),
-        );
-    }
-    out
 }
 
 /// `SEQUENCE NAME` cannot be altered through the column; the sequence itself can be renamed
@@ -167,11 +118,7 @@ fn rename_sequence(old: &IdentitySequence, new: &IdentitySequence) -> Vec<String
     if old.name.name == new.name.name {
         return Vec::new();
     }
-    vec![format!(
-        "ALTER SEQUENCE {} RENAME TO {};",
-        old.name,
-        quote_ident(&new.name.name)
-    )]
+    vec![ddl::sequences::rename(&old.name, &new.name.name)]
 }
 
 /// Why an identity change on a table with rows may fail now or collide later: narrowed bounds

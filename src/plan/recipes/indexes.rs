@@ -203,10 +203,9 @@ pub fn replace(ctx: &Context, table: &QualifiedName, from: &Index, to: &Index) -
                 quote_ident(&temporary),
                 quote_ident(&to.name)
             ),
-            format!(
-                "ALTER INDEX {} RENAME TO {};",
-                QualifiedName::new(table.schema.clone(), temporary.clone()),
-                quote_ident(&to.name)
+            ddl::indexes::rename(
+                &QualifiedName::new(table.schema.clone(), temporary.clone()),
+                &to.name,
             ),
         )
         .lock(LockMode::ShareUpdateExclusive, table)

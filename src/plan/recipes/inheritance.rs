@@ -8,6 +8,7 @@
 use crate::model::{Constraint, ConstraintKind, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step};
+use crate::sql::ddl;
 
 fn columns(table: Option<&Table>) -> Vec<Resource> {
     table
@@ -32,7 +33,7 @@ pub fn set_inherits(
             Step::new(
                 Phase::Contract,
                 format!("stop {table} inheriting from {parent}"),
-                format!("ALTER TABLE {table} NO INHERIT {parent};"),
+                ddl::tables::no_inherit(table, parent),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses([
@@ -52,7 +53,7 @@ pub fn set_inherits(
             Step::new(
                 Phase::Expand,
                 format!("make {table} inherit from {parent}"),
-                format!("ALTER TABLE {table} INHERIT {parent};"),
+                ddl::tables::inherit(table, parent),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses([

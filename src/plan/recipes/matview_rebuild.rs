@@ -17,7 +17,7 @@ use crate::diff::keyed::dependents_of;
 use crate::model::{Kind, ObjectId, QualifiedName, View};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, TableWork};
-use crate::sql::{ddl, quote_ident};
+use crate::sql::ddl;
 
 use super::helper_name;
 use super::keyed::{describe, needs, resources};
@@ -45,7 +45,7 @@ pub fn steps(ctx: &Context, from: &View, to: &View) -> Vec<Step> {
         Step::new(
             Phase::Contract,
             format!("drop the old {}, renamed {old_name}", describe(&from.id)),
-            format!("DROP MATERIALIZED VIEW {old_name};"),
+            ddl::views::drop_materialized(&old_name, false),
         )
         .lock(LockMode::AccessExclusive, &old_name)
         // Before a column the old query reads is dropped.
@@ -69,7 +69,7 @@ fn build(ctx: &Context, from: &View, to: &View, new_name: &QualifiedName) -> Ste
     copy.name = new_name.clone();
     // A run interrupted before the swap left its copy behind; no one reads it.
     let mut sql = vec![
-        format!("DROP MATERIALIZED VIEW IF EXISTS {new_name};"),
+        ddl::views::drop_materialized(new_name, true),
         ddl::views::create(&copy),
     ];
     for index in to.indexes.values() {
@@ -103,11 +103,7 @@ fn build(ctx: &Context, from: &View, to: &View, new_name: &QualifiedName) -> Ste
 /// the real names, then the comments (which stay with the renamed old one otherwise).
 fn swap(from: &View, to: &View, new_name: &QualifiedName, old_name: &QualifiedName) -> Step {
     let schema = &to.name.schema;
-    let mut sql = vec![format!(
-        "ALTER MATERIALIZED VIEW {} RENAME TO {};",
-        from.name,
-        quote_ident(&old_name.name)
-    )];
+    let mut sql = vec![ddl::views::rename_materialized(&from.name, &old_name.name)];
     for index in from.indexes.values() {
         sql.push(rename_index(
             schema,
@@ -115,10 +111,7 @@ fn swap(from: &View, to: &View, new_name: &QualifiedName, old_name: &QualifiedNa
             &helper_name("old", &index.name),
         ));
     }
-    sql.push(format!(
-        "ALTER MATERIALIZED VIEW {new_name} RENAME TO {};",
-        quote_ident(&to.name.name)
-    ));
+    sql.push(ddl::views::rename_materialized(new_name, &to.name.name));
     for index in to.indexes.values() {
         sql.push(rename_index(
             schema,
@@ -138,12 +131,7 @@ fn swap(from: &View, to: &View, new_name: &QualifiedName, old_name: &QualifiedNa
 }
 
 fn rename_index(schema: &str, from: &str, to: &str) -> String {
-    format!(
-        "ALTER INDEX {}.{} RENAME TO {};",
-        quote_ident(schema),
-        quote_ident(from),
-        quote_ident(to)
-    )
+    ddl::indexes::rename(&QualifiedName::new(schema, from), to)
 }
 
 /// `pg_get_indexdef` text with its relation `view` replaced by `target`, or `None` when the

@@ -3,33 +3,26 @@
 mod aggregates;
 pub mod cascade;
 mod collations;
-mod columns;
+pub(super) mod columns;
 mod composites;
-mod constraints;
+pub(super) mod constraints;
 mod domains;
 pub mod enum_rebuild;
 mod event_triggers;
 mod generated;
 pub mod grants;
 mod identity;
-mod indexes;
+pub(super) mod indexes;
 mod inheritance;
 mod keyed;
 mod matview_rebuild;
-pub mod moved_keys;
-pub mod moved_rows;
-mod not_null;
 mod objects;
-pub mod partition_swap;
-mod partitioned;
+pub(super) mod partitioned;
 pub mod policies;
 pub mod ranges;
 pub mod recreate;
-mod renames;
-mod retype;
 mod routines;
-mod sync;
-mod tables;
+pub(super) mod tables;
 mod triggers;
 mod views;
 
@@ -120,61 +113,6 @@ pub fn steps_for(ctx: &Context, change: &Change) -> Result<Vec<Step>, PlanError>
     })
 }
 
-/// The rest of a derived-column recipe whose expand already ran: the sync trigger is in the
-/// live database, the change that created it is done, so no recipe above produces its
-/// backfill (a nullable column no longer differs at all) or its removal.
-pub fn leftover_sync_triggers(ctx: &Context, steps: &[Step]) -> Vec<Step> {
-    let mut out = Vec::new();
-    for transform in &ctx.options.transforms {
-        let super::Transform::Backfill {
-            table,
-            column,
-            expression,
-        } = transform
-        else {
-            continue;
-        };
-        let names = sync::derived_trigger_names(table, column);
-        let already = steps.iter().any(|s| {
-            s.phase == super::Phase::Contract && s.op.drops_sync_function() == Some(&names.function)
-        });
-        if already || !sync::trigger_exists(ctx.from, table, &names.trigger) {
-            continue;
-        }
-        let filled = steps.iter().any(|s| {
-            s.backfill
-                .as_ref()
-                .is_some_and(|b| &b.table == table && &b.column == column)
-        });
-        let exists = ctx
-            .live_table(table)
-            .is_some_and(|t| t.column(column).is_some());
-        if !filled && exists {
-            let mut fill = columns::backfill_step(ctx, table, column, expression);
-            if let Some(b) = fill.backfill.as_mut() {
-                // A row whose expression is NULL has nothing to fill: the backfill is done
-                // when no other row lacks its value.
-                b.pending_only_where = Some(format!("({expression}) IS NOT NULL"));
-            }
-            out.push(fill);
-        }
-        let sources = sync::columns_read(ctx.live_table(table), expression, column);
-        out.push(sync::drop_derived(table, column, &sources));
-    }
-    out
-}
-
-/// Steps of the annotation-driven recipes (renames, online type changes). They are planned
-/// from the transforms and the live model rather than from changes, so that each re-plan
-/// between phases continues where the previous phase stopped; the changes they own are
-/// claimed in [`claim_interrupted`].
-pub fn transform_steps(ctx: &Context) -> Vec<Step> {
-    let mut steps = renames::steps(ctx);
-    steps.extend(retype::steps(ctx));
-    steps.extend(moved_rows::steps(ctx));
-    steps
-}
-
 /// Leave out the changes that belong to a recipe interrupted half-way: the recipe itself
 /// finds its intermediate objects in the live model and carries on from there.
 ///
@@ -188,11 +126,7 @@ pub fn transform_steps(ctx: &Context) -> Vec<Step> {
 pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Change> {
     changes
         .iter()
-        .filter(|change| {
-            !renames::claims(ctx, changes, change)
-                && !retype::claims(ctx, change)
-                && !moved_rows::claims(ctx, change)
-        })
+        .filter(|change| !super::online::claims(ctx, changes, change))
         .filter(|change| match change {
             Change::DropIndex { table, index } => {
                 !constraints::index_awaits_constraint(ctx, table, &index.name)
@@ -201,7 +135,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
             Change::DropConstraint { table, constraint } => {
-                !not_null::check_awaits_not_null(changes, table, constraint)
+                !super::online::not_null::check_awaits_not_null(changes, table, constraint)
                     && !partitioned::key_taken_by_parent(ctx, changes, table, constraint)
             }
             _ => true,

@@ -1,7 +1,7 @@
 //! Schemas, extensions, enum types, sequences and comments.
 
-use crate::diff::{Change, CommentTarget, EnumValuePosition};
-use crate::model::{QualifiedName, Sequence};
+use crate::diff::Change;
+use crate::model::{ObjectId, Sequence};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, Phase, Step};
 use crate::sql::ddl;
@@ -44,11 +44,7 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
         SetExtensionSchema { extension, .. } => vec![Step::new(
             Phase::Expand,
             format!("move extension {}", quote_ident(&extension.name)),
-            format!(
-                "ALTER EXTENSION {} SET SCHEMA {};",
-                quote_ident(&extension.name),
-                quote_ident(&extension.schema)
-            ),
+            ddl::objects::set_extension_schema(extension),
         )
         .uses([
             Resource::Extension(extension.name.clone()),
@@ -91,18 +87,10 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
             value,
             position,
         } => {
-            let place = match position {
-                EnumValuePosition::Before(l) => format!(" BEFORE {}", quote_literal(l)),
-                EnumValuePosition::After(l) => format!(" AFTER {}", quote_literal(l)),
-                EnumValuePosition::End => String::new(),
-            };
             vec![Step::new(
                 Phase::Expand,
                 format!("add value {} to type {name}", quote_literal(value)),
-                format!(
-                    "ALTER TYPE {name} ADD VALUE IF NOT EXISTS {}{place};",
-                    quote_literal(value)
-                ),
+                ddl::objects::add_enum_value(name, value, position),
             )
             .uses([Resource::Type(name.clone())])]
         }
@@ -137,25 +125,9 @@ pub fn steps(ctx: &Context, change: &Change) -> Vec<Step> {
     }
 }
 
-fn comment_uses(target: &CommentTarget) -> Vec<Resource> {
-    match target {
-        CommentTarget::Schema { name } => vec![Resource::Schema(name.clone())],
-        CommentTarget::Type { name } => vec![Resource::Type(name.clone())],
-        CommentTarget::Sequence { name } | CommentTarget::Table { name } => {
-            vec![Resource::Relation(name.clone())]
-        }
-        CommentTarget::Column { table, column } => {
-            vec![Resource::Column(table.clone(), column.clone())]
-        }
-        CommentTarget::Constraint { table, constraint } => {
-            vec![Resource::Constraint(table.clone(), constraint.clone())]
-        }
-        CommentTarget::Index { table, index } => vec![Resource::Relation(QualifiedName::new(
-            table.schema.clone(),
-            index.clone(),
-        ))],
-        CommentTarget::Object { id } => vec![Resource::of(id)],
-    }
+/// What a comment is on, as a graph vertex (see `Resource::of`).
+fn comment_uses(target: &ObjectId) -> Vec<Resource> {
+    vec![Resource::of(target)]
 }
 
 fn create_sequence(sequence: &Sequence) -> Vec<Step> {

@@ -10,10 +10,14 @@ use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
+use crate::sql::ddl;
 use crate::sql::ddl::indexes::{attach_partition, index_sql};
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
-pub(super) fn kept_partitions<'a>(ctx: &'a Context, parent: &QualifiedName) -> Vec<&'a Table> {
+pub(in crate::plan) fn kept_partitions<'a>(
+    ctx: &'a Context,
+    parent: &QualifiedName,
+) -> Vec<&'a Table> {
     ctx.from
         .tables
         .values()
@@ -51,10 +55,7 @@ fn on_partition(
         .definition
         .split_once(&format!(" ON ONLY {parent} "))
         .or_else(|| index.definition.split_once(&format!(" ON {parent} ")))?;
-    let definition = format!(
-        "CREATE {}INDEX x ON {partition} {rest}",
-        if index.unique { "UNIQUE " } else { "" }
-    );
+    let definition = ddl::indexes::on_relation(index.unique, partition, rest);
     Some(index_sql(&definition, name, concurrently))
 }
 
@@ -218,10 +219,9 @@ fn partition_part(
                 quote_ident(&existing.name),
                 quote_ident(target)
             ),
-            format!(
-                "ALTER INDEX {} RENAME TO {};",
-                QualifiedName::new(table.schema.clone(), existing.name.clone()),
-                quote_ident(target)
+            ddl::indexes::rename(
+                &QualifiedName::new(table.schema.clone(), existing.name.clone()),
+                target,
             ),
         )
         .lock(LockMode::ShareUpdateExclusive, table)
@@ -359,7 +359,7 @@ fn rename_key(table: &QualifiedName, from: &str, to: &str) -> Step {
 }
 
 /// The partition's own copy of the parent's key, as the desired side has it.
-pub(super) fn desired_partition_key<'a>(
+pub(in crate::plan) fn desired_partition_key<'a>(
     ctx: &'a Context,
     partition: &QualifiedName,
     constraint: &Constraint,
@@ -438,11 +438,7 @@ pub fn add_key(
                     quote_ident(&index),
                     quote_ident(&own.name)
                 ),
-                format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {};",
-                    quote_ident(&own.name),
-                    quote_ident(&index)
-                ),
+                ddl::tables::add_constraint_using_index(table, &own.name, kind, &index, ""),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(uses)

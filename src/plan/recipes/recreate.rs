@@ -23,7 +23,7 @@ use crate::diff::Change;
 use crate::model::{Constraint, Model, Object, QualifiedName, Table, TableKind};
 use crate::plan::resource::{table_uses, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
-use crate::sql::{ddl, quote_ident, quote_literal};
+use crate::sql::{ddl, quote_ident};
 
 use super::{constraints, helper_name, keyed};
 
@@ -75,7 +75,7 @@ impl Recreations {
             !parent_in(ctx.to) && (!parent_in(ctx.from) || ctx.to.tables.contains_key(name))
         };
         // Those turned partitioned online are not re-created (`partition_swap`).
-        let online = super::partition_swap::roots(ctx, changes);
+        let online = crate::plan::online::partition_swap::roots(ctx, changes);
         let roots: BTreeSet<QualifiedName> = rebuilt
             .iter()
             .filter(|name| is_root(name) && !online.contains(name))
@@ -225,7 +225,7 @@ fn tree_steps(ctx: &Context, tree: &Tree) -> Vec<Step> {
         .filter(|c| c.generated.is_none() && !copied.contains(&c.name))
         .map(|c| c.name.as_str())
         .collect();
-    let saved = quote_ident(&helper_name("rows", &tree.root.name));
+    let saved = helper_name("rows", &tree.root.name);
     let mut sql = take_apart(ctx, tree, &copied, &saved);
     let mut validations = Vec::new();
     sql.extend(build_again(ctx, tree, &copied, &saved, &mut validations));
@@ -280,26 +280,12 @@ fn copied_columns(old: &Table, new: &Table) -> Vec<String> {
         .collect()
 }
 
-fn column_list(columns: &[String]) -> String {
-    columns
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Lock, set aside what must survive the drop (referencing keys, owned sequences, the rows),
 /// drop the old table with its partitions.
 fn take_apart(ctx: &Context, tree: &Tree, copied: &[String], saved: &str) -> Vec<String> {
-    let mut sql = vec![format!(
-        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE;",
-        tree.root
-    )];
+    let mut sql = vec![ddl::tables::lock_exclusive(&[&tree.root])];
     for (table, fk) in &tree.referencing {
-        sql.push(format!(
-            "ALTER TABLE {table} DROP CONSTRAINT {};",
-            quote_ident(&fk.name)
-        ));
+        sql.push(ddl::tables::drop_constraint(table, &fk.name));
     }
     for sequence in ctx.from.sequences.values() {
         if sequence
@@ -307,25 +293,18 @@ fn take_apart(ctx: &Context, tree: &Tree, copied: &[String], saved: &str) -> Vec
             .as_ref()
             .is_some_and(|o| tree.old.contains(&o.table))
         {
-            sql.push(format!("ALTER SEQUENCE {} OWNED BY NONE;", sequence.name));
+            sql.push(ddl::sequences::owned_by_none(&sequence.name));
         }
     }
     if !copied.is_empty() {
-        let columns = column_list(copied);
-        sql.push(format!(
-            "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {columns} FROM {};",
-            tree.root
-        ));
+        sql.push(ddl::tables::save_rows(saved, copied, &tree.root));
     }
-    sql.push(format!("DROP TABLE {};", tree.root));
+    sql.push(ddl::tables::drop(&tree.root));
     for (table, saved, copied) in joining_copies(ctx, tree) {
         if !copied.is_empty() {
-            sql.push(format!(
-                "CREATE TEMPORARY TABLE {saved} ON COMMIT DROP AS SELECT {} FROM {table};",
-                column_list(&copied)
-            ));
+            sql.push(ddl::tables::save_rows(&saved, &copied, &table));
         }
-        sql.push(format!("DROP TABLE {table};"));
+        sql.push(ddl::tables::drop(&table));
     }
     sql
 }
@@ -340,7 +319,7 @@ fn joining_copies(ctx: &Context, tree: &Tree) -> Vec<(QualifiedName, String, Vec
         .iter()
         .filter_map(|name| ctx.live_table(name))
         .map(|table| {
-            let saved = quote_ident(&helper_name("rows", &table.name.name));
+            let saved = helper_name("rows", &table.name.name);
             (table.name.clone(), saved, copied_columns(table, new_root))
         })
         .collect()
@@ -361,30 +340,19 @@ fn build_again(
         .map(|t| ddl::create_table(t, false))
         .collect();
     if !copied.is_empty() {
-        let columns = column_list(copied);
-        sql.push(format!(
-            "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {saved};",
-            tree.root
-        ));
+        sql.push(ddl::tables::restore_rows(&tree.root, copied, saved));
     }
     for (_, joined, copied) in joining_copies(ctx, tree) {
         if !copied.is_empty() {
-            let columns = column_list(&copied);
-            sql.push(format!(
-                "INSERT INTO {} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {joined};",
-                tree.root
-            ));
+            sql.push(ddl::tables::restore_rows(&tree.root, &copied, &joined));
         }
     }
     if let Some(root) = ctx.desired_table(&tree.root) {
         for column in root.columns.iter().filter(|c| c.identity.is_some()) {
             // A fresh identity sequence would hand out the copied values again.
-            let name = quote_ident(&column.name);
-            sql.push(format!(
-                "SELECT setval(pg_get_serial_sequence({}, {}), max({name})) FROM {} HAVING max({name}) IS NOT NULL;",
-                quote_literal(&tree.root.to_string()),
-                quote_literal(&column.name),
-                tree.root
+            sql.push(ddl::sequences::set_column_position_to_max(
+                &tree.root,
+                &column.name,
             ));
         }
     }
@@ -456,7 +424,7 @@ fn kept_referencing<'a>(ctx: &'a Context, tree: &Tree) -> Vec<(&'a QualifiedName
 /// `ADD CONSTRAINT` for a table holding copied rows: `NOT VALID` and validated in the
 /// validate phase, except where PostgreSQL has no `NOT VALID` (foreign keys on partitioned
 /// tables): those are checked here, under the lock already held.
-pub(super) fn re_add(
+pub(in crate::plan) fn re_add(
     ctx: &Context,
     table: &QualifiedName,
     constraint: &Constraint,

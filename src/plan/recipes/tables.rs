@@ -106,16 +106,11 @@ pub fn drop(ctx: &Context, table: &Table) -> Vec<Step> {
         .lock(LockMode::AccessExclusive, &table.name)
         .uses(uses)
         .drops(drops)
-        .hazard(HazardKind::DataLoss, {
-            let mut message = format!("table {} is dropped: {rows}", table.name);
-            for renamed in super::renames::likely_table_renames(ctx, table) {
-                message.push_str(&format!(
-                    "; table {} dropped and {renamed} created: if this is a rename, annotate `-- zdm:renamed-from {}` on its CREATE TABLE",
-                    table.name, table.name.name
-                ));
-            }
-            message
-        }),
+        // `plan::hints` adds the likely renames to this message.
+        .hazard(
+            HazardKind::DataLoss,
+            format!("table {} is dropped: {rows}", table.name),
+        ),
     );
     steps
 }

@@ -25,18 +25,18 @@ pub fn replace(ctx: &Context, from: &Trigger, to: &Trigger) -> Step {
     let mut sql = Vec::new();
     let or_replace =
         ctx.from.server_version >= OR_REPLACE_SINCE && !from.constraint && !to.constraint;
-    let create = ddl::triggers::create(to);
-    let lock = match create.strip_prefix("CREATE TRIGGER ") {
-        Some(rest) if or_replace => {
-            sql.push(format!("CREATE OR REPLACE TRIGGER {rest}"));
+    let replace = ddl::triggers::replace(to).filter(|_| or_replace);
+    let lock = match replace {
+        Some(replace) => {
+            sql.push(replace);
             if to.enabled == "O" && from.enabled != "O" {
                 sql.push(ddl::triggers::set_enabled(to));
             }
             LockMode::ShareRowExclusive
         }
-        _ => {
+        None => {
             sql.push(ddl::triggers::drop(from));
-            sql.push(create);
+            sql.push(ddl::triggers::create(to));
             LockMode::AccessExclusive
         }
     };

@@ -65,10 +65,7 @@ pub fn alter_indexes(from: &View, to: &View) -> Vec<Step> {
                     Step::new(
                         Phase::Expand,
                         format!("rename the new index to {name}"),
-                        format!(
-                            "ALTER INDEX {temp_name} RENAME TO {};",
-                            crate::sql::quote_ident(&index.name)
-                        ),
+                        ddl::indexes::rename(&temp_name, &index.name),
                     )
                     .uses([Resource::Relation(temp_name)])
                     .creates([Resource::Relation(name.clone())]),

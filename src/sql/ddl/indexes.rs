@@ -61,6 +61,18 @@ pub fn attach_partition(parent: &QualifiedName, part: &QualifiedName) -> String 
     format!("ALTER INDEX {parent} ATTACH PARTITION {part};")
 }
 
+/// `ALTER INDEX index RENAME TO new_name` (an index stays in its schema).
+pub fn rename(index: &QualifiedName, new_name: &str) -> String {
+    format!("ALTER INDEX {index} RENAME TO {};", quote_ident(new_name))
+}
+
+/// An index definition on `relation` with `rest` (`USING method (...) ...`) taken from
+/// another relation's, under a placeholder name that [`index_sql`] replaces.
+pub fn on_relation(unique: bool, relation: &QualifiedName, rest: &str) -> String {
+    let unique = if unique { "UNIQUE " } else { "" };
+    format!("CREATE {unique}INDEX x ON {relation} {rest}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

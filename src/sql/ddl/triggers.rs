@@ -57,3 +57,30 @@ pub fn definition(trigger: &Trigger) -> String {
     lines.extend(comments(trigger));
     lines.join("\n")
 }
+
+/// `CREATE OR REPLACE TRIGGER` (PostgreSQL 14+) from [`create`]'s text, `None` when that
+/// text is not a plain `CREATE TRIGGER` (a constraint trigger cannot be replaced).
+pub fn replace(trigger: &Trigger) -> Option<String> {
+    create(trigger)
+        .strip_prefix("CREATE TRIGGER ")
+        .map(|rest| format!("CREATE OR REPLACE TRIGGER {rest}"))
+}
+
+/// Rename a trigger only when it is there (a rehearsal's copy of the live schema has none
+/// of zdm's triggers): a `DO` block that checks the catalog first.
+pub fn rename_if_exists(table: &crate::model::QualifiedName, from: &str, to: &str) -> String {
+    let alter = format!(
+        "ALTER TRIGGER {} ON {table} RENAME TO {}",
+        quote_ident(from),
+        quote_ident(to)
+    );
+    format!(
+        "DO $zdm$ BEGIN\n\
+         \x20 IF EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = {}::pg_catalog.regclass AND tgname = {}) THEN\n\
+         \x20   EXECUTE {};\n\
+         \x20 END IF;\nEND $zdm$;",
+        crate::sql::quote_literal(&table.to_string()),
+        crate::sql::quote_literal(from),
+        crate::sql::quote_literal(&alter),
+    )
+}

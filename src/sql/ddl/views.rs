@@ -1,8 +1,7 @@
 //! DDL of views and materialized views, from their catalog renderings.
 
 use super::comment_on;
-use crate::diff::CommentTarget;
-use crate::model::{QualifiedName, View, ViewIndex};
+use crate::model::{Kind, ObjectId, QualifiedName, View, ViewIndex};
 
 fn with_options(view: &View) -> String {
     if view.options.is_empty() {
@@ -77,10 +76,7 @@ pub fn comments(view: &View) -> Vec<String> {
     }
     for column in &view.columns {
         if let Some(comment) = &column.comment {
-            let target = CommentTarget::Column {
-                table: view.name.clone(),
-                column: column.name.clone(),
-            };
+            let target = ObjectId::member(Kind::Column, &view.name, &column.name);
             out.push(comment_on(&target.sql(), Some(comment)));
         }
     }
@@ -91,10 +87,7 @@ pub fn comments(view: &View) -> Vec<String> {
 }
 
 pub fn index_comment(view: &QualifiedName, index: &ViewIndex) -> String {
-    let target = CommentTarget::Index {
-        table: view.clone(),
-        index: index.name.clone(),
-    };
+    let target = ObjectId::member(Kind::Index, view, &index.name);
     comment_on(&target.sql(), index.comment.as_deref())
 }
 
@@ -114,4 +107,28 @@ pub fn definition(view: &View) -> String {
     }
     lines.extend(comments(view));
     lines.join("\n")
+}
+
+/// A view named `alias` that reads and writes `table` as is (auto-updatable): what the old
+/// application uses while a renamed table is read under both names.
+pub fn create_alias(alias: &QualifiedName, table: &QualifiedName) -> String {
+    format!("CREATE VIEW {alias} AS SELECT * FROM {table};")
+}
+
+pub fn drop_if_exists(view: &QualifiedName) -> String {
+    format!("DROP VIEW IF EXISTS {view};")
+}
+
+/// `DROP MATERIALIZED VIEW [IF EXISTS]` by name (a copy or the old one set aside).
+pub fn drop_materialized(view: &QualifiedName, if_exists: bool) -> String {
+    let if_exists = if if_exists { "IF EXISTS " } else { "" };
+    format!("DROP MATERIALIZED VIEW {if_exists}{view};")
+}
+
+/// `ALTER MATERIALIZED VIEW view RENAME TO new_name` (it stays in its schema).
+pub fn rename_materialized(view: &QualifiedName, new_name: &str) -> String {
+    format!(
+        "ALTER MATERIALIZED VIEW {view} RENAME TO {};",
+        crate::sql::quote_ident(new_name)
+    )
 }

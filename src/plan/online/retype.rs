@@ -13,10 +13,12 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Op, Phase, Step, TableWork, Transform};
 use crate::sql::{ddl, quote_ident};
 
-use super::columns::{backfill_step, is_binary_coercible};
-use super::indexes::{build_concurrently, mentions};
+use super::backfill::backfill_step;
 use super::not_null::{leftover_helper, not_null_recipe, not_null_recipe_named};
-use super::{helper_name, sync};
+use super::sync;
+use crate::plan::recipes::columns::is_binary_coercible;
+use crate::plan::recipes::helper_name;
+use crate::plan::recipes::indexes::{build_concurrently, mentions};
 
 pub fn shadow_name(column: &str) -> String {
     helper_name("new", column)
@@ -153,7 +155,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
     let mut steps = Vec::new();
 
     if live_shadow.is_none() {
-        let bare = super::columns::companion(r.to, &r.shadow);
+        let bare = super::backfill::companion(r.to, &r.shadow);
         steps.push(
             Step::new(
                 Phase::Expand,
@@ -161,7 +163,7 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
                     "add shadow column {shadow} {} to {table} for the type change of {col}",
                     r.to.data_type
                 ),
-                super::columns::add_column_sql(table, &bare),
+                crate::sql::ddl::columns::add(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))
@@ -199,10 +201,9 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
             &index.definition,
             live_index(&helper).map(|i| i.valid),
         ));
-        renames.push(format!(
-            "ALTER INDEX {} RENAME TO {};",
-            QualifiedName::new(table.schema.clone(), helper.clone()),
-            quote_ident(&index.name)
+        renames.push(ddl::indexes::rename(
+            &QualifiedName::new(table.schema.clone(), helper.clone()),
+            &index.name,
         ));
     }
     for constraint in r
@@ -215,10 +216,10 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
         match constraint.kind {
             ConstraintKind::Check | ConstraintKind::ForeignKey => {
                 steps.extend(build_constraint(ctx, r, &helper, constraint));
-                renames.push(format!(
-                    "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};",
-                    quote_ident(&helper),
-                    quote_ident(&constraint.name)
+                renames.push(ddl::tables::rename_constraint(
+                    table,
+                    &helper,
+                    &constraint.name,
                 ));
             }
             ConstraintKind::PrimaryKey | ConstraintKind::Unique => {
@@ -238,10 +239,12 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
                     "UNIQUE"
                 };
                 // The index takes the constraint's name when it is attached.
-                attach.push(format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {};",
-                    quote_ident(&constraint.name),
-                    quote_ident(&helper)
+                attach.push(ddl::tables::add_constraint_using_index(
+                    table,
+                    &constraint.name,
+                    kind,
+                    &helper,
+                    "",
                 ));
             }
             ConstraintKind::Exclusion => {}
@@ -274,34 +277,26 @@ fn recipe(ctx: &Context, r: &Retype) -> Vec<Step> {
     }
 
     // Contract: swap in one short transaction.
-    let old = quote_ident(&old_name(&r.to.name));
+    let old = old_name(&r.to.name);
     let mut sql = vec![
-        format!(
-            "DROP TRIGGER IF EXISTS {} ON {table};",
-            quote_ident(&names.trigger)
-        ),
-        format!("ALTER TABLE {table} RENAME COLUMN {col} TO {old};"),
-        format!("ALTER TABLE {table} RENAME COLUMN {shadow} TO {col};"),
+        ddl::sync::drop_trigger(&names.trigger, table),
+        ddl::columns::rename(table, &r.to.name, &old),
+        ddl::columns::rename(table, &r.shadow, &r.to.name),
     ];
     for sequence in ctx.from.sequences.values().filter(|s| {
         s.owned_by
             .as_ref()
             .is_some_and(|o| &o.table == table && o.column == r.to.name)
     }) {
-        sql.push(format!(
-            "ALTER SEQUENCE {} OWNED BY {table}.{col};",
-            sequence.name
-        ));
+        sql.push(ddl::sequences::owned_by(&sequence.name, table, &r.to.name));
     }
-    sql.push(format!("ALTER TABLE {table} DROP COLUMN {old};"));
+    sql.push(ddl::columns::drop(table, &old, false));
     if let Some(default) = &r.to.default {
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"
-        ));
+        sql.push(ddl::columns::set_default(table, &r.to.name, default));
     }
     sql.extend(attach);
     sql.extend(renames);
-    sql.push(format!("DROP FUNCTION IF EXISTS {}();", names.function));
+    sql.push(ddl::sync::drop_function(&names.function));
     let mut swap = Step::new(
         Phase::Contract,
         format!(
@@ -365,10 +360,7 @@ fn build_index(
             Step::new(
                 Phase::Validate,
                 format!("drop the invalid leftover index {}", quote_ident(helper)),
-                format!(
-                    "DROP INDEX CONCURRENTLY IF EXISTS {};",
-                    QualifiedName::new(table.schema.clone(), helper)
-                ),
+                ddl::indexes::drop(&QualifiedName::new(table.schema.clone(), helper), true),
             )
             .op(Op::DropIndexConcurrently {
                 index: QualifiedName::new(table.schema.clone(), helper),
@@ -420,7 +412,7 @@ fn build_constraint(ctx: &Context, r: &Retype, helper: &str, constraint: &Constr
             Step::new(
                 Phase::Validate,
                 format!("validate constraint {name} on {table}"),
-                format!("ALTER TABLE {table} VALIDATE CONSTRAINT {name};"),
+                ddl::tables::validate_constraint(table, helper),
             )
             .lock(LockMode::ShareUpdateExclusive, table)
             .work(TableWork::Scan)
@@ -436,12 +428,7 @@ fn build_constraint(ctx: &Context, r: &Retype, helper: &str, constraint: &Constr
 fn create_trigger(table: &QualifiedName, shadow: &str, expression: &str) -> Step {
     let names = sync::derived_trigger_names(table, shadow);
     let s = quote_ident(shadow);
-    let sql = names.install_sql(
-        table,
-        &format!(
-            "  SELECT {expression} INTO NEW.{s} FROM (SELECT NEW.*) AS zdm_row;\n  RETURN NEW;\n"
-        ),
-    );
+    let sql = names.install_sql(table, &ddl::sync::computed_body(shadow, expression));
     Step::new(
         Phase::Expand,
         format!("keep {table}.{s} computed from {expression}"),

@@ -4,10 +4,10 @@
 use crate::model::{Model, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{LockMode, Op, Phase, Step};
-use crate::sql::quote_ident;
+use crate::sql::{ddl, quote_ident};
 
-use super::helper_name;
-use super::indexes::mentions;
+use crate::plan::recipes::helper_name;
+use crate::plan::recipes::indexes::mentions;
 
 pub struct SyncTrigger {
     pub function: QualifiedName,
@@ -26,16 +26,7 @@ impl SyncTrigger {
 
     /// [`SyncTrigger::install_sql`] firing on `events` (e.g. `AFTER INSERT OR UPDATE OR DELETE`).
     pub fn install_sql_on(&self, table: &QualifiedName, body: &str, events: &str) -> String {
-        format!(
-            "CREATE SCHEMA IF NOT EXISTS zdm;\n\
-             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n\
-             \x20 SET search_path = pg_catalog, pg_temp AS $zdm$\n\
-             BEGIN\n{body}END\n$zdm$;\n\
-             DROP TRIGGER IF EXISTS {trigger} ON {table};\n\
-             CREATE TRIGGER {trigger} {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();",
-            function = self.function,
-            trigger = quote_ident(&self.trigger),
-        )
+        ddl::sync::install(&self.function, &self.trigger, table, body, events)
     }
 }
 
@@ -78,30 +69,7 @@ pub fn create_derived(
 ) -> Step {
     let names = derived_trigger_names(table, column);
     let col = quote_ident(column);
-    let compute = format!("SELECT {expression} INTO NEW.{col} FROM (SELECT NEW.*) AS zdm_row;");
-    let update_branch = if sources.is_empty() {
-        String::new()
-    } else {
-        let new: Vec<String> = sources
-            .iter()
-            .map(|c| format!("NEW.{}", quote_ident(c)))
-            .collect();
-        let old: Vec<String> = sources
-            .iter()
-            .map(|c| format!("OLD.{}", quote_ident(c)))
-            .collect();
-        format!(
-            "  ELSIF NEW.{col} IS NOT DISTINCT FROM OLD.{col}\n        AND ROW({}) IS DISTINCT FROM ROW({}) THEN\n    {compute}\n",
-            new.join(", "),
-            old.join(", ")
-        )
-    };
-    let sql = names.install_sql(
-        table,
-        &format!(
-            "  IF TG_OP = 'INSERT' THEN\n    IF NEW.{col} IS NULL THEN\n      {compute}\n    END IF;\n{update_branch}  END IF;\n  RETURN NEW;\n"
-        ),
-    );
+    let sql = names.install_sql(table, &ddl::sync::derived_body(column, expression, sources));
     let mut uses = vec![Resource::Column(table.clone(), column.to_string())];
     uses.extend(
         sources
@@ -145,11 +113,7 @@ impl SyncTrigger {
         Step::new(
             Phase::Contract,
             description,
-            format!(
-                "DROP TRIGGER IF EXISTS {} ON {table};\nDROP FUNCTION IF EXISTS {}();",
-                quote_ident(&self.trigger),
-                self.function
-            ),
+            ddl::sync::drop(&self.trigger, table, &self.function),
         )
         .lock(LockMode::AccessExclusive, table)
         .uses(

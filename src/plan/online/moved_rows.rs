@@ -18,10 +18,10 @@ use crate::model::{ConstraintKind, Model, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Backfill, Context, LockMode, Phase, Step, TableWork, Transform};
 use crate::sql::ddl::moved_rows::{RowCopy, RowSource};
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{ddl, quote_ident};
 
 use super::sync::{trigger_exists, SyncTrigger};
-use super::{constraints, helper_name, tables};
+use crate::plan::recipes::{constraints, helper_name, tables};
 
 /// The trigger on the source (and its function in schema `zdm`) that keeps `target` in step.
 pub(super) fn trigger_names(target: &QualifiedName) -> SyncTrigger {
@@ -101,13 +101,12 @@ pub fn steps(ctx: &Context) -> Vec<Step> {
             ),
             &reads,
         );
-        drop.sql = format!(
-            "DROP TRIGGER IF EXISTS {} ON {source};\nDROP TRIGGER IF EXISTS {} ON {source};\n{}",
-            quote_ident(&before_trigger(target)),
-            quote_ident(&checked_trigger(target)),
+        drop.sql = [
+            ddl::sync::drop_trigger(&before_trigger(target), &rows.source),
+            ddl::sync::drop_trigger(&checked_trigger(target), &rows.source),
             drop.sql,
-            source = rows.source,
-        );
+        ]
+        .join("\n");
         steps.push(drop);
     }
     steps
@@ -225,7 +224,7 @@ pub(super) fn compare(copy: &RowCopy) -> Step {
         format!(
             "{}\n{}",
             copy.check_sql(),
-            rename_trigger_sql(
+            ddl::triggers::rename_if_exists(
                 source,
                 &before_trigger(&copy.target),
                 &checked_trigger(&copy.target)
@@ -235,23 +234,4 @@ pub(super) fn compare(copy: &RowCopy) -> Step {
     .lock(LockMode::AccessExclusive, source)
     .work(TableWork::Scan)
     .uses([Resource::Relation(copy.target.clone())])
-}
-
-/// Rename a trigger when it is there (a rehearsal's copy of the live schema has none of
-/// zdm's triggers).
-fn rename_trigger_sql(table: &QualifiedName, from: &str, to: &str) -> String {
-    let alter = format!(
-        "ALTER TRIGGER {} ON {table} RENAME TO {}",
-        quote_ident(from),
-        quote_ident(to)
-    );
-    format!(
-        "DO $zdm$ BEGIN\n\
-         \x20 IF EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = {}::pg_catalog.regclass AND tgname = {}) THEN\n\
-         \x20   EXECUTE {};\n\
-         \x20 END IF;\nEND $zdm$;",
-        quote_literal(&table.to_string()),
-        quote_literal(from),
-        quote_literal(&alter),
-    )
 }

@@ -11,9 +11,10 @@ use crate::diff::Change;
 use crate::model::{Column, Constraint, Index, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Op, Phase, Step, Transform};
+use crate::sql::ddl::columns::clause;
 use crate::sql::{ddl, quote_ident};
 
-use super::columns::backfill_step;
+use super::backfill::backfill_step;
 use super::not_null::not_null_recipe;
 use super::sync;
 
@@ -211,12 +212,12 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
     if new_is_live.is_none() {
         // Nullable and without its default while both applications run: the old application
         // does not know the column, and the trigger tells writers apart by it being NULL.
-        let bare = super::columns::companion(r.new, &r.new.name);
+        let bare = super::backfill::companion(r.new, &r.new.name);
         steps.push(
             Step::new(
                 Phase::Expand,
                 format!("add column {new} to {table} (renamed from {old}; nullable for now)"),
-                super::columns::add_column_sql(table, &bare),
+                crate::sql::ddl::columns::add(table, &bare),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses(crate::plan::resource::column_uses(ctx.to, table, &bare))
@@ -243,22 +244,22 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
     }
     // Contract: the old application is gone; the trigger, the old column, and the new
     // column's default (held back so far: the trigger tells writers apart by NULL) go in.
-    let mut clauses = vec![format!("DROP COLUMN {old}")];
+    let mut clauses = vec![clause::drop_column(&r.old.name)];
     if let Some(default) = &r.new.default {
         if new_is_live.and_then(|c| c.default.as_ref()) != Some(default) {
-            clauses.push(format!("ALTER COLUMN {new} SET DEFAULT {default}"));
+            clauses.push(clause::set_default(&r.new.name, default));
         }
     }
     steps.push(
         Step::new(
             Phase::Contract,
             format!("finish renaming {table}.{old} to {new}: drop the sync trigger and {old}"),
-            format!(
-                "DROP TRIGGER IF EXISTS {trigger} ON {table};\nALTER TABLE {table} {};\nDROP FUNCTION IF EXISTS {function}();",
-                clauses.join(", "),
-                trigger = quote_ident(&trigger.trigger),
-                function = trigger.function,
-            ),
+            [
+                ddl::sync::drop_trigger(&trigger.trigger, table),
+                ddl::columns::alter(table, &clauses),
+                ddl::sync::drop_function(&trigger.function),
+            ]
+            .join("\n"),
         )
         .op(Op::FinishRename {
             table: table.clone(),
@@ -281,14 +282,7 @@ fn column_steps(ctx: &Context, r: &ColumnRename) -> Vec<Step> {
 fn create_two_way(table: &QualifiedName, old: &str, new: &str) -> Step {
     let names = names(table, new);
     let (o, n) = (quote_ident(old), quote_ident(new));
-    let sql = names.install_sql(
-        table,
-        &format!(
-            "  IF TG_OP = 'INSERT' THEN\n    IF NEW.{n} IS NULL THEN\n      NEW.{n} := NEW.{o};\n    ELSE\n      NEW.{o} := NEW.{n};\n    END IF;\n  \
-             ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{o} := NEW.{n};\n  \
-             ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n    NEW.{n} := NEW.{o};\n  END IF;\n  RETURN NEW;\n"
-        ),
-    );
+    let sql = names.install_sql(table, &ddl::sync::two_way_body(old, new));
     Step::new(
         Phase::Expand,
         format!("keep {table}.{o} and {n} in sync in both directions"),
@@ -317,10 +311,7 @@ fn index_shape(index: &Index) -> (bool, &str, &[String], &[String], Option<&Stri
 /// application keeps reading and writing through it; contract drops the view.
 fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
     let (from, to) = (&old.name, &new.name);
-    let mut sql = vec![format!(
-        "ALTER TABLE {from} RENAME TO {};",
-        quote_ident(&to.name)
-    )];
+    let mut sql = vec![ddl::tables::rename(from, &to.name)];
     // Owned sequences, constraints and indexes take the names the desired schema gives them.
     for sequence in ctx.from.sequences.values() {
         let Some(owner) = sequence.owned_by.as_ref().filter(|o| &o.table == from) else {
@@ -332,11 +323,7 @@ fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
                 .is_some_and(|o| &o.table == to && o.column == owner.column)
         });
         if let Some(wanted) = wanted.filter(|w| w.name != sequence.name) {
-            sql.push(format!(
-                "ALTER SEQUENCE {} RENAME TO {};",
-                sequence.name,
-                quote_ident(&wanted.name.name)
-            ));
+            sql.push(ddl::sequences::rename(&sequence.name, &wanted.name.name));
         }
     }
     let same_definition = |a: &str, b: &str| {
@@ -353,10 +340,10 @@ fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
                 && !old.constraints.contains_key(&c.name)
         });
         if let Some(wanted) = wanted {
-            sql.push(format!(
-                "ALTER TABLE {to} RENAME CONSTRAINT {} TO {};",
-                quote_ident(&constraint.name),
-                quote_ident(&wanted.name)
+            sql.push(ddl::tables::rename_constraint(
+                to,
+                &constraint.name,
+                &wanted.name,
             ));
         }
     }
@@ -370,14 +357,13 @@ fn table_steps(ctx: &Context, old: &Table, new: &Table) -> Vec<Step> {
             .values()
             .find(|i| index_shape(i) == index_shape(index) && !old.indexes.contains_key(&i.name));
         if let Some(wanted) = wanted {
-            sql.push(format!(
-                "ALTER INDEX {} RENAME TO {};",
-                QualifiedName::new(from.schema.clone(), index.name.clone()),
-                quote_ident(&wanted.name)
+            sql.push(ddl::indexes::rename(
+                &QualifiedName::new(from.schema.clone(), index.name.clone()),
+                &wanted.name,
             ));
         }
     }
-    sql.push(format!("CREATE VIEW {from} AS SELECT * FROM {to};"));
+    sql.push(ddl::views::create_alias(from, to));
     let mut creates = vec![Resource::Relation(to.clone())];
     creates.extend(
         old.columns
@@ -439,38 +425,8 @@ fn drop_view_of<'a>(
     Step::new(
         Phase::Contract,
         format!("drop the compatibility view {from} of the renamed table {to}"),
-        format!("DROP VIEW IF EXISTS {from};"),
+        ddl::views::drop_if_exists(from),
     )
     .lock(LockMode::AccessExclusive, from)
     .uses(columns.map(|c| Resource::Column(to.clone(), c.to_string())))
-}
-
-/// Likely unannotated renames: columns of the same type added to the table `column` is
-/// dropped from.
-pub fn likely_column_renames(ctx: &Context, table: &QualifiedName, column: &Column) -> Vec<String> {
-    let (Some(live), Some(desired)) = (ctx.live_table(table), ctx.desired_table(table)) else {
-        return Vec::new();
-    };
-    desired
-        .columns
-        .iter()
-        .filter(|c| live.column(&c.name).is_none() && c.data_type == column.data_type)
-        .map(|c| c.name.clone())
-        .collect()
-}
-
-/// Likely unannotated table renames: new tables with the same columns as the dropped one.
-pub fn likely_table_renames(ctx: &Context, table: &Table) -> Vec<QualifiedName> {
-    let shape = |t: &Table| -> Vec<(String, String)> {
-        t.columns
-            .iter()
-            .map(|c| (c.name.clone(), c.data_type.clone()))
-            .collect()
-    };
-    ctx.to
-        .tables
-        .values()
-        .filter(|t| !ctx.from.tables.contains_key(&t.name) && shape(t) == shape(table))
-        .map(|t| t.name.clone())
-        .collect()
 }

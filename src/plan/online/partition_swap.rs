@@ -25,8 +25,9 @@ use crate::sql::ddl;
 use crate::sql::ddl::moved_rows::{RowCopy, RowSource};
 use crate::sql::{quote_ident, quote_ident_list};
 
+use super::moved_rows;
 use super::sync::trigger_exists;
-use super::{helper_name, moved_rows};
+use crate::plan::recipes::helper_name;
 use crate::plan::Context;
 
 /// The partitioned copy's temporary name.
@@ -174,7 +175,7 @@ fn root_steps(ctx: &Context, root: &QualifiedName) -> Vec<Step> {
         target: copy.clone(),
         target_key: desired.primary_key_columns(),
         rows: RowSource {
-            query: format!("SELECT {} FROM {root}", quote_ident_list(&columns)),
+            query: ddl::tables::select_columns(root, &columns),
             source: root.clone(),
             alias: root.name.clone(),
             select_list: quote_ident_list(&columns),
@@ -285,49 +286,38 @@ fn swap(ctx: &Context, live: &Table, desired: &Table) -> Step {
     let root = &desired.name;
     let copy = copy_name(root);
     let aside = aside_name(root);
-    let schema = quote_ident(&root.schema);
+    let index = |name: &str| QualifiedName::new(&root.schema, name);
     let mut sql = vec![
-        format!("LOCK TABLE {root}, {copy} IN ACCESS EXCLUSIVE MODE;"),
-        format!("ALTER TABLE {root} RENAME TO {};", quote_ident(&aside.name)),
+        ddl::tables::lock_exclusive(&[root, &copy]),
+        ddl::tables::rename(root, &aside.name),
     ];
     for c in live.constraints.values().filter(|c| owns_index(c.kind)) {
-        sql.push(format!(
-            "ALTER TABLE {aside} RENAME CONSTRAINT {} TO {};",
-            quote_ident(&c.name),
-            quote_ident(&temp("pco", &c.name))
+        sql.push(ddl::tables::rename_constraint(
+            &aside,
+            &c.name,
+            &temp("pco", &c.name),
         ));
     }
-    for index in live.indexes.values() {
-        sql.push(format!(
-            "ALTER INDEX {schema}.{} RENAME TO {};",
-            quote_ident(&index.name),
-            quote_ident(&temp("pco", &index.name))
-        ));
+    for i in live.indexes.values() {
+        sql.push(ddl::indexes::rename(&index(&i.name), &temp("pco", &i.name)));
     }
-    sql.push(format!(
-        "ALTER TABLE {copy} RENAME TO {};",
-        quote_ident(&root.name)
-    ));
+    sql.push(ddl::tables::rename(&copy, &root.name));
     for c in desired.constraints.values().filter(|c| owns_index(c.kind)) {
-        sql.push(format!(
-            "ALTER TABLE {root} RENAME CONSTRAINT {} TO {};",
-            quote_ident(&temp("pc", &c.name)),
-            quote_ident(&c.name)
+        sql.push(ddl::tables::rename_constraint(
+            root,
+            &temp("pc", &c.name),
+            &c.name,
         ));
     }
-    for index in desired.indexes.values() {
-        sql.push(format!(
-            "ALTER INDEX {schema}.{} RENAME TO {};",
-            quote_ident(&temp("pc", &index.name)),
-            quote_ident(&index.name)
-        ));
+    for i in desired.indexes.values() {
+        sql.push(ddl::indexes::rename(&index(&temp("pc", &i.name)), &i.name));
     }
     for sequence in ctx.from.sequences.values() {
         if let Some(owner) = sequence.owned_by.as_ref().filter(|o| &o.table == root) {
-            sql.push(format!(
-                "ALTER SEQUENCE {} OWNED BY {root}.{};",
-                sequence.name,
-                quote_ident(&owner.column)
+            sql.push(ddl::sequences::owned_by(
+                &sequence.name,
+                root,
+                &owner.column,
             ));
         }
     }
@@ -349,8 +339,9 @@ fn drop_aside(root: &QualifiedName) -> Step {
         Phase::Contract,
         format!("drop {aside}, the table {root} was before it was partitioned"),
         format!(
-            "DROP TABLE IF EXISTS {aside};\nDROP FUNCTION IF EXISTS {}();",
-            names.function
+            "{}\n{}",
+            ddl::tables::drop_if_exists(&aside),
+            ddl::sync::drop_function(&names.function)
         ),
     )
     .lock(LockMode::AccessExclusive, &aside)

@@ -22,9 +22,9 @@ use crate::diff::Change;
 use crate::model::{Constraint, ConstraintKind, QualifiedName, TableKind};
 use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step};
-use crate::sql::quote_ident;
+use crate::sql::{ddl, quote_ident};
 
-use super::{constraints, helper_name, indexes, partitioned, recreate};
+use crate::plan::recipes::{constraints, helper_name, indexes, partitioned, recreate};
 
 /// One key replaced under its own name (or, for a primary key, under a new one).
 struct Moved {
@@ -260,17 +260,9 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
     let mut sql: Vec<String> = moved
         .relying
         .iter()
-        .map(|(fk_table, fk)| {
-            format!(
-                "ALTER TABLE {fk_table} DROP CONSTRAINT {};",
-                quote_ident(&fk.name)
-            )
-        })
+        .map(|(fk_table, fk)| ddl::tables::drop_constraint(fk_table, &fk.name))
         .collect();
-    sql.push(format!(
-        "ALTER TABLE {table} DROP CONSTRAINT {};",
-        quote_ident(&moved.from.name)
-    ));
+    sql.push(ddl::tables::drop_constraint(table, &moved.from.name));
     let mut uses = Vec::new();
     for part in &moved.parts {
         sql.push(constraints::attach_sql(

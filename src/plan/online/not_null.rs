@@ -6,7 +6,7 @@ use crate::plan::resource::Resource;
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step, TableWork};
 use crate::sql::{ddl, quote_ident};
 
-use super::{helper_name, is_not_null_helper};
+use crate::plan::recipes::{helper_name, is_not_null_helper};
 
 /// NOT NULL without a long scan under ACCESS EXCLUSIVE: a `CHECK (c IS NOT NULL) NOT VALID`,
 /// validated under SHARE UPDATE EXCLUSIVE, lets `SET NOT NULL` skip its scan (PostgreSQL 12+);
@@ -40,9 +40,7 @@ pub fn not_null_recipe(
             Step::new(
                 Phase::Validate,
                 format!("add helper check {check} ({col} IS NOT NULL) without validating"),
-                format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;"
-                ),
+                ddl::tables::add_not_null_check(table, &helper, column),
             )
             .lock(LockMode::AccessExclusive, table)
             .uses([Resource::Column(table.clone(), column.to_string())])
