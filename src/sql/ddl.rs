@@ -16,6 +16,7 @@ pub mod domains;
 pub mod indexes;
 pub mod moved_rows;
 pub mod objects;
+pub mod partitions;
 pub mod policies;
 pub mod privileges;
 pub mod ranges;

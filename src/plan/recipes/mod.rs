@@ -19,6 +19,7 @@ pub mod moved_rows;
 mod not_null;
 mod objects;
 pub mod partition_swap;
+mod partition_relink;
 mod partitioned;
 pub mod policies;
 pub mod ranges;
@@ -198,6 +199,7 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
             Change::DropConstraint { table, constraint } => {
                 !not_null::check_awaits_not_null(changes, table, constraint)
                     && !partitioned::key_taken_by_parent(ctx, changes, table, constraint)
+                    && !partition_relink::check_awaits_relink(ctx, changes, table, constraint)
             }
             _ => true,
         })

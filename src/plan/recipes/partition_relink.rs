@@ -1,0 +1,154 @@
+//! PostgreSQL 18 keeps a column's NOT NULL as a constraint with an inherited flag, and a
+//! partition's own PRIMARY KEY made `USING INDEX` (the online way, see
+//! `partitioned::add_key` and `moved_keys`) marks the partition's NOT NULL constraints local,
+//! where a fresh build has them inherited only. No `ALTER` clears that flag, and an inherited
+//! constraint cannot be dropped or renamed; `ATTACH PARTITION` does clear it. So in the very
+//! transaction that adds the parent's key (ACCESS EXCLUSIVE on the parent: no one sees the
+//! partition gone), each such partition is detached, its NOT NULL constraints given the
+//! desired names while it stands alone, and attached again. A `CHECK` of its bound, added
+//! `NOT VALID` and validated beforehand under SHARE UPDATE EXCLUSIVE, spares `ATTACH` its
+//! scan; it is dropped in the same transaction.
+
+use crate::diff::Change;
+use crate::model::{Constraint, ConstraintKind, QualifiedName, Table};
+use crate::plan::resource::Resource;
+use crate::plan::{Context, LockMode, Phase, Step, TableWork};
+use crate::sql::ddl::{partitions, tables};
+use crate::sql::quote_ident;
+
+use super::helper_name;
+
+/// NOT NULL constraints with an inherited flag exist since PostgreSQL 18.
+const NOT_NULL_CONSTRAINTS_SINCE: i32 = 180_000;
+
+/// Whether the partitions given their own part of the key `constraint` must be relinked.
+pub fn needed(ctx: &Context, constraint: &Constraint) -> bool {
+    constraint.kind == ConstraintKind::PrimaryKey
+        && ctx.from.server_version >= NOT_NULL_CONSTRAINTS_SINCE
+}
+
+/// The helper check proving `partition`'s bound.
+fn check_name(partition: &QualifiedName) -> String {
+    helper_name("pb", &partition.name)
+}
+
+fn check(partition: &QualifiedName) -> Resource {
+    Resource::Constraint(partition.clone(), check_name(partition))
+}
+
+/// The steps before the key's transaction: the bound check added `NOT VALID`, then
+/// validated. Either is left out when an interrupted run got that far.
+pub fn prepare(partition: &Table) -> Vec<Step> {
+    let table = &partition.name;
+    let name = check_name(table);
+    let left = partition.constraints.get(&name);
+    let mut steps = Vec::new();
+    if left.is_none() {
+        steps.push(
+            Step::new(
+                Phase::Validate,
+                format!(
+                    "add helper check {} (the partition bound of {table}) without validating",
+                    quote_ident(&name)
+                ),
+                partitions::add_bound_check_not_valid(table, &name),
+            )
+            .lock(LockMode::AccessExclusive, table)
+            .uses([Resource::Relation(table.clone())])
+            .creates([check(table)]),
+        );
+    }
+    if !left.is_some_and(|c| c.validated) {
+        steps.push(
+            Step::new(
+                Phase::Validate,
+                format!("validate helper check {}", quote_ident(&name)),
+                tables::validate_constraint(table, &name),
+            )
+            .lock(LockMode::ShareUpdateExclusive, table)
+            .work(TableWork::Scan)
+            .uses([check(table)]),
+        );
+    }
+    steps
+}
+
+/// The statements for the key's transaction, after the parent's key: detach, rename the NOT
+/// NULL constraints the desired side names otherwise, attach, drop the helper check.
+pub fn statements(ctx: &Context, parent: &QualifiedName, partition: &Table) -> Vec<String> {
+    let table = &partition.name;
+    let bound = partition
+        .partition_of
+        .as_ref()
+        .map(|p| p.bound.as_str())
+        .unwrap_or_default();
+    let mut sql = partitions::detach_and_attach(parent, table, bound, &renames(ctx, partition));
+    sql.push(tables::drop_constraint(table, &check_name(table)));
+    sql
+}
+
+/// The resource the key's transaction needs for `partition`: its validated helper check.
+pub fn needs(partition: &QualifiedName) -> Resource {
+    check(partition)
+}
+
+/// The live NOT NULL constraint names of `partition` that the desired side names otherwise.
+fn renames(ctx: &Context, partition: &Table) -> Vec<(String, String)> {
+    let Some(desired) = ctx.desired_table(&partition.name) else {
+        return Vec::new();
+    };
+    partition
+        .columns
+        .iter()
+        .filter_map(|live| {
+            let want = desired.column(&live.name)?.not_null_name.clone()?;
+            let have = live.not_null_name.clone()?;
+            (have != want).then_some((have, want))
+        })
+        .collect()
+}
+
+/// A helper check left by an interrupted run on a partition whose parent still gets a key:
+/// the key's transaction drops it.
+pub fn check_awaits_relink(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    constraint: &Constraint,
+) -> bool {
+    let Some(parent) = ctx
+        .live_table(table)
+        .and_then(|t| t.partition_of.as_ref())
+        .map(|p| &p.parent)
+    else {
+        return false;
+    };
+    constraint.name == check_name(table)
+        && changes.iter().any(|c| match c {
+            Change::AddConstraint {
+                table: t,
+                constraint,
+            } => t == parent && needed(ctx, constraint),
+            _ => false,
+        })
+}
+
+/// Attaching a partition scans the parent's default partition for rows of its bound (no
+/// constraint of the default partition proves there are none): a hazard when one of the
+/// partitions staying holds rows.
+pub fn default_partition_scan(
+    ctx: &Context,
+    parent: &QualifiedName,
+    relinked: &[&Table],
+) -> Option<String> {
+    let default = super::partitioned::kept_partitions(ctx, parent)
+        .into_iter()
+        .find(|t| t.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"))?;
+    let others = relinked.iter().any(|t| t.name != default.name);
+    (others && ctx.has_rows(&default.name)).then(|| {
+        format!(
+            "attaching the partitions of {parent} again scans its default partition {} under the lock",
+            default.name
+        )
+    })
+}
