@@ -143,7 +143,11 @@ pub fn default_partition_scan(
 ) -> Option<String> {
     let default = super::partitioned::kept_partitions(ctx, parent)
         .into_iter()
-        .find(|t| t.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"))?;
+        .find(|t| {
+            t.partition_of
+                .as_ref()
+                .is_some_and(|p| p.bound == "DEFAULT")
+        })?;
     let others = relinked.iter().any(|t| t.name != default.name);
     (others && ctx.has_rows(&default.name)).then(|| {
         format!(
