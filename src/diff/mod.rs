@@ -15,7 +15,9 @@ pub mod privileges;
 mod ranges;
 mod tables;
 
-pub use change::{column_differences, Change, CommentTarget, EnumValuePosition};
+pub use change::{
+    column_differences, Change, CommentTarget, EnumValuePosition, INHERITED_NOT_NULL_NAME,
+};
 
 use crate::model::Model;
 use std::collections::BTreeMap;

@@ -204,6 +204,24 @@ const CASES: &[Case] = &[
               CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
         hazards: &[],
     },
+    Case {
+        // PostgreSQL 18: the attached partitions keep their own NOT NULL constraint names
+        // (p_12_band_id_not_null), PARTITION OF gives them the parent's (p_band_id_not_null);
+        // only detaching, renaming and attaching again changes an inherited one.
+        name: "partitions attached with NOT NULL constraints of their own names take the parent's",
+        old: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id))
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id));
+              ALTER TABLE p ATTACH PARTITION p_12 FOR VALUES IN (12);
+              CREATE TABLE p_13 (band_id int NOT NULL, geom_id int NOT NULL);
+              ALTER TABLE p ATTACH PARTITION p_13 FOR VALUES IN (13);
+              INSERT INTO p SELECT 12 + i % 2, i FROM generate_series(1, 30) i;",
+        new: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id))
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);
+              CREATE TABLE p_13 PARTITION OF p FOR VALUES IN (13);",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]

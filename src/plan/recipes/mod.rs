@@ -196,6 +196,9 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
                     && !partitioned::taken_by_parent_key(ctx, changes, table, index)
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
+            Change::AlterColumn { table, from, to } => {
+                !partition_relink::renamed_by_parent_key(ctx, changes, table, from, to)
+            }
             Change::DropConstraint { table, constraint } => {
                 !not_null::check_awaits_not_null(changes, table, constraint)
                     && !partitioned::key_taken_by_parent(ctx, changes, table, constraint)

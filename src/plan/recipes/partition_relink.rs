@@ -10,7 +10,7 @@
 //! scan; it is dropped in the same transaction.
 
 use crate::diff::Change;
-use crate::model::{Constraint, ConstraintKind, QualifiedName, Table};
+use crate::model::{Column, Constraint, ConstraintKind, QualifiedName, Table};
 use crate::plan::resource::Resource;
 use crate::plan::{Context, LockMode, Phase, Step, TableWork};
 use crate::sql::ddl::{partitions, tables};
@@ -82,7 +82,11 @@ pub fn statements(ctx: &Context, parent: &QualifiedName, partition: &Table) -> V
         .as_ref()
         .map(|p| p.bound.as_str())
         .unwrap_or_default();
-    let mut sql = partitions::detach_and_attach(parent, table, bound, &renames(ctx, partition));
+    let names: Vec<(String, String)> = renames(ctx, partition)
+        .into_iter()
+        .map(|r| (r.column, r.to))
+        .collect();
+    let mut sql = partitions::detach_and_attach(parent, table, bound, &names);
     sql.push(tables::drop_constraint(table, &check_name(table)));
     sql
 }
@@ -92,8 +96,15 @@ pub fn needs(partition: &QualifiedName) -> Resource {
     check(partition)
 }
 
+/// A column's NOT NULL constraint named `from` live and `to` on the desired side.
+struct Rename {
+    column: String,
+    from: String,
+    to: String,
+}
+
 /// The live NOT NULL constraint names of `partition` that the desired side names otherwise.
-fn renames(ctx: &Context, partition: &Table) -> Vec<(String, String)> {
+fn renames(ctx: &Context, partition: &Table) -> Vec<Rename> {
     let Some(desired) = ctx.desired_table(&partition.name) else {
         return Vec::new();
     };
@@ -101,9 +112,13 @@ fn renames(ctx: &Context, partition: &Table) -> Vec<(String, String)> {
         .columns
         .iter()
         .filter_map(|live| {
-            let want = desired.column(&live.name)?.not_null_name.clone()?;
-            let have = live.not_null_name.clone()?;
-            (have != want).then_some((have, want))
+            let to = desired.column(&live.name)?.not_null_name.clone()?;
+            let from = live.not_null_name.clone()?;
+            (from != to).then(|| Rename {
+                column: live.name.clone(),
+                from,
+                to,
+            })
         })
         .collect()
 }
@@ -116,21 +131,14 @@ pub fn check_awaits_relink(
     table: &QualifiedName,
     constraint: &Constraint,
 ) -> bool {
-    let Some(parent) = ctx
-        .live_table(table)
-        .and_then(|t| t.partition_of.as_ref())
-        .map(|p| &p.parent)
-    else {
-        return false;
-    };
     constraint.name == check_name(table)
-        && changes.iter().any(|c| match c {
-            Change::AddConstraint {
-                table: t,
-                constraint,
-            } => t == parent && needed(ctx, constraint),
-            _ => false,
-        })
+        && (parent_gets_relinking_key(ctx, changes, table)
+            || changes.iter().any(|c| match c {
+                Change::AlterColumn { table: t, from, to } => {
+                    t == table && !for_column(ctx, table, from, to).is_empty()
+                }
+                _ => false,
+            }))
 }
 
 /// Attaching a partition scans the parent's default partition for rows of its bound (no
@@ -154,5 +162,87 @@ pub fn default_partition_scan(
             "attaching the partitions of {parent} again scans its default partition {} under the lock",
             default.name
         )
+    })
+}
+
+/// A kept partition's NOT NULL constraints that only need other names (PostgreSQL 18 keeps
+/// the names of a partition's own constraints when it is attached; `PARTITION OF` gives it
+/// the parent's): relinked in one transaction of their own, renamed while detached. Planned
+/// for the partition's first column so named (one relink covers all of them).
+pub fn for_column(ctx: &Context, table: &QualifiedName, from: &Column, to: &Column) -> Vec<Step> {
+    let Some(partition) = ctx.live_table(table) else {
+        return Vec::new();
+    };
+    let Some(parent) = partition.partition_of.as_ref().map(|p| &p.parent) else {
+        return Vec::new();
+    };
+    let renames = renames(ctx, partition);
+    let first = renames.first().map(|r| &r.from);
+    if ctx.from.server_version < NOT_NULL_CONSTRAINTS_SINCE
+        || !(from.inherited && to.inherited)
+        || first.is_none()
+        || first != from.not_null_name.as_ref()
+    {
+        return Vec::new();
+    }
+    let mut steps = prepare(partition);
+    let mut step = Step::new(
+        Phase::Validate,
+        format!(
+            "give the NOT NULL constraints of partition {table} the desired names ({}), detaching and attaching it again",
+            renames
+                .iter()
+                .map(|r| format!("{} to {}", quote_ident(&r.from), quote_ident(&r.to)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        statements(ctx, parent, partition).join("\n"),
+    )
+    .lock(LockMode::AccessExclusive, format!("{parent}, {table}"))
+    .uses([needs(table), Resource::Relation(parent.clone())])
+    .creates(
+        renames
+            .iter()
+            .map(|r| Resource::Constraint(table.clone(), r.to.clone())),
+    );
+    if let Some(why) = default_partition_scan(ctx, parent, &[partition]) {
+        step = step.hazard(crate::plan::HazardKind::LongLock, why);
+    }
+    steps.push(step);
+    steps
+}
+
+/// An inherited NOT NULL constraint of a partition to be renamed (see [`for_column`]) whose
+/// parent gets a key that relinks the partition anyway (see `partitioned::add_key`).
+pub fn renamed_by_parent_key(
+    ctx: &Context,
+    changes: &[Change],
+    table: &QualifiedName,
+    from: &Column,
+    to: &Column,
+) -> bool {
+    let mut renamed = from.clone();
+    renamed.not_null_name = to.not_null_name.clone();
+    renamed == *to
+        && from.not_null_name != to.not_null_name
+        && parent_gets_relinking_key(ctx, changes, table)
+}
+
+/// Whether `changes` add to the parent of the live partition `table` a key whose
+/// transaction relinks its partitions.
+fn parent_gets_relinking_key(ctx: &Context, changes: &[Change], table: &QualifiedName) -> bool {
+    let Some(parent) = ctx
+        .live_table(table)
+        .and_then(|t| t.partition_of.as_ref())
+        .map(|p| &p.parent)
+    else {
+        return false;
+    };
+    changes.iter().any(|c| match c {
+        Change::AddConstraint {
+            table: t,
+            constraint,
+        } => t == parent && needed(ctx, constraint),
+        _ => false,
     })
 }

@@ -22,24 +22,42 @@ pub fn add_bound_check_not_valid(partition: &QualifiedName, check: &str) -> Stri
 }
 
 /// `DETACH PARTITION` (not concurrently: in the caller's transaction, which holds the parent
-/// under ACCESS EXCLUSIVE so no one sees it detached), the given constraint renames while the
-/// partition stands alone, then `ATTACH PARTITION` under the same bound.
+/// under ACCESS EXCLUSIVE so no one sees it detached), the NOT NULL constraints of the given
+/// columns renamed while the partition stands alone, then `ATTACH PARTITION` under the same
+/// bound.
 pub fn detach_and_attach(
     parent: &QualifiedName,
     partition: &QualifiedName,
     bound: &str,
-    renames: &[(String, String)],
+    not_null_names: &[(String, String)],
 ) -> Vec<String> {
     let mut sql = vec![format!(
         "ALTER TABLE {parent} DETACH PARTITION {partition};"
     )];
     sql.extend(
-        renames
+        not_null_names
             .iter()
-            .map(|(from, to)| super::tables::rename_constraint(partition, from, to)),
+            .map(|(column, name)| rename_not_null(partition, column, name)),
     );
     sql.push(format!(
         "ALTER TABLE {parent} ATTACH PARTITION {partition} {bound};"
     ));
     sql
+}
+
+/// Give `column`'s NOT NULL constraint the name `name`, whatever it is called now: found by
+/// its column when the statement runs, so that the same step serves the live database and the
+/// copy a plan is rehearsed on, whose names zdm cannot always reproduce.
+fn rename_not_null(table: &QualifiedName, column: &str, name: &str) -> String {
+    let relation = quote_literal(&table.to_string());
+    let statement = quote_literal(&format!("ALTER TABLE {table} RENAME CONSTRAINT %I TO %I"));
+    let (column, name) = (quote_literal(column), quote_literal(name));
+    format!(
+        "DO $zdm$ DECLARE current name; BEGIN \
+         SELECT c.conname INTO current FROM pg_catalog.pg_constraint c \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         WHERE c.conrelid = {relation}::pg_catalog.regclass AND c.contype = 'n' AND a.attname = {column}; \
+         IF current IS DISTINCT FROM {name} THEN \
+         EXECUTE pg_catalog.format({statement}, current, {name}); END IF; END $zdm$;"
+    )
 }
