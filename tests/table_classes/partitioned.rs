@@ -402,6 +402,22 @@ const CASES_15: &[Case] = &[
               CREATE UNIQUE INDEX p_1_local ON p_1 (id, at);",
         hazards: &[],
     },
+    Case {
+        // PostgreSQL 18: partitions the files create alone and attach (as pg_dump writes
+        // them) keep their own NOT NULL constraint names; zdm creates them PARTITION OF.
+        name: "new partitions whose NOT NULL constraints have names of their own",
+        old: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, v text)
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);",
+        new: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, v text)
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);
+              CREATE TABLE p_13 (band_id int NOT NULL, geom_id int NOT NULL, v text);
+              ALTER TABLE p ATTACH PARTITION p_13 FOR VALUES IN (13);
+              CREATE TABLE p_14 (band_id int NOT NULL, geom_id int CONSTRAINT own_geom NOT NULL, v text);
+              ALTER TABLE p ATTACH PARTITION p_14 FOR VALUES IN (14);",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]

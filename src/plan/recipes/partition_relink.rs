@@ -246,3 +246,51 @@ fn parent_gets_relinking_key(ctx: &Context, changes: &[Change], table: &Qualifie
         _ => false,
     })
 }
+
+/// A partition the plan creates (`PARTITION OF`, which gives its NOT NULL constraints the
+/// parent's names) whose desired NOT NULL constraints have names of their own (the files
+/// create it alone and attach it, as `pg_dump` does): detached, renamed and attached again
+/// right after its creation, while it is empty.
+pub fn for_new_partition(ctx: &Context, table: &Table) -> Option<Step> {
+    let parent = &table.partition_of.as_ref()?.parent;
+    let from_parent = ctx.desired_table(parent)?;
+    let names: Vec<(String, String)> = table
+        .columns
+        .iter()
+        .filter(|c| c.not_null)
+        .filter_map(|c| {
+            let own = c.not_null_name.clone()?;
+            let parents = from_parent.column(&c.name)?.not_null_name.as_ref()?;
+            (own != *parents).then(|| (c.name.clone(), own))
+        })
+        .collect();
+    if ctx.from.server_version < NOT_NULL_CONSTRAINTS_SINCE || names.is_empty() {
+        return None;
+    }
+    let bound = &table.partition_of.as_ref()?.bound;
+    let partition = &table.name;
+    Some(
+        Step::new(
+            Phase::Expand,
+            format!(
+                "give the NOT NULL constraints of new partition {partition} their own names ({}), detaching and attaching it again",
+                names
+                    .iter()
+                    .map(|(_, name)| quote_ident(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            partitions::detach_and_attach(parent, partition, bound, &names).join("\n"),
+        )
+        .lock(LockMode::AccessExclusive, format!("{parent}, {partition}"))
+        .uses([
+            Resource::Relation(partition.clone()),
+            Resource::Relation(parent.clone()),
+        ])
+        .creates(
+            names
+                .iter()
+                .map(|(_, name)| Resource::Constraint(partition.clone(), name.clone())),
+        ),
+    )
+}
