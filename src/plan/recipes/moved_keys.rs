@@ -368,6 +368,12 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
     }
     locked.extend(moved.relying.iter().map(|(t, _)| t.to_string()));
     locked.dedup();
+    let dropped: Vec<(QualifiedName, String)> = moved
+        .relying
+        .iter()
+        .map(|(t, fk)| (t.clone(), fk.name.clone()))
+        .collect();
+    let scans = partition_relink::scans(ctx, table, &relinked(ctx, moved), &dropped);
     let mut description = if moved.from.name == moved.to.name {
         format!("move key {name} of {table} to its new columns")
     } else {
@@ -382,9 +388,13 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
             names.join(", ")
         ));
     }
-    Step::new(Phase::Validate, description, sql.join("\n"))
+    let mut step = Step::new(Phase::Validate, description, sql.join("\n"))
         .lock(LockMode::AccessExclusive, locked.join(", "))
         .uses(uses)
         .creates(creates)
-        .drops(drops)
+        .drops(drops);
+    for why in scans {
+        step = step.hazard(HazardKind::LongLock, why);
+    }
+    step
 }

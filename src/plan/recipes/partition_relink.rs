@@ -141,28 +141,48 @@ pub fn check_awaits_relink(
             }))
 }
 
-/// Attaching a partition scans the parent's default partition for rows of its bound (no
-/// constraint of the default partition proves there are none): a hazard when one of the
-/// partitions staying holds rows.
-pub fn default_partition_scan(
+/// What a relink may scan under its lock, as hazard messages: attaching a partition scans
+/// the parent's default partition for rows of its bound (no constraint of the default
+/// partition proves there are none), and detaching one checks the rows of every table whose
+/// foreign key references the parent (but those in `dropped`, gone by then).
+pub fn scans(
     ctx: &Context,
     parent: &QualifiedName,
     relinked: &[&Table],
-) -> Option<String> {
+    dropped: &[(QualifiedName, String)],
+) -> Vec<String> {
+    let mut out = Vec::new();
     let default = super::partitioned::kept_partitions(ctx, parent)
         .into_iter()
         .find(|t| {
             t.partition_of
                 .as_ref()
                 .is_some_and(|p| p.bound == "DEFAULT")
-        })?;
-    let others = relinked.iter().any(|t| t.name != default.name);
-    (others && ctx.has_rows(&default.name)).then(|| {
-        format!(
-            "attaching the partitions of {parent} again scans its default partition {} under the lock",
-            default.name
-        )
-    })
+        });
+    if let Some(default) = default {
+        if relinked.iter().any(|t| t.name != default.name) && ctx.has_rows(&default.name) {
+            out.push(format!(
+                "attaching the partitions of {parent} again scans its default partition {} under the lock",
+                default.name
+            ));
+        }
+    }
+    for table in ctx.from.tables.values().filter(|t| ctx.has_rows(&t.name)) {
+        let references = table.constraints.values().any(|c| {
+            !c.inherited
+                && !dropped.contains(&(table.name.clone(), c.name.clone()))
+                && c.foreign_key
+                    .as_ref()
+                    .is_some_and(|fk| &fk.referenced_table == parent)
+        });
+        if references {
+            out.push(format!(
+                "detaching the partitions of {parent} checks the rows of {} that reference it, under the lock",
+                table.name
+            ));
+        }
+    }
+    out
 }
 
 /// A kept partition's NOT NULL constraints that only need other names (PostgreSQL 18 keeps
@@ -205,7 +225,7 @@ pub fn for_column(ctx: &Context, table: &QualifiedName, from: &Column, to: &Colu
             .iter()
             .map(|r| Resource::Constraint(table.clone(), r.to.clone())),
     );
-    if let Some(why) = default_partition_scan(ctx, parent, &[partition]) {
+    for why in scans(ctx, parent, &[partition], &[]) {
         step = step.hazard(crate::plan::HazardKind::LongLock, why);
     }
     steps.push(step);

@@ -479,7 +479,7 @@ fn relink_in(ctx: &Context, mut step: Step, parent: &QualifiedName, relinked: &[
     let mut locked = vec![parent.to_string()];
     locked.extend(relinked.iter().map(|t| t.name.to_string()));
     step.lock_target = Some(locked.join(", "));
-    if let Some(why) = partition_relink::default_partition_scan(ctx, parent, relinked) {
+    for why in partition_relink::scans(ctx, parent, relinked, &[]) {
         step = step.hazard(HazardKind::LongLock, why);
     }
     step
