@@ -82,10 +82,21 @@ pub fn statements(ctx: &Context, parent: &QualifiedName, partition: &Table) -> V
         .as_ref()
         .map(|p| p.bound.as_str())
         .unwrap_or_default();
-    let names: Vec<(String, String)> = renames(ctx, partition)
-        .into_iter()
-        .map(|r| (r.column, r.to))
-        .collect();
+    // Every NOT NULL constraint the desired side names, not only those named otherwise live:
+    // the copy a plan is rehearsed on may have other names than the live database (a
+    // partition with a key of its own is created with it, and its constraints get the
+    // partition's names), and a name already right is left alone when the step runs.
+    let names: Vec<(String, String)> = ctx
+        .desired_table(table)
+        .map(|desired| {
+            desired
+                .columns
+                .iter()
+                .filter(|c| c.not_null)
+                .filter_map(|c| Some((c.name.clone(), c.not_null_name.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut sql = partitions::detach_and_attach(parent, table, bound, &names);
     sql.push(tables::drop_constraint(table, &check_name(table)));
     sql
@@ -96,9 +107,8 @@ pub fn needs(partition: &QualifiedName) -> Resource {
     check(partition)
 }
 
-/// A column's NOT NULL constraint named `from` live and `to` on the desired side.
+/// A NOT NULL constraint named `from` live and `to` on the desired side.
 struct Rename {
-    column: String,
     from: String,
     to: String,
 }
@@ -114,11 +124,7 @@ fn renames(ctx: &Context, partition: &Table) -> Vec<Rename> {
         .filter_map(|live| {
             let to = desired.column(&live.name)?.not_null_name.clone()?;
             let from = live.not_null_name.clone()?;
-            (from != to).then(|| Rename {
-                column: live.name.clone(),
-                from,
-                to,
-            })
+            (from != to).then_some(Rename { from, to })
         })
         .collect()
 }
