@@ -1,5 +1,7 @@
 //! Crash points for the online recipes that carry data across a change: a rewriting retype
-//! (`-- zdm:using`) and a table rename (`-- zdm:renamed-from` on a table). `zdm apply` is
+//! (`-- zdm:using`), a table rename (`-- zdm:renamed-from` on a table) and, on PostgreSQL 18,
+//! a NOT NULL added `NOT VALID` and validated, and a partitioned table's new primary key
+//! whose partitions are detached and attached again. `zdm apply` is
 //! killed (as by `kill -9`) after every step, before and after the ledger records it, then
 //! run again: every rerun converges (the diff is clean and the catalog picture equals a
 //! database built from the desired schema) and a checksum of the data is unchanged.
@@ -29,6 +31,8 @@ struct Scenario {
     /// A digest of the rows, before the migration and after it (the table's name may change).
     checksum_before: &'static str,
     checksum_after: &'static str,
+    /// The oldest major the scenario means something on (older ones skip it).
+    since: i32,
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -45,6 +49,7 @@ const SCENARIOS: &[Scenario] = &[
              CREATE INDEX items_price ON items (price);\n",
         checksum_before: "SELECT md5(string_agg(id || ':' || price::numeric(12,2) || ':' || note, ',' ORDER BY id)) FROM items",
         checksum_after: "SELECT md5(string_agg(id || ':' || price::numeric(12,2) || ':' || note, ',' ORDER BY id)) FROM items",
+        since: 13,
     },
     Scenario {
         name: "table rename",
@@ -57,6 +62,35 @@ const SCENARIOS: &[Scenario] = &[
              CREATE TABLE invoices (id bigserial PRIMARY KEY, customer_id bigint REFERENCES clients);\n",
         checksum_before: "SELECT md5(string_agg(c.id || ':' || c.name || ':' || i.id, ',' ORDER BY i.id)) FROM customers c JOIN invoices i ON i.customer_id = c.id",
         checksum_after: "SELECT md5(string_agg(c.id || ':' || c.name || ':' || i.id, ',' ORDER BY i.id)) FROM clients c JOIN invoices i ON i.customer_id = c.id",
+        since: 13,
+    },
+    Scenario {
+        // 18's NOT NULL steps (the constraint added NOT VALID, then validated) on two columns,
+        // and an index built after them.
+        name: "not null",
+        from: "CREATE TABLE accounts (id bigint PRIMARY KEY, email text, name text);
+               INSERT INTO accounts SELECT g, 'e' || g, 'n' || g FROM generate_series(1, 300) g;",
+        to: "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL);
+             CREATE INDEX accounts_email ON accounts (email);\n",
+        checksum_before: "SELECT md5(string_agg(id || ':' || email || ':' || name, ',' ORDER BY id)) FROM accounts",
+        checksum_after: "SELECT md5(string_agg(id || ':' || email || ':' || name, ',' ORDER BY id)) FROM accounts",
+        since: 18,
+    },
+    Scenario {
+        // A primary key added over a partitioned table's partitions, which 18 then has detached
+        // and attached again (so that their NOT NULL constraints are inherited only).
+        name: "partitioned primary key",
+        from: "CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, note text) PARTITION BY RANGE (at);
+               CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+               CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+               INSERT INTO events SELECT g, date '2024-01-01' + g, 'n' || g FROM generate_series(1, 600) g;",
+        to: "CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, note text, PRIMARY KEY (id, at))
+               PARTITION BY RANGE (at);
+             CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+             CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n",
+        checksum_before: "SELECT md5(string_agg(id || ':' || at || ':' || note, ',' ORDER BY id)) FROM events",
+        checksum_after: "SELECT md5(string_agg(id || ':' || at || ':' || note, ',' ORDER BY id)) FROM events",
+        since: 18,
     },
 ];
 
@@ -138,6 +172,22 @@ async fn converged(
 }
 
 async fn every_crash_point_converges(scenario: &Scenario) {
+    let probe = common::test_db().await;
+    let version: String = probe
+        .client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .unwrap()
+        .get(0);
+    probe.drop().await;
+    let major = version.parse::<i32>().unwrap() / 10_000;
+    if major < scenario.since {
+        eprintln!(
+            "{}: skipped on PostgreSQL {major} (needs {}+)",
+            scenario.name, scenario.since
+        );
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("schema.sql");
     std::fs::write(&path, scenario.to).unwrap();
@@ -176,4 +226,14 @@ async fn a_retype_killed_at_every_step_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_rename_killed_at_every_step_converges() {
     every_crash_point_converges(&SCENARIOS[1]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_null_on_18_killed_at_every_step_converges() {
+    every_crash_point_converges(&SCENARIOS[2]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_primary_key_on_18_killed_at_every_step_converges() {
+    every_crash_point_converges(&SCENARIOS[3]).await;
 }

@@ -468,6 +468,10 @@ fn row_security_summary(
         .join(", ")
 }
 
+/// [`column_differences`]' word for the NOT NULL constraint name of a column both sides
+/// inherit (compared for partitions only, see `diff::tables`).
+pub const INHERITED_NOT_NULL_NAME: &str = "inherited not null name";
+
 /// The attributes that differ between two versions of a column, e.g. `["type", "not null"]`.
 pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
     let mut out = Vec::new();
@@ -484,10 +488,15 @@ pub fn column_differences(from: &Column, to: &Column) -> Vec<&'static str> {
             "drop not null"
         });
     }
-    if from.not_null && to.not_null && !from.inherited && !to.inherited {
+    if from.not_null && to.not_null && from.inherited == to.inherited {
         if let (Some(a), Some(b)) = (&from.not_null_name, &to.not_null_name) {
             if a != b {
-                out.push("not null name");
+                // An inherited one cannot be renamed in place (a partition's is relinked).
+                out.push(if to.inherited {
+                    INHERITED_NOT_NULL_NAME
+                } else {
+                    "not null name"
+                });
             }
         }
     }

@@ -17,7 +17,7 @@ pub mod privileges;
 mod ranges;
 mod tables;
 
-pub use change::{column_differences, Change, EnumValuePosition};
+pub use change::{column_differences, Change, EnumValuePosition, INHERITED_NOT_NULL_NAME};
 
 use crate::model::{Kind, Model, ObjectId};
 use std::collections::BTreeMap;

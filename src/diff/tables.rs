@@ -105,11 +105,22 @@ fn diff_table(from: &Model, to: &Model, old: &Table, new: &Table, changes: &mut 
         };
         // Without an override on either side the parent's own change reaches the partition.
         let own = before.overrides_parent || after.overrides_parent;
-        if own && (before.default != after.default || before.not_null != after.not_null) {
+        // PostgreSQL 18: a partition's NOT NULL constraint keeps the name it had when it was
+        // attached, where PARTITION OF gives it the parent's.
+        let renamed = old.partition_of.is_some()
+            && old.partition_of == new.partition_of
+            && before.not_null
+            && after.not_null
+            && before.not_null_name.is_some()
+            && after.not_null_name.is_some()
+            && before.not_null_name != after.not_null_name;
+        if renamed || own && (before.default != after.default || before.not_null != after.not_null)
+        {
             // Only the partition's DEFAULT / NOT NULL: its type follows the parent's.
             let mut from = after.clone();
             from.default = before.default.clone();
             from.not_null = before.not_null;
+            from.not_null_name = before.not_null_name.clone();
             changes.push(Change::AlterColumn {
                 table: table.clone(),
                 from,
@@ -130,7 +141,12 @@ fn diff_table(from: &Model, to: &Model, old: &Table, new: &Table, changes: &mut 
                 column: (*column).clone(),
             }),
             (Some(before), Some(after)) => {
-                if !super::change::column_differences(before, after).is_empty() {
+                let differences = super::change::column_differences(before, after);
+                // Inherited NOT NULL names are compared for partitions only (above).
+                if differences
+                    .iter()
+                    .any(|d| *d != super::change::INHERITED_NOT_NULL_NAME)
+                {
                     changes.push(Change::AlterColumn {
                         table: table.clone(),
                         from: (*before).clone(),

@@ -18,6 +18,7 @@ pub mod event_triggers;
 pub mod indexes;
 pub mod moved_rows;
 pub mod objects;
+pub mod partitions;
 pub mod policies;
 pub mod privileges;
 pub mod ranges;

@@ -5,7 +5,7 @@
 //! tables of the same name in two schemas, and a partitioned table's key (moved, or dropped
 //! with the NOT NULL it gave its columns).
 
-use crate::{run_keeping_skipping_from, Case, Kept};
+use crate::{run_keeping, Case, Kept};
 
 const CASES: &[Kept] = &[
     Kept {
@@ -169,14 +169,5 @@ const CASES: &[Kept] = &[
 
 #[tokio::test]
 async fn moved_keys_converge_with_their_foreign_keys() {
-    // On 18 a partition's NOT NULL constraints carry an inherited flag zdm does not model yet
-    // (the class of the 18-only known failures; partitioned_indexes_and_keys_converge is
-    // skipped on 18 for the same reason).
-    run_keeping_skipping_from(
-        18,
-        &["a partitioned table's primary key moves, a foreign key references it"],
-        "a partition's NOT NULL constraints are inherited on 18, which zdm does not model yet",
-        CASES,
-    )
-    .await;
+    run_keeping(CASES).await;
 }

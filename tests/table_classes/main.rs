@@ -70,30 +70,6 @@ pub async fn run_since(since: u32, why: &str, cases: &[Case]) {
     run(cases).await;
 }
 
-/// Like [`run_keeping`]; on servers of major `from` or newer the cases named in `names` are
-/// skipped with `why` printed (a gap zdm has on those servers, stated where it is known).
-pub async fn run_keeping_skipping_from(from: u32, names: &[&str], why: &str, cases: &[Kept]) {
-    let db = common::test_db().await;
-    let major = conformance::server_major(&db.client).await;
-    if major < from {
-        return run_keeping(cases).await;
-    }
-    let kept: Vec<Kept> = cases
-        .iter()
-        .filter(|k| !names.contains(&k.case.name))
-        .map(|k| Kept {
-            case: Case { ..k.case },
-            setup: k.setup,
-            rows: k.rows,
-        })
-        .collect();
-    println!(
-        "skipped {} case(s) on PostgreSQL {major}: {why}",
-        cases.len() - kept.len()
-    );
-    run_keeping(&kept).await;
-}
-
 /// Like [`run`], and the rows each case's query reads are the same after as before.
 pub async fn run_keeping(cases: &[Kept]) {
     let mut failures = Vec::new();

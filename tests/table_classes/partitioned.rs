@@ -204,11 +204,59 @@ const CASES: &[Case] = &[
               CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
         hazards: &[],
     },
+    Case {
+        // PostgreSQL 18: partitions the files create alone and attach (as pg_dump writes
+        // them) keep their own NOT NULL constraint names; zdm creates them PARTITION OF.
+        name: "new partitions whose NOT NULL constraints have names of their own",
+        old: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, v text)
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);",
+        new: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, v text)
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);
+              CREATE TABLE p_13 (band_id int NOT NULL, geom_id int NOT NULL, v text);
+              ALTER TABLE p ATTACH PARTITION p_13 FOR VALUES IN (13);
+              CREATE TABLE p_14 (band_id int NOT NULL, geom_id int CONSTRAINT own_geom NOT NULL, v text);
+              ALTER TABLE p ATTACH PARTITION p_14 FOR VALUES IN (14);",
+        hazards: &[],
+    },
 ];
 
 #[tokio::test]
 async fn partitioned_indexes_and_keys_converge() {
     run(CASES).await;
+}
+
+/// Differences that exist on PostgreSQL 18 only (NOT NULL constraints with names).
+const CASES_18: &[Case] = &[
+    Case {
+        // PostgreSQL 18: the attached partitions keep their own NOT NULL constraint names
+        // (p_12_band_id_not_null), PARTITION OF gives them the parent's (p_band_id_not_null);
+        // only detaching, renaming and attaching again changes an inherited one.
+        name: "partitions attached with NOT NULL constraints of their own names take the parent's",
+        old: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id))
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id));
+              ALTER TABLE p ATTACH PARTITION p_12 FOR VALUES IN (12);
+              CREATE TABLE p_13 (band_id int NOT NULL, geom_id int NOT NULL);
+              ALTER TABLE p ATTACH PARTITION p_13 FOR VALUES IN (13);
+              INSERT INTO p SELECT 12 + i % 2, i FROM generate_series(1, 30) i;",
+        new: "CREATE TABLE p (band_id int NOT NULL, geom_id int NOT NULL, UNIQUE (band_id, geom_id))
+                PARTITION BY LIST (band_id);
+              CREATE TABLE p_12 PARTITION OF p FOR VALUES IN (12);
+              CREATE TABLE p_13 PARTITION OF p FOR VALUES IN (13);",
+        hazards: &[],
+    },
+];
+
+#[tokio::test]
+async fn partition_not_null_names_converge_on_18() {
+    run_since(
+        18,
+        "NOT NULL constraints have names since PostgreSQL 18",
+        CASES_18,
+    )
+    .await;
 }
 
 /// A partition's index attached to the parent's under a name other than the one PostgreSQL

@@ -19,12 +19,14 @@
 //! and the parent's `ADD CONSTRAINT` then attaches them (catalog only).
 
 use crate::diff::Change;
-use crate::model::{Constraint, ConstraintKind, QualifiedName, TableKind};
+use crate::model::{Constraint, ConstraintKind, QualifiedName, Table, TableKind};
 use crate::plan::resource::{columns_of, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, Step};
 use crate::sql::{ddl, quote_ident};
 
-use crate::plan::recipes::{constraints, helper_name, indexes, partitioned, recreate};
+use crate::plan::recipes::{
+    constraints, helper_name, indexes, partition_relink, partitioned, recreate,
+};
 
 /// One key replaced under its own name (or, for a primary key, under a new one).
 struct Moved {
@@ -209,6 +211,9 @@ fn moved_steps(ctx: &Context, moved: &Moved) -> Vec<Step> {
         .iter()
         .filter_map(|part| build_part(ctx, part))
         .collect();
+    for partition in relinked(ctx, moved) {
+        steps.extend(partition_relink::prepare(partition));
+    }
     let mut validations = Vec::new();
     let swap = swap_step(ctx, moved, &mut validations);
     for validation in &mut validations {
@@ -217,6 +222,20 @@ fn moved_steps(ctx: &Context, moved: &Moved) -> Vec<Step> {
     steps.push(swap);
     steps.extend(validations);
     steps
+}
+
+/// The live partitions whose new key parts must be relinked to inherit their NOT NULL
+/// constraints (see `partition_relink`).
+fn relinked<'a>(ctx: &'a Context, moved: &Moved) -> Vec<&'a Table> {
+    if !partition_relink::needed(ctx, &moved.to) {
+        return Vec::new();
+    }
+    moved
+        .parts
+        .iter()
+        .filter(|p| p.table != moved.table)
+        .filter_map(|p| ctx.live_table(&p.table))
+        .collect()
 }
 
 fn helper_relation(part: &Part) -> Resource {
@@ -284,6 +303,12 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
     if moved.parts.iter().any(|p| &p.table != table) {
         // The parent's key attaches its partitions' keys, made just above: catalog only.
         sql.push(crate::sql::ddl::add_constraint(table, &moved.to));
+        // Before the foreign keys come back: detaching a referenced partition would check
+        // their rows.
+        for partition in relinked(ctx, moved) {
+            sql.extend(partition_relink::statements(ctx, table, partition));
+            uses.push(partition_relink::needs(&partition.name));
+        }
     }
     let key = Resource::Constraint(table.clone(), moved.to.name.clone());
     let index = |n: &Option<String>| {
@@ -337,6 +362,12 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
     }
     locked.extend(moved.relying.iter().map(|(t, _)| t.to_string()));
     locked.dedup();
+    let dropped: Vec<(QualifiedName, String)> = moved
+        .relying
+        .iter()
+        .map(|(t, fk)| (t.clone(), fk.name.clone()))
+        .collect();
+    let scans = partition_relink::scans(ctx, table, &relinked(ctx, moved), &dropped);
     let mut description = if moved.from.name == moved.to.name {
         format!("move key {name} of {table} to its new columns")
     } else {
@@ -351,9 +382,13 @@ fn swap_step(ctx: &Context, moved: &Moved, validations: &mut Vec<Step>) -> Step 
             names.join(", ")
         ));
     }
-    Step::new(Phase::Validate, description, sql.join("\n"))
+    let mut step = Step::new(Phase::Validate, description, sql.join("\n"))
         .lock(LockMode::AccessExclusive, locked.join(", "))
         .uses(uses)
         .creates(creates)
-        .drops(drops)
+        .drops(drops);
+    for why in scans {
+        step = step.hazard(HazardKind::LongLock, why);
+    }
+    step
 }

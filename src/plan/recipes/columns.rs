@@ -1,5 +1,6 @@
 //! Adding, dropping and altering columns.
 
+use crate::diff::INHERITED_NOT_NULL_NAME;
 use crate::model::{Column, ConstraintKind, QualifiedName};
 use crate::plan::resource::{column_uses, type_uses, Resource};
 use crate::plan::{Context, HazardKind, LockMode, Phase, PlanError, Step, TableWork};
@@ -247,6 +248,7 @@ pub fn alter(
     if let Some(rename) = crate::plan::online::not_null::rename(table, from, to) {
         steps.push(rename);
     }
+    steps.extend(super::partition_relink::for_column(ctx, table, from, to));
 
     // Attribute changes that only touch the catalog, in one ALTER TABLE (one short lock).
     let mut clauses = Vec::new();
@@ -314,7 +316,9 @@ pub fn alter(
                 "alter column {col} of {table} ({})",
                 crate::diff::column_differences(from, to)
                     .into_iter()
-                    .filter(|d| *d != "set not null" && *d != "not null name")
+                    .filter(|d| {
+                        !["set not null", "not null name", INHERITED_NOT_NULL_NAME].contains(d)
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -17,6 +17,7 @@ mod inheritance;
 mod keyed;
 mod matview_rebuild;
 mod objects;
+pub(super) mod partition_relink;
 pub(super) mod partitioned;
 pub mod policies;
 pub mod ranges;
@@ -134,9 +135,13 @@ pub fn claim_interrupted<'a>(ctx: &Context, changes: &'a [Change]) -> Vec<&'a Ch
                     && !partitioned::taken_by_parent_key(ctx, changes, table, index)
                     && !indexes::is_pending_rebuild(changes, table, &index.name)
             }
+            Change::AlterColumn { table, from, to } => {
+                !partition_relink::renamed_by_parent_key(ctx, changes, table, from, to)
+            }
             Change::DropConstraint { table, constraint } => {
                 !super::online::not_null::check_awaits_not_null(changes, table, constraint)
                     && !partitioned::key_taken_by_parent(ctx, changes, table, constraint)
+                    && !partition_relink::check_awaits_relink(ctx, changes, table, constraint)
             }
             _ => true,
         })

@@ -11,6 +11,8 @@ use crate::plan::{Context, HazardKind, LockMode, Op, Phase, Step, TableWork};
 use crate::sql::quote_ident;
 
 use crate::sql::ddl;
+
+use super::partition_relink;
 use crate::sql::ddl::indexes::{attach_partition, index_sql};
 
 /// The live partitions of `parent` that stay partitions of it in the desired schema.
@@ -388,12 +390,18 @@ pub fn add_key(
     };
     let mut steps = Vec::new();
     let mut needs = Vec::new();
+    let mut relinked = Vec::new();
     for partition in kept_partitions(ctx, parent) {
         if partition.kind != TableKind::Regular {
             return None;
         }
         let table = &partition.name;
         let own = desired_partition_key(ctx, table, constraint)?;
+        if partition_relink::needed(ctx, constraint) {
+            steps.extend(partition_relink::prepare(partition));
+            needs.push(partition_relink::needs(table));
+            relinked.push(partition);
+        }
         if let Some(live) = own_key(partition, constraint) {
             // The partition has this key of its own already: the parent's ADD CONSTRAINT
             // attaches it; only a name other than the desired one is changed first.
@@ -446,8 +454,31 @@ pub fn add_key(
         );
         needs.push(Resource::Constraint(table.clone(), own.name.clone()));
     }
-    steps.push(parent_key_step(parent, constraint, uses, needs));
+    let mut step = parent_key_step(parent, constraint, uses, needs);
+    if !relinked.is_empty() {
+        step = relink_in(ctx, step, parent, &relinked);
+    }
+    steps.push(step);
     Some(steps)
+}
+
+/// The parent's key step, followed in its transaction by the relink of `relinked` (see
+/// `partition_relink`).
+fn relink_in(ctx: &Context, mut step: Step, parent: &QualifiedName, relinked: &[&Table]) -> Step {
+    let mut sql = vec![step.sql.clone()];
+    for partition in relinked {
+        sql.extend(partition_relink::statements(ctx, parent, partition));
+    }
+    step.sql = sql.join("\n");
+    step.description
+        .push_str(" (its partitions attached again to inherit their NOT NULL constraints)");
+    let mut locked = vec![parent.to_string()];
+    locked.extend(relinked.iter().map(|t| t.name.to_string()));
+    step.lock_target = Some(locked.join(", "));
+    for why in partition_relink::scans(ctx, parent, relinked, &[]) {
+        step = step.hazard(HazardKind::LongLock, why);
+    }
+    step
 }
 
 /// Every partition holds its part already: the parent's statement attaches them (catalog

@@ -61,6 +61,7 @@ pub fn create(ctx: &Context, table: &Table) -> Vec<Step> {
             .creates([Resource::Constraint(table.name.clone(), name.to_string())]),
         );
     }
+    steps.extend(super::partition_relink::for_new_partition(ctx, table));
     steps
 }
 
