@@ -19,7 +19,7 @@
 //! two databases, when it is installed (`pip install migra "psycopg[binary]"`); otherwise its
 //! row says it was not run. Each command-line row also gives the peak memory: the largest
 //! resident set of the measured process and of the children it waited for (an embedded
-//! cluster's server), as wait4(2) reports it.
+//! cluster's server), as wait4(2) reports it to a small wrapper process (see `PEAK_RSS_OF`).
 //!
 //! Last, loading the desired files into an empty database: `psql --single-transaction` beside
 //! zdm's loader.
@@ -53,8 +53,29 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+/// `plan_bench --peak-rss-of PROGRAM ARGS...`: run PROGRAM and print its peak memory. A
+/// child's maximum resident set counts the memory of the process it was forked from (Linux
+/// records the pre-exec high-water mark), so measured commands are started from this small
+/// wrapper, before any runtime or cluster exists, not from the benchmark's own large process.
+const PEAK_RSS_OF: &str = "--peak-rss-of";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(PEAK_RSS_OF) {
+        let mut command = std::process::Command::new(&args[2]);
+        command.args(&args[3..]);
+        let (code, peak_kib) = wait_measured(command)?;
+        eprintln!("{PEAK_RSS_OF} {peak_kib}");
+        std::process::exit(code);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(benchmark())
+}
+
+async fn benchmark() -> anyhow::Result<()> {
     let tables: usize = std::env::args()
         .nth(1)
         .map(|a| a.parse())
@@ -368,36 +389,47 @@ fn cli_rows(tables: usize, pg_dump: &Path, urls: &Urls) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run to completion, expecting one of `codes`; the peak memory (KiB) of the process, read
-/// with wait4(2) because `std::process` does not report it.
-fn run(mut command: std::process::Command, codes: &[i32]) -> anyhow::Result<u64> {
+/// Run to completion through the `--peak-rss-of` wrapper, expecting one of `codes`; the
+/// peak memory (KiB) the wrapper reports.
+fn run(command: std::process::Command, codes: &[i32]) -> anyhow::Result<u64> {
+    let mut wrapped = std::process::Command::new(std::env::current_exe()?);
+    wrapped.arg(PEAK_RSS_OF).arg(command.get_program());
+    wrapped.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    let output = wrapped.stdout(std::process::Stdio::null()).output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    anyhow::ensure!(
+        output.status.code().is_some_and(|c| codes.contains(&c)),
+        "{command:?} failed ({}): {stderr}",
+        output.status
+    );
+    stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(PEAK_RSS_OF)?.trim().parse().ok())
+        .context("the wrapper did not report a peak")
+}
+
+/// Spawn and wait with wait4(2): the exit code and the maximum resident set (KiB) of the
+/// process and of the children it waited for.
+fn wait_measured(mut command: std::process::Command) -> anyhow::Result<(i32, u64)> {
     use std::os::unix::process::ExitStatusExt as _;
-    let child = command
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
+    let child = command.spawn()?;
     let pid = child.id() as libc::pid_t;
-    let mut stderr = child.stderr.context("stderr")?;
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text)
-    });
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value, and wait4 writes into both out-parameters
     // for the child spawned above, which nothing else waits for.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     anyhow::ensure!(waited == pid, "wait4: {}", std::io::Error::last_os_error());
-    let stderr = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("stderr reader"))??;
     let status = std::process::ExitStatus::from_raw(status);
-    anyhow::ensure!(
-        status.code().is_some_and(|c| codes.contains(&c)),
-        "{command:?} failed ({status}): {stderr}"
-    );
     // ru_maxrss is in KiB on Linux.
-    Ok(usage.ru_maxrss as u64)
+    Ok((status.code().unwrap_or(-1), usage.ru_maxrss as u64))
 }
 
 fn median(mut once: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<Measured> {
