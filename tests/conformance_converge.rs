@@ -111,20 +111,7 @@ async fn no_spurious_differences(
 
 async fn converges(sides: &Sides, case: &conformance::Case) -> Result<(), String> {
     let (a, b) = (&sides.a, &sides.b);
-    let apply = zdm(&command(
-        &[
-            "apply",
-            "--phase",
-            "all",
-            "--skip-rollback-window",
-            "--allow-hazards",
-            "all",
-            "--yes",
-        ],
-        &a.conninfo,
-        case,
-    ))
-    .await;
+    let apply = zdm(&command(common::APPLY_ALL, &a.conninfo, case)).await;
     if apply.code != 0 {
         return Err(format!(
             "apply failed (exit {}):\n{}",

@@ -10,15 +10,7 @@ use apply_support::*;
 const USERS: i64 = 300;
 const ORDERS: i64 = 300;
 
-const ALL: &[&str] = &[
-    "apply",
-    "--phase",
-    "all",
-    "--skip-rollback-window",
-    "--allow-hazards",
-    "all",
-    "--yes",
-];
+use common::APPLY_ALL;
 
 /// The orders as they were seeded (every column of them survives the migration).
 async fn orders_checksum(db: &common::TestDb) -> String {
@@ -37,7 +29,7 @@ async fn crash_and_resume(step: usize, at: &str) {
     seed_example(&db, USERS, ORDERS).await;
     let orders_before = orders_checksum(&db).await;
 
-    let crashed = zdm_command(&db, ALL)
+    let crashed = zdm_command(&db, APPLY_ALL)
         .env("ZDM_CRASH_AT", format!("{step}:{at}"))
         .output()
         .unwrap();
@@ -47,7 +39,7 @@ async fn crash_and_resume(step: usize, at: &str) {
         text(&crashed)
     );
 
-    let resumed = zdm_ok(&db, ALL);
+    let resumed = zdm_ok(&db, APPLY_ALL);
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     if at == "unrecorded" {
         assert!(
@@ -106,7 +98,7 @@ async fn a_crash_point_past_the_last_step_never_fires() {
     // test above really counts the plan's steps.
     let db = common::test_db().await;
     seed_example(&db, USERS, ORDERS).await;
-    let out = zdm_command(&db, ALL)
+    let out = zdm_command(&db, APPLY_ALL)
         .env("ZDM_CRASH_AT", format!("{}:recorded", step_count() + 1))
         .output()
         .unwrap();

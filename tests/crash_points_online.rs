@@ -12,15 +12,7 @@ mod common;
 use apply_support::*;
 use common::catalog_dump::catalog_dump;
 
-const ALL: &[&str] = &[
-    "apply",
-    "--phase",
-    "all",
-    "--skip-rollback-window",
-    "--allow-hazards",
-    "all",
-    "--yes",
-];
+use common::APPLY_ALL;
 
 struct Scenario {
     name: &'static str,
@@ -129,7 +121,7 @@ async fn crash_and_resume(
     let db = common::test_db().await;
     db.exec(scenario.from).await;
     let before = digest(&db, scenario.checksum_before).await;
-    let crashed = zdm_command(&db, &with_schema(schema, ALL))
+    let crashed = zdm_command(&db, &with_schema(schema, APPLY_ALL))
         .env("ZDM_CRASH_AT", format!("{step}:{at}"))
         .output()
         .unwrap();
@@ -154,7 +146,7 @@ async fn converged(
     expected: &str,
     before: &str,
 ) -> Result<(), String> {
-    let rerun = zdm(db, &with_schema(schema, ALL));
+    let rerun = zdm(db, &with_schema(schema, APPLY_ALL));
     if !rerun.status.success() {
         return Err(format!("the rerun failed:\n{}", text(&rerun)));
     }

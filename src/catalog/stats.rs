@@ -25,10 +25,50 @@ pub(crate) async fn stats(
     oids: &TableOids,
     tables: &mut BTreeMap<QualifiedName, Table>,
 ) -> Result<(), CatalogError> {
-    const WHAT: &str = "readable tables";
     if oids.is_empty() {
         return Ok(());
     }
+    let answers = has_rows(client, oids).await?;
+
+    // Leaves first, then partitioned tables from their partitions (any depth).
+    for (name, table) in tables.iter_mut() {
+        if table.kind == TableKind::Regular {
+            if let Some(&exists) = answers.get(name) {
+                table.stats.has_rows = exists;
+            }
+        }
+    }
+    let mut children: HashMap<QualifiedName, Vec<QualifiedName>> = HashMap::new();
+    for table in tables.values() {
+        if let Some(of) = &table.partition_of {
+            children
+                .entry(of.parent.clone())
+                .or_default()
+                .push(table.name.clone());
+        }
+    }
+    let partitioned: Vec<QualifiedName> = tables
+        .values()
+        .filter(|t| t.kind == TableKind::Partitioned)
+        .map(|t| t.name.clone())
+        .collect();
+    for name in partitioned {
+        let (has_rows, estimated) = aggregate(&name, tables, &children);
+        if let Some(table) = tables.get_mut(&name) {
+            table.stats.has_rows = has_rows;
+            table.stats.estimated_rows = estimated;
+        }
+    }
+    Ok(())
+}
+
+/// Which tables hold rows, for those the session can answer for (see the module comment);
+/// a table missing from the answer keeps `has_rows = true`.
+async fn has_rows(
+    client: &Reader<'_>,
+    oids: &TableOids,
+) -> Result<HashMap<QualifiedName, bool>, CatalogError> {
+    const WHAT: &str = "readable tables";
     // Which regular tables the probe can answer for: SELECT privilege, and row-level security
     // not hiding rows (off, or bypassed as superuser / BYPASSRLS / non-forced owner).
     let oid_list = oids
@@ -78,7 +118,17 @@ pub(crate) async fn stats(
         }
     }
     probe.sort_by(|a, b| a.1.cmp(b.1));
+    probe_rows(client, oids, &probe, &mut answers).await?;
+    Ok(answers)
+}
 
+/// The `EXISTS` probes of the non-empty tables, in batches, into `answers`.
+async fn probe_rows(
+    client: &Reader<'_>,
+    oids: &TableOids,
+    probe: &[(u32, &QualifiedName)],
+    answers: &mut HashMap<QualifiedName, bool>,
+) -> Result<(), CatalogError> {
     for batch in probe.chunks(BATCH) {
         let sql = batch
             .iter()
@@ -106,36 +156,6 @@ pub(crate) async fn stats(
             // keep the safe `has_rows = true`.
             Err(e) if e.code().is_some_and(gives_up) => break,
             Err(e) => return Err(CatalogError::query("row probe", e)),
-        }
-    }
-
-    // Leaves first, then partitioned tables from their partitions (any depth).
-    for (name, table) in tables.iter_mut() {
-        if table.kind == TableKind::Regular {
-            if let Some(&exists) = answers.get(name) {
-                table.stats.has_rows = exists;
-            }
-        }
-    }
-    let mut children: HashMap<QualifiedName, Vec<QualifiedName>> = HashMap::new();
-    for table in tables.values() {
-        if let Some(of) = &table.partition_of {
-            children
-                .entry(of.parent.clone())
-                .or_default()
-                .push(table.name.clone());
-        }
-    }
-    let partitioned: Vec<QualifiedName> = tables
-        .values()
-        .filter(|t| t.kind == TableKind::Partitioned)
-        .map(|t| t.name.clone())
-        .collect();
-    for name in partitioned {
-        let (has_rows, estimated) = aggregate(&name, tables, &children);
-        if let Some(table) = tables.get_mut(&name) {
-            table.stats.has_rows = has_rows;
-            table.stats.estimated_rows = estimated;
         }
     }
     Ok(())

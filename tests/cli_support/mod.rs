@@ -79,21 +79,7 @@ pub async fn zdm_on(verb: &[&str], db: &str, schema: &Path, extra: &[&str]) -> R
 
 /// Every phase in one go, all hazards allowed, no questions.
 pub async fn apply_all(db: &str, schema: &Path) -> Run {
-    zdm_on(
-        &[
-            "apply",
-            "--phase",
-            "all",
-            "--skip-rollback-window",
-            "--allow-hazards",
-            "all",
-            "--yes",
-        ],
-        db,
-        schema,
-        &[],
-    )
-    .await
+    zdm_on(crate::common::APPLY_ALL, db, schema, &[]).await
 }
 
 /// The shadow database on the harness cluster: a CREATE DATABASE instead of an initdb.

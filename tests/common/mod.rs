@@ -9,6 +9,18 @@ use std::sync::LazyLock;
 
 use zdm::shadow::cluster::{ClusterOptions, EmbeddedCluster};
 
+/// `zdm apply` of every phase in one go, all hazards allowed, no rollback window, no
+/// questions: how the tests that only care about the end state apply a plan.
+pub const APPLY_ALL: &[&str] = &[
+    "apply",
+    "--phase",
+    "all",
+    "--skip-rollback-window",
+    "--allow-hazards",
+    "all",
+    "--yes",
+];
+
 /// A fresh, empty database for one test.
 pub struct TestDb {
     pub name: String,

@@ -458,9 +458,9 @@ fn roles_created_by(cases: &[Case]) -> std::collections::BTreeSet<String> {
 }
 
 /// One oracle of a corpus run: the label its summary line carries and its known-failures file.
-pub struct Verdicts {
-    pub label: &'static str,
-    pub known_failures_file: &'static str,
+pub struct Verdicts<'a> {
+    pub label: &'a str,
+    pub known_failures_file: &'a str,
 }
 
 /// Run `check` over every runnable case (three at a time), then [`report`] against the
@@ -470,9 +470,6 @@ where
     F: Fn(&'static Case) -> Fut,
     Fut: std::future::Future<Output = (Result<(), String>, bool)>,
 {
-    let label: &'static str = Box::leak(label.to_string().into_boxed_str());
-    let known_failures_file: &'static str =
-        Box::leak(known_failures_file.to_string().into_boxed_str());
     let suites = [Verdicts {
         label,
         known_failures_file,
@@ -493,7 +490,7 @@ type Judged = (String, Vec<Result<(), String>>, bool);
 /// Like [`run_corpus`] for several oracles judged from one build of each case: `check`
 /// returns one result per entry of `suites`, in order, and each is reported against its own
 /// known failures. Every summary is printed before the first unexpected failure panics.
-pub async fn run_corpus_judged<F, Fut>(index_file: &str, suites: &[Verdicts], check: F)
+pub async fn run_corpus_judged<F, Fut>(index_file: &str, suites: &[Verdicts<'_>], check: F)
 where
     F: Fn(&'static Case) -> Fut,
     Fut: std::future::Future<Output = (Vec<Result<(), String>>, bool)>,
